@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { KsError } from '../errors.js';
+import { COMMANDS, type Command, commandHelp, parseCommandArgs } from './commands.js';
+import { type CliIo, processIo, UsageError } from './io.js';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+function overview(commands: readonly Command[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return `kaltura-ks ${version} — Kaltura Sessions from the command line
+
+Usage: kaltura-ks <command> [options]
+
+Commands:
+${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Settings come from flags, the environment or ./.env (KALTURA_PARTNER_ID,
+KALTURA_ADMIN_SECRET, KALTURA_APP_TOKEN). Secrets are never printed.
+Run \`kaltura-ks <command> --help\` for a command's options.
+`;
+}
+
+/** Runs the CLI in-process and returns the exit code: 0 ok, 1 failed check, 2 usage. */
+export async function main(
+  argv: string[],
+  io: CliIo = processIo(),
+  commands: readonly Command[] = COMMANDS,
+): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(overview(commands));
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    io.stdout(`${version}\n`);
+    return 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (command === undefined) {
+    io.stderr(`kaltura-ks: unknown command ${JSON.stringify(name)}. Run kaltura-ks --help.\n`);
+    return 2;
+  }
+  let args: ReturnType<typeof parseCommandArgs> | undefined;
+  try {
+    args = parseCommandArgs(command, rest, io);
+    if (args.values.help === true) {
+      io.stdout(commandHelp(command));
+      return 0;
+    }
+    return await command.run(args, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(
+        `kaltura-ks ${command.name}: ${error.message}\nRun kaltura-ks ${command.name} --help.\n`,
+      );
+      return 2;
+    }
+    if (error instanceof KsError) {
+      if (args?.json) io.stdout(`${JSON.stringify({ error: error.toJSON() }, null, 2)}\n`);
+      else io.stderr(`kaltura-ks ${command.name}: ${error.code}: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(
+        `kaltura-ks: unexpected failure: ${(error as Error)?.message ?? String(error)}\n`,
+      );
+      process.exitCode = 70;
+    },
+  );
+}
