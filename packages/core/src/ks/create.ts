@@ -63,6 +63,11 @@ function optionalInteger(value: unknown, name: string): number | undefined {
  * and nothing is signed.
  */
 export function createKs(options: CreateKsOptions): string {
+  return signKs(options).ks;
+}
+
+/** `createKs`, also returning the expiry it signed (which `downloadasset` may round). */
+export function signKs(options: CreateKsOptions): { ks: string; validUntil: number } {
   if (typeof options !== 'object' || options === null) {
     throw new KsError('ERR_KS_INVALID_OPTION', 'createKs needs an options object');
   }
@@ -100,24 +105,26 @@ export function createKs(options: CreateKsOptions): string {
   }
 
   if (version === 1) {
-    return createV1(
+    const rand = v1Rand ?? randomUint32(random ?? secureRandomBytes);
+    const ks = createV1(
       secret,
       partnerId,
       validUntil,
       type,
-      v1Rand ?? randomUint32(random ?? secureRandomBytes),
+      rand,
       userId,
       privileges,
       masterPartnerId,
       additionalData,
     );
+    return { ks, validUntil };
   }
   // Privilege names never start with "_", so the reserved fields cannot collide
   // with them and simply follow, in the server's order.
   let query = `${v2PrivilegesQuery(privileges)}_e=${validUntil}&_t=${type}&_u=${phpUrlencode(userId)}`;
   if (masterPartnerId !== undefined) query += `&_m=${masterPartnerId}`;
   if (additionalData !== undefined) query += `&_d=${phpUrlencode(additionalData)}`;
-  return createV2(secret, partnerId, query, random);
+  return { ks: createV2(secret, partnerId, query, random), validUntil };
 }
 
 // A server signs the same few privilege sets over and over: remember which

@@ -1,0 +1,10 @@
+export {
+  createKsIssuer,
+  type GetKsOptions,
+  type KsIssuer,
+  type KsIssuerOptions,
+} from './issuer.js';
+export { localMinter } from './local-minter.js';
+export type { KsMinter, MintRequest } from './minter.js';
+export { type Freshness, type FreshnessPolicy, freshness, renewAt } from './policy.js';
+export type { KsEvictReason, KsIssuerEvent, KsKeyInfo, KsRequest, KsSession } from './types.js';

@@ -1,0 +1,409 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { KsError } from '../errors.js';
+import { verifyKs } from '../ks/verify.js';
+import { createKsIssuer, type KsIssuerOptions } from './issuer.js';
+import type { KsMinter, MintRequest } from './minter.js';
+import type { KsIssuerEvent, KsSession } from './types.js';
+
+const SECRET = 'issuer-test-admin-secret-0000000';
+const PARTNER = 4242;
+const START = 1_700_000_000_000; // never start a fake clock at 0
+
+function clock() {
+  let t = START;
+  return {
+    now: () => t,
+    advance: (ms: number) => {
+      t += ms;
+    },
+    set: (ms: number) => {
+      t = ms;
+    },
+  };
+}
+
+/** A minter whose answers the test controls, counting calls. */
+function scriptedMinter(now: () => number, lifetimeSeconds = 3600) {
+  const calls: MintRequest[] = [];
+  let n = 0;
+  let behaviour: 'ok' | 'fail' | 'hang' = 'ok';
+  const pending: Array<() => void> = [];
+  let gate: Promise<void> | undefined;
+  const minter: KsMinter & { end: (s: KsSession) => Promise<void> } = {
+    kind: 'scripted',
+    ended: [] as string[],
+    async mint(request: MintRequest) {
+      calls.push(request);
+      if (gate) await gate;
+      if (behaviour === 'fail') throw new KsError('ERR_KS_NETWORK', 'Kaltura is down');
+      if (behaviour === 'hang') return new Promise<KsSession>(() => {});
+      n++;
+      const issuedAt = now();
+      return {
+        ks: `ks-${n}`,
+        partnerId: PARTNER,
+        userId: request.userId,
+        type: request.type,
+        privileges: request.privileges,
+        issuedAt,
+        expiresAt: issuedAt + lifetimeSeconds * 1000,
+      };
+    },
+    async end(session: KsSession) {
+      (minter as unknown as { ended: string[] }).ended.push(session.ks);
+    },
+  } as never;
+  return {
+    minter,
+    calls,
+    ended: () => (minter as unknown as { ended: string[] }).ended,
+    set: (b: typeof behaviour) => {
+      behaviour = b;
+    },
+    hold: () => {
+      gate = new Promise<void>((resolve) => pending.push(resolve));
+    },
+    release: () => {
+      gate = undefined;
+      for (const resolve of pending.splice(0)) resolve();
+    },
+  };
+}
+
+function setup(overrides: Partial<KsIssuerOptions> = {}) {
+  const c = clock();
+  const script = scriptedMinter(c.now);
+  const events: KsIssuerEvent[] = [];
+  const issuer = createKsIssuer({
+    partnerId: PARTNER,
+    minter: script.minter,
+    now: c.now,
+    random: () => 0.5,
+    onEvent: (e) => events.push(e),
+    ...overrides,
+  });
+  return { c, script, events, issuer };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('local signing (the default with adminSecret)', () => {
+  it('mints a USER KS that verifies, with exactly the user and privileges asked', async () => {
+    const c = clock();
+    const issuer = createKsIssuer({ partnerId: PARTNER, adminSecret: SECRET, now: c.now });
+    expect(issuer.kind).toBe('local');
+    const session = await issuer.getKs({
+      userId: 'alice',
+      privileges: { sview: '*', appid: 'app.example.com' },
+    });
+    const fields = verifyKs(session.ks, { secrets: SECRET, partnerId: PARTNER, now: c.now });
+    expect(fields).toMatchObject({
+      userId: 'alice',
+      type: 0,
+      privileges: 'sview:*,appid:app.example.com',
+      validUntil: START / 1000 + 3600,
+    });
+    expect(session).toMatchObject({
+      partnerId: PARTNER,
+      userId: 'alice',
+      type: 0,
+      expiresAt: START + 3_600_000,
+      issuedAt: START,
+    });
+  });
+
+  it('serves the cached KS to the same request, in any privilege order', async () => {
+    const issuer = createKsIssuer({ partnerId: PARTNER, adminSecret: SECRET });
+    const a = await issuer.getKs({ userId: 'alice', privileges: 'sview:*,appid:x' });
+    const b = await issuer.getKs({ userId: 'alice', privileges: { appid: 'x', sview: '*' } });
+    expect(b).toBe(a);
+    const other = await issuer.getKs({ userId: 'bob', privileges: 'sview:*,appid:x' });
+    const admin = await issuer.getKs({ userId: 'alice', type: 2, privileges: 'sview:*,appid:x' });
+    const more = await issuer.getKs({ userId: 'alice', privileges: 'sview:*,appid:x,list' });
+    expect(new Set([a.ks, other.ks, admin.ks, more.ks]).size).toBe(4);
+    expect(issuer.size).toBe(4);
+  });
+
+  it('refuses injection before signing: ";" in a v1 user id, a bad privilege, type 1', async () => {
+    const issuer = createKsIssuer({ partnerId: PARTNER, adminSecret: SECRET, ksVersion: 1 });
+    await expect(issuer.getKs({ userId: 'mallory;edit:*' })).rejects.toMatchObject({
+      code: 'ERR_KS_INVALID_FIELD',
+    });
+    await expect(issuer.getKs({ userId: 'm', privileges: 'sview:*;edit:*' })).rejects.toMatchObject(
+      {
+        code: 'ERR_KS_INVALID_FIELD',
+      },
+    );
+    await expect(issuer.getKs({ userId: 'm', type: 1 as never })).rejects.toMatchObject({
+      code: 'ERR_KS_INVALID_OPTION',
+    });
+    expect(issuer.size).toBe(0);
+  });
+});
+
+describe('TTL-aware refresh (lifetime 3600 s: renew at 80 %, never under 60 s left)', () => {
+  it('is fresh before the renewal point: no mint', async () => {
+    const { c, script, issuer } = setup();
+    const first = await issuer.getKs({ userId: 'u' });
+    c.advance(2_879_999);
+    expect(await issuer.getKs({ userId: 'u' })).toBe(first);
+    expect(script.calls).toHaveLength(1);
+  });
+
+  it('inside the renewal window: serves the current KS at once while one background refresh runs', async () => {
+    const { c, script, issuer, events } = setup();
+    const first = await issuer.getKs({ userId: 'u' });
+    c.advance(2_880_000);
+    script.hold();
+    const served = await Promise.all([1, 2, 3].map(() => issuer.getKs({ userId: 'u' })));
+    expect(served.every((s) => s === first)).toBe(true);
+    expect(script.calls).toHaveLength(2); // one background refresh for three requests
+    expect(events.filter((e) => e.type === 'refresh')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'hit' && e.stale)).toHaveLength(3);
+    script.release();
+    await vi.waitFor(async () => expect((await issuer.getKs({ userId: 'u' })).ks).toBe('ks-2'));
+  });
+
+  it('fresh: true waits for the new KS inside the renewal window', async () => {
+    const { c, issuer } = setup();
+    await issuer.getKs({ userId: 'u' });
+    c.advance(3_000_000);
+    expect((await issuer.getKs({ userId: 'u' }, { fresh: true })).ks).toBe('ks-2');
+  });
+
+  it('never serves a KS with less than the minimum remaining life: the request waits for a new one', async () => {
+    const { c, script, issuer } = setup();
+    await issuer.getKs({ userId: 'u' });
+    script.set('fail');
+    c.advance(2_900_000);
+    expect((await issuer.getKs({ userId: 'u' })).ks).toBe('ks-1'); // background refresh fails: still valid
+    c.advance(3_540_000 - 2_900_000); // 60 s before expiry
+    script.set('ok');
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    const next = await issuer.getKs({ userId: 'u' });
+    expect(next.ks).toBe('ks-2');
+    expect(next.expiresAt - c.now()).toBeGreaterThan(60_000);
+  });
+
+  it('never serves an expired KS, even when Kaltura is down: 503-style ERR_KS_UNAVAILABLE', async () => {
+    const { c, script, issuer } = setup();
+    await issuer.getKs({ userId: 'u' });
+    script.set('fail');
+    c.advance(3_600_000);
+    const error = await issuer.getKs({ userId: 'u' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KsError);
+    expect((error as KsError).code).toBe('ERR_KS_UNAVAILABLE');
+    expect(((error as KsError).cause as KsError).code).toBe('ERR_KS_NETWORK');
+  });
+
+  it('forceRefresh mints again, but not for a KS younger than minForcedRefreshIntervalMs', async () => {
+    const { c, script, issuer } = setup();
+    await issuer.getKs({ userId: 'u' });
+    expect((await issuer.getKs({ userId: 'u' }, { forceRefresh: true })).ks).toBe('ks-1');
+    c.advance(10_000);
+    expect((await issuer.getKs({ userId: 'u' }, { forceRefresh: true })).ks).toBe('ks-2');
+    expect(script.calls).toHaveLength(2);
+  });
+
+  it('drops entries when their KS expires', async () => {
+    const { c, issuer, events } = setup();
+    await issuer.getKs({ userId: 'u' });
+    c.advance(3_600_000);
+    expect(issuer.peek({ userId: 'u' })).toBeUndefined();
+    expect(events.some((e) => e.type === 'evict' && e.reason === 'expired')).toBe(true);
+  });
+
+  it('derives the minimum remaining life from short lifetimes (60 s → 6 s), renewing at 48 s', async () => {
+    const c = clock();
+    const script = scriptedMinter(c.now, 60);
+    const issuer = createKsIssuer({
+      partnerId: PARTNER,
+      minter: script.minter,
+      now: c.now,
+      expiresInSeconds: 60,
+    });
+    await issuer.getKs({ userId: 'u' });
+    c.advance(47_999);
+    await issuer.getKs({ userId: 'u' });
+    expect(script.calls).toHaveLength(1);
+    c.advance(1);
+    await issuer.getKs({ userId: 'u' });
+    expect(script.calls).toHaveLength(2);
+  });
+});
+
+describe('single flight and failures', () => {
+  it('500 concurrent requests for one key cause exactly one mint and one KS', async () => {
+    const { script, issuer } = setup();
+    script.hold();
+    const all = Array.from({ length: 500 }, () =>
+      issuer.getKs({ userId: 'same', privileges: 'sview:*' }),
+    );
+    script.release();
+    const sessions = await Promise.all(all);
+    expect(script.calls).toHaveLength(1);
+    expect(new Set(sessions.map((s) => s.ks)).size).toBe(1);
+  });
+
+  it('never caches a failed mint, and backs off instead of hammering Kaltura', async () => {
+    const { c, script, issuer, events } = setup();
+    script.set('fail');
+    await expect(issuer.getKs({ userId: 'u' })).rejects.toMatchObject({
+      code: 'ERR_KS_UNAVAILABLE',
+    });
+    // Within the back-off: fail fast, no call to Kaltura.
+    await expect(issuer.getKs({ userId: 'u' })).rejects.toMatchObject({
+      code: 'ERR_KS_UNAVAILABLE',
+    });
+    expect(script.calls).toHaveLength(1);
+    const failure = events.find((e) => e.type === 'mint-error');
+    expect(failure).toMatchObject({ consecutiveFailures: 1, retryAt: START + 750 });
+    // Another key is not held back by this one.
+    script.set('ok');
+    expect((await issuer.getKs({ userId: 'other' })).userId).toBe('other');
+    c.advance(750);
+    expect((await issuer.getKs({ userId: 'u' })).userId).toBe('u');
+    expect(issuer.size).toBe(2);
+  });
+
+  it('backs off exponentially with jitter, up to the cap', async () => {
+    const { c, script, issuer, events } = setup({ failureBackoff: { baseMs: 100, maxMs: 400 } });
+    script.set('fail');
+    for (let i = 0; i < 5; i++) {
+      await issuer.getKs({ userId: 'u' }).catch(() => {});
+      c.advance(1_000);
+    }
+    const delays = events.flatMap((e) =>
+      e.type === 'mint-error' ? [e.retryAt - (START + 1_000 * (e.consecutiveFailures - 1))] : [],
+    );
+    expect(delays).toEqual([75, 150, 300, 300, 300]);
+  });
+
+  it('gives up waiting after mintTimeoutMs with ERR_KS_UNAVAILABLE; a late result is still cached', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { script, issuer } = setup({ mintTimeoutMs: 5_000 });
+    script.hold();
+    const waiting = issuer.getKs({ userId: 'u' }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(await waiting).toMatchObject({ code: 'ERR_KS_UNAVAILABLE' });
+    script.release();
+    await vi.waitFor(() => expect(issuer.size).toBe(1));
+  });
+
+  it('stops waiting when the caller aborts', async () => {
+    const { script, issuer } = setup();
+    script.hold();
+    const controller = new AbortController();
+    const waiting = issuer
+      .getKs({ userId: 'u' }, { signal: controller.signal })
+      .catch((e: unknown) => e);
+    controller.abort();
+    expect(await waiting).toMatchObject({ code: 'ERR_KS_ABORTED' });
+    script.release();
+  });
+
+  it('a throwing event listener does not break issuing', async () => {
+    const { issuer } = setup({
+      onEvent: () => {
+        throw new Error('listener bug');
+      },
+    });
+    expect((await issuer.getKs({ userId: 'u' })).ks).toBe('ks-1');
+  });
+});
+
+describe('what the server issued vs what was asked', () => {
+  it('stores what the minter returned (an app token may override it) under the key that was asked', async () => {
+    const c = clock();
+    const minter: KsMinter = {
+      kind: 'override',
+      async mint(request) {
+        return {
+          ks: 'overridden',
+          partnerId: PARTNER,
+          userId: 'token-user',
+          type: 0,
+          privileges: `sessionid:0_t,apptoken:0_t,${request.privileges}`,
+          issuedAt: c.now(),
+          expiresAt: c.now() + 600_000, // the token shortened it
+        };
+      },
+    };
+    const issuer = createKsIssuer({ partnerId: PARTNER, minter, now: c.now });
+    const session = await issuer.getKs({ userId: 'asked', privileges: 'sview:*' });
+    expect(session).toMatchObject({
+      userId: 'token-user',
+      privileges: 'sessionid:0_t,apptoken:0_t,sview:*',
+    });
+    expect(issuer.peek({ userId: 'asked', privileges: 'sview:*' })).toBe(session);
+    // Renewal follows the real lifetime: 80 % of 600 s.
+    c.advance(479_999);
+    expect(issuer.peek({ userId: 'asked', privileges: 'sview:*' })).toBe(session);
+  });
+});
+
+describe('revoke, clear and bounds', () => {
+  it('revoke drops every session of one user, discards their mints in flight, and can end them', async () => {
+    const { script, issuer, events } = setup();
+    const a = await issuer.getKs({ userId: 'alice' });
+    await issuer.getKs({ userId: 'alice', privileges: 'list' });
+    await issuer.getKs({ userId: 'bob' });
+    script.hold();
+    const inFlight = issuer.getKs({ userId: 'alice', privileges: 'edit:x' });
+    expect(await issuer.revoke('alice', { endSession: true })).toBe(2);
+    script.release();
+    await inFlight;
+    expect(issuer.peek({ userId: 'alice' })).toBeUndefined();
+    expect(issuer.peek({ userId: 'alice', privileges: 'edit:x' })).toBeUndefined();
+    expect(issuer.peek({ userId: 'bob' })).toBeDefined();
+    expect(script.ended()).toContain(a.ks);
+    expect(events.filter((e) => e.type === 'evict' && e.reason === 'revoked')).toHaveLength(2);
+    expect(await issuer.revoke('nobody')).toBe(0);
+  });
+
+  it('clear drops everything', async () => {
+    const { issuer, events } = setup();
+    await issuer.getKs({ userId: 'a' });
+    await issuer.getKs({ userId: 'b' });
+    issuer.clear();
+    expect(issuer.size).toBe(0);
+    expect(events.filter((e) => e.type === 'evict' && e.reason === 'cleared')).toHaveLength(2);
+  });
+
+  it('max bounds the cache, evicting the least recently used', async () => {
+    const { issuer, events } = setup({ max: 3 });
+    for (const userId of ['a', 'b', 'c', 'd', 'e']) await issuer.getKs({ userId });
+    expect(issuer.size).toBe(3);
+    expect(issuer.peek({ userId: 'a' })).toBeUndefined();
+    expect(issuer.peek({ userId: 'e' })).toBeDefined();
+    expect(events.filter((e) => e.type === 'evict' && e.reason === 'capacity')).toHaveLength(2);
+  });
+});
+
+describe('options are validated once, naming the option', () => {
+  it.each<[string, Partial<KsIssuerOptions>, string]>([
+    ['no way to mint', { minter: undefined }, 'exactly one way'],
+    ['two ways to mint', { adminSecret: SECRET }, 'exactly one way'],
+    ['a fraction of 1', { refreshAtFraction: 1 }, 'refreshAtFraction'],
+    [
+      'a minimum remaining life as long as the lifetime',
+      { minRemainingMs: 3_600_000 },
+      'minRemainingMs',
+    ],
+    ['a negative timeout', { mintTimeoutMs: -1 }, 'mintTimeoutMs'],
+    ['max 0', { max: 0 }, 'max'],
+    ['a fractional lifetime', { expiresInSeconds: 1.5 }, 'expiresInSeconds'],
+    ['a partner id that is not a number', { partnerId: '1' as never }, 'partnerId'],
+  ])('%s', (_, overrides, message) => {
+    const c = clock();
+    const base = { partnerId: PARTNER, minter: scriptedMinter(c.now).minter };
+    expect(() => createKsIssuer({ ...base, ...overrides })).toThrow(
+      expect.objectContaining({
+        code: 'ERR_KS_INVALID_OPTION',
+        message: expect.stringContaining(message),
+      }),
+    );
+  });
+});

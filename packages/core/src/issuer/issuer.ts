@@ -1,0 +1,480 @@
+import { LRUCache } from 'lru-cache';
+import { type Clock, systemClock } from '../clock.js';
+import { KsError } from '../errors.js';
+import {
+  checkPartnerId,
+  checkPositiveInteger,
+  checkSecret,
+  checkType,
+  checkUserId,
+} from '../ks/fields.js';
+import { KsType, type KsVersion } from '../ks/types.js';
+import { formatPrivileges, normalizePrivileges } from '../privileges/privileges.js';
+import { localMinter } from './local-minter.js';
+import type { KsMinter, MintRequest } from './minter.js';
+import { backoffDelay, type FreshnessPolicy, freshness } from './policy.js';
+import type { KsEvictReason, KsIssuerEvent, KsKeyInfo, KsRequest, KsSession } from './types.js';
+
+export interface KsIssuerOptions {
+  partnerId: number;
+  /** Mint locally, signing with this admin secret (no network). */
+  adminSecret?: string;
+  /** Any other way of minting (the remote ones are built from `sessionStart` / `appToken`). */
+  minter?: KsMinter;
+  /** KS format for local signing: 2 (default) or 1. */
+  ksVersion?: KsVersion;
+  /** Lifetime of each KS, in seconds. Default 3600: short sessions, as Kaltura recommends for browsers. */
+  expiresInSeconds?: number;
+  /** A KS is renewed once this fraction of its lifetime has passed. Default 0.8. */
+  refreshAtFraction?: number;
+  /**
+   * A KS is never handed out with less life left than this (ms); it is renewed
+   * before then at the latest. Default: a tenth of the lifetime, at most 60 s.
+   */
+  minRemainingMs?: number;
+  /** `forceRefresh` is ignored for a KS younger than this (ms), so a button cannot hammer Kaltura. Default 10 s. */
+  minForcedRefreshIntervalMs?: number;
+  /** Most sessions kept in the cache. Default 10,000. */
+  max?: number;
+  /** A caller waits at most this long (ms) for a mint, then gets `ERR_KS_UNAVAILABLE`. Default 10 s. */
+  mintTimeoutMs?: number;
+  /** Back-off between failed mints of the same key (ms). Default 1 s doubling to 60 s. */
+  failureBackoff?: { baseMs?: number; maxMs?: number };
+  now?: Clock;
+  /** Jitter source, [0, 1). Default `Math.random`. */
+  random?: () => number;
+  onEvent?: (event: KsIssuerEvent) => void;
+}
+
+export interface GetKsOptions {
+  /** Mint a new KS even if the cached one is fresh (rate-limited by `minForcedRefreshIntervalMs`). */
+  forceRefresh?: boolean;
+  /**
+   * Wait for a new KS when the cached one is due for renewal, instead of
+   * serving it while a background refresh runs. The browser route asks for
+   * this: a page keeps what it gets for most of a lifetime.
+   */
+  fresh?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface KsIssuer {
+  readonly partnerId: number;
+  /** The way this issuer mints: `local`, `session-start`, `app-token` or a custom minter's kind. */
+  readonly kind: string;
+  getKs(request: KsRequest, options?: GetKsOptions): Promise<KsSession>;
+  /** The cached session for a request, if any, without minting or renewing. */
+  peek(request: KsRequest): KsSession | undefined;
+  /**
+   * Drops every cached session of a user (logout); mints in flight for them are
+   * discarded. With `endSession`, also ends them at Kaltura where the way of
+   * minting can (`session.end`). Returns how many sessions were dropped.
+   */
+  revoke(userId: string, options?: { endSession?: boolean }): Promise<number>;
+  clear(): void;
+  readonly size: number;
+  close(): Promise<void>;
+}
+
+interface Normalized {
+  key: string;
+  mint: MintRequest;
+  info: KsKeyInfo;
+}
+
+interface Flight {
+  promise: Promise<KsSession>;
+  userId: string;
+  discarded: boolean;
+}
+
+interface Failure {
+  count: number;
+  retryAt: number;
+  error: KsError;
+}
+
+const MEMO_MAX = 1024;
+
+function option(message: string): KsError {
+  return new KsError('ERR_KS_INVALID_OPTION', message);
+}
+
+function checkFraction(value: number): number {
+  if (typeof value !== 'number' || !(value > 0 && value < 1))
+    throw option('refreshAtFraction must be between 0 and 1');
+  return value;
+}
+
+function checkMs(value: unknown, name: string, allowZero = false): number {
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value < 0 ||
+    (!allowZero && value === 0)
+  ) {
+    throw option(
+      `${name} must be a ${allowZero ? 'non-negative' : 'positive'} number of milliseconds`,
+    );
+  }
+  return value;
+}
+
+export function createKsIssuer(options: KsIssuerOptions): KsIssuer {
+  if (typeof options !== 'object' || options === null) throw option('createKsIssuer needs options');
+  return new Issuer(options);
+}
+
+class Issuer implements KsIssuer {
+  readonly partnerId: number;
+  readonly kind: string;
+  readonly #minter: KsMinter;
+  readonly #now: Clock;
+  readonly #random: () => number;
+  readonly #onEvent: ((event: KsIssuerEvent) => void) | undefined;
+  readonly #expiresInSeconds: number;
+  readonly #policy: FreshnessPolicy;
+  readonly #minForcedRefreshIntervalMs: number;
+  readonly #mintTimeoutMs: number;
+  readonly #backoffBaseMs: number;
+  readonly #backoffMaxMs: number;
+  readonly #cache: LRUCache<string, KsSession>;
+  readonly #keyInfo = new Map<string, KsKeyInfo>();
+  readonly #byUser = new Map<string, Set<string>>();
+  readonly #flights = new Map<string, Flight>();
+  readonly #failures = new Map<string, Failure>();
+  readonly #memo = new Map<string, { privileges: string; normalized: string }>();
+  #evictReason: KsEvictReason | undefined;
+
+  constructor(options: KsIssuerOptions) {
+    this.partnerId = checkPartnerId(options.partnerId);
+    this.#now = options.now ?? systemClock;
+    this.#random = options.random ?? Math.random;
+    this.#onEvent = options.onEvent;
+    this.#expiresInSeconds = checkPositiveInteger(
+      options.expiresInSeconds ?? 3600,
+      'expiresInSeconds',
+    );
+    const lifetimeMs = this.#expiresInSeconds * 1000;
+    this.#policy = {
+      refreshAtFraction: checkFraction(options.refreshAtFraction ?? 0.8),
+      minRemainingMs: checkMs(
+        options.minRemainingMs ?? Math.min(60_000, lifetimeMs / 10),
+        'minRemainingMs',
+        true,
+      ),
+    };
+    if (this.#policy.minRemainingMs >= lifetimeMs / 2) {
+      throw option(
+        'minRemainingMs must be less than half of expiresInSeconds, or every KS would be renewed at once',
+      );
+    }
+    this.#minForcedRefreshIntervalMs = checkMs(
+      options.minForcedRefreshIntervalMs ?? 10_000,
+      'minForcedRefreshIntervalMs',
+      true,
+    );
+    this.#mintTimeoutMs = checkMs(options.mintTimeoutMs ?? 10_000, 'mintTimeoutMs');
+    this.#backoffBaseMs = checkMs(options.failureBackoff?.baseMs ?? 1_000, 'failureBackoff.baseMs');
+    this.#backoffMaxMs = checkMs(options.failureBackoff?.maxMs ?? 60_000, 'failureBackoff.maxMs');
+    const max = options.max ?? 10_000;
+    if (!Number.isSafeInteger(max) || max < 1) throw option('max must be a positive integer');
+
+    const ways = [options.adminSecret !== undefined, options.minter !== undefined].filter(
+      Boolean,
+    ).length;
+    if (ways !== 1)
+      throw option('Give exactly one way to mint: adminSecret, sessionStart, appToken or minter');
+    if (options.minter !== undefined) {
+      if (typeof options.minter?.mint !== 'function')
+        throw option('minter must have a mint(request, signal) method');
+      this.#minter = options.minter;
+    } else {
+      const version = options.ksVersion ?? 2;
+      if (version !== 1 && version !== 2) throw option('ksVersion must be 1 or 2');
+      this.#minter = localMinter({
+        partnerId: this.partnerId,
+        adminSecret: checkSecret(options.adminSecret, 'adminSecret'),
+        version,
+        now: this.#now,
+      });
+    }
+    this.kind = this.#minter.kind;
+
+    const now = this.#now;
+    this.#cache = new LRUCache<string, KsSession>({
+      max,
+      // Entries leave the cache when their KS expires; freshness is decided by the policy.
+      ttl: 1,
+      ttlResolution: 0,
+      perf: { now },
+      dispose: (_session, key, reason) => this.#disposed(key, reason),
+    });
+  }
+
+  get size(): number {
+    return this.#cache.size;
+  }
+
+  #emit(event: () => KsIssuerEvent): void {
+    if (this.#onEvent === undefined) return;
+    try {
+      this.#onEvent(event());
+    } catch {
+      // A failing listener must not break issuing.
+    }
+  }
+
+  #normalize(request: KsRequest): Normalized {
+    if (typeof request !== 'object' || request === null)
+      throw option('getKs needs a request with a userId');
+    const userId = checkUserId(request.userId);
+    const type = checkType(request.type ?? KsType.USER);
+    const raw = request.privileges ?? '';
+    let memo = typeof raw === 'string' ? this.#memo.get(raw) : undefined;
+    if (memo === undefined) {
+      // Remote minting may meet a KS v1 partner: hold privileges to v1's stricter rules there.
+      const version: KsVersion = this.kind === 'local' ? 2 : 1;
+      const privileges = formatPrivileges(raw, version);
+      memo = { privileges, normalized: normalizePrivileges(privileges, version) };
+      if (typeof raw === 'string') {
+        if (this.#memo.size >= MEMO_MAX) this.#memo.clear();
+        this.#memo.set(raw, memo);
+      }
+    }
+    // Fields cannot contain control characters, so "\n" separates them unambiguously.
+    const key = `${this.partnerId}\n${type}\n${userId}\n${memo.normalized}`;
+    return {
+      key,
+      mint: { userId, type, privileges: memo.privileges, expiresInSeconds: this.#expiresInSeconds },
+      info: { partnerId: this.partnerId, userId, type, privileges: memo.normalized },
+    };
+  }
+
+  peek(request: KsRequest): KsSession | undefined {
+    return this.#cache.get(this.#normalize(request).key);
+  }
+
+  async getKs(request: KsRequest, options: GetKsOptions = {}): Promise<KsSession> {
+    const normalized = this.#normalize(request);
+    const { key } = normalized;
+    const now = this.#now();
+    const cached = this.#cache.get(key);
+    const state = cached === undefined ? 'unusable' : freshness(cached, now, this.#policy);
+
+    if (cached !== undefined && state !== 'unusable') {
+      const forced =
+        options.forceRefresh === true && now - cached.issuedAt >= this.#minForcedRefreshIntervalMs;
+      if (!forced && (state === 'fresh' || options.fresh !== true)) {
+        if (state === 'renew') this.#refreshInBackground(normalized);
+        this.#emit(() => ({ type: 'hit', key: normalized.info, stale: state === 'renew' }));
+        return cached;
+      }
+    }
+    this.#emit(() => ({ type: 'miss', key: normalized.info }));
+    return this.#awaitMint(normalized, state === 'unusable' ? undefined : cached, options.signal);
+  }
+
+  #refreshInBackground(normalized: Normalized): void {
+    if (this.#flights.has(normalized.key)) return;
+    const failure = this.#failures.get(normalized.key);
+    if (failure !== undefined && this.#now() < failure.retryAt) return;
+    this.#emit(() => ({ type: 'refresh', key: normalized.info }));
+    // Errors are reported through onEvent; the current KS keeps being served.
+    this.#flight(normalized).promise.catch(() => {});
+  }
+
+  async #awaitMint(
+    normalized: Normalized,
+    usable: KsSession | undefined,
+    signal?: AbortSignal,
+  ): Promise<KsSession> {
+    const failure = this.#failures.get(normalized.key);
+    if (
+      failure !== undefined &&
+      this.#now() < failure.retryAt &&
+      !this.#flights.has(normalized.key)
+    ) {
+      // Backing off after failures: serve what is still valid, or fail fast.
+      if (usable !== undefined) return usable;
+      throw unavailable(failure.error);
+    }
+    const flight = this.#flight(normalized);
+    try {
+      return await this.#withDeadline(flight.promise, signal);
+    } catch (error) {
+      const current = this.#cache.get(normalized.key);
+      if (current !== undefined && freshness(current, this.#now(), this.#policy) !== 'unusable')
+        return current;
+      throw error instanceof KsError &&
+        (error.code === 'ERR_KS_UNAVAILABLE' || error.code === 'ERR_KS_ABORTED')
+        ? error
+        : unavailable(error);
+    }
+  }
+
+  #withDeadline(promise: Promise<KsSession>, signal?: AbortSignal): Promise<KsSession> {
+    return new Promise<KsSession>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(
+          new KsError('ERR_KS_UNAVAILABLE', `No KS could be had within ${this.#mintTimeoutMs} ms`),
+        );
+      }, this.#mintTimeoutMs);
+      timer.unref?.();
+      const onAbort = () => {
+        cleanup();
+        reject(new KsError('ERR_KS_ABORTED', 'The request for a KS was aborted'));
+      };
+      const cleanup = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      promise.then(
+        (session) => {
+          cleanup();
+          resolve(session);
+        },
+        (error: unknown) => {
+          cleanup();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** One mint per key at a time: every caller for the key shares it. */
+  #flight(normalized: Normalized): Flight {
+    const existing = this.#flights.get(normalized.key);
+    if (existing !== undefined) return existing;
+    const { key, mint, info } = normalized;
+    const started = this.#now();
+    const controller = new AbortController();
+    const flight: Flight = { userId: mint.userId, discarded: false, promise: undefined as never };
+    flight.promise = (async () => {
+      try {
+        const session = await this.#minter.mint(mint, controller.signal);
+        if (!flight.discarded) {
+          this.#failures.delete(key);
+          this.#store(key, info, session);
+          this.#emit(() => ({
+            type: 'mint',
+            key: info,
+            durationMs: this.#now() - started,
+            expiresAt: session.expiresAt,
+          }));
+        }
+        return session;
+      } catch (cause) {
+        const error =
+          cause instanceof KsError
+            ? cause
+            : new KsError('ERR_KS_UNAVAILABLE', 'Minting a KS failed', { cause });
+        const count = (this.#failures.get(key)?.count ?? 0) + 1;
+        const retryAt =
+          this.#now() + backoffDelay(count, this.#backoffBaseMs, this.#backoffMaxMs, this.#random);
+        if (!flight.discarded) {
+          // Bounded like the cache: during a long outage, forget the oldest failures first.
+          if (this.#failures.size >= this.#cache.max && !this.#failures.has(key)) {
+            this.#failures.delete(this.#failures.keys().next().value as string);
+          }
+          this.#failures.set(key, { count, retryAt, error });
+        }
+        this.#emit(() => ({
+          type: 'mint-error',
+          key: info,
+          durationMs: this.#now() - started,
+          error,
+          consecutiveFailures: count,
+          retryAt,
+        }));
+        throw error;
+      } finally {
+        if (this.#flights.get(key) === flight) this.#flights.delete(key);
+      }
+    })();
+    this.#flights.set(key, flight);
+    return flight;
+  }
+
+  #store(key: string, info: KsKeyInfo, session: KsSession): void {
+    // lru-cache treats an entry as stale once `now - start > ttl`; a KS is dead at expiresAt.
+    const ttl = session.expiresAt - this.#now() - 1;
+    if (ttl <= 0) return;
+    this.#keyInfo.set(key, info);
+    const keys = this.#byUser.get(info.userId);
+    if (keys === undefined) this.#byUser.set(info.userId, new Set([key]));
+    else keys.add(key);
+    this.#cache.set(key, session, { ttl });
+  }
+
+  #disposed(key: string, reason: LRUCache.DisposeReason): void {
+    const info = this.#keyInfo.get(key);
+    if (info === undefined) return;
+    const why: KsEvictReason =
+      reason === 'set'
+        ? 'replaced'
+        : reason === 'evict'
+          ? 'capacity'
+          : reason === 'expire'
+            ? 'expired'
+            : (this.#evictReason ?? 'expired');
+    if (reason !== 'set') {
+      this.#keyInfo.delete(key);
+      const keys = this.#byUser.get(info.userId);
+      keys?.delete(key);
+      if (keys?.size === 0) this.#byUser.delete(info.userId);
+      this.#failures.delete(key);
+    }
+    this.#emit(() => ({ type: 'evict', key: info, reason: why }));
+  }
+
+  async revoke(userId: string, options: { endSession?: boolean } = {}): Promise<number> {
+    checkUserId(userId);
+    for (const flight of this.#flights.values())
+      if (flight.userId === userId) flight.discarded = true;
+    const keys = [...(this.#byUser.get(userId) ?? [])];
+    const sessions: KsSession[] = [];
+    this.#evictReason = 'revoked';
+    try {
+      for (const key of keys) {
+        const session = this.#cache.peek(key, { allowStale: true });
+        if (session !== undefined) sessions.push(session);
+        this.#cache.delete(key);
+        this.#failures.delete(key);
+      }
+    } finally {
+      this.#evictReason = undefined;
+    }
+    if (options.endSession === true && this.#minter.end !== undefined) {
+      const end = this.#minter.end.bind(this.#minter);
+      await Promise.allSettled(sessions.map((session) => end(session)));
+    }
+    return keys.length;
+  }
+
+  clear(): void {
+    for (const flight of this.#flights.values()) flight.discarded = true;
+    this.#evictReason = 'cleared';
+    try {
+      this.#cache.clear();
+    } finally {
+      this.#evictReason = undefined;
+    }
+    this.#failures.clear();
+  }
+
+  async close(): Promise<void> {
+    this.clear();
+    await this.#minter.close?.();
+  }
+}
+
+function unavailable(cause: unknown): KsError {
+  const detail = cause instanceof KsError ? ` (${cause.code}: ${cause.message})` : '';
+  return new KsError('ERR_KS_UNAVAILABLE', `No valid KS is available right now${detail}`, {
+    cause,
+  });
+}

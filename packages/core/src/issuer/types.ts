@@ -1,0 +1,55 @@
+import type { KsError } from '../errors.js';
+import type { KsType } from '../ks/types.js';
+import type { PrivilegesInput } from '../privileges/privileges.js';
+
+/** What a caller asks for: the user, and optionally a type and privileges. */
+export interface KsRequest {
+  userId: string;
+  /** Default `KsType.USER`. */
+  type?: KsType;
+  privileges?: PrivilegesInput;
+}
+
+/**
+ * A KS as it was issued. The fields are what Kaltura actually issued (an app
+ * token may shorten the expiry or override the user, type and privileges);
+ * the cache key is what was asked.
+ */
+export interface KsSession {
+  ks: string;
+  partnerId: number;
+  userId: string;
+  type: number;
+  privileges: string;
+  /** When the KS stops working, in epoch ms (Kaltura's `validUntil` × 1000). */
+  expiresAt: number;
+  /** When it was minted, in epoch ms on the issuer's clock. */
+  issuedAt: number;
+}
+
+/** Identifies a cached session in events: never the KS itself. */
+export interface KsKeyInfo {
+  partnerId: number;
+  userId: string;
+  type: number;
+  /** The privileges that were asked for, normalised. */
+  privileges: string;
+}
+
+export type KsEvictReason = 'expired' | 'capacity' | 'revoked' | 'cleared' | 'replaced';
+
+/** Reported through `onEvent`, for logs and metrics. Never carries a KS or a secret. */
+export type KsIssuerEvent =
+  | { type: 'hit'; key: KsKeyInfo; stale: boolean }
+  | { type: 'miss'; key: KsKeyInfo }
+  | { type: 'refresh'; key: KsKeyInfo }
+  | { type: 'mint'; key: KsKeyInfo; durationMs: number; expiresAt: number }
+  | {
+      type: 'mint-error';
+      key: KsKeyInfo;
+      durationMs: number;
+      error: KsError;
+      consecutiveFailures: number;
+      retryAt: number;
+    }
+  | { type: 'evict'; key: KsKeyInfo; reason: KsEvictReason };
