@@ -1,0 +1,244 @@
+import { KsError, type KsErrorCode } from '../errors.js';
+import { createKsIssuer, type KsIssuer } from '../issuer/issuer.js';
+import type { KsSession } from '../issuer/types.js';
+import { KsType } from '../ks/types.js';
+import { formatPrivileges, type PrivilegesInput } from '../privileges/privileges.js';
+import type {
+  HasHeaders,
+  KalturaContext,
+  KalturaKsOptions,
+  KsHttpResponse,
+  KsRouteBody,
+  KsUser,
+} from './types.js';
+
+/** What an adapter needs from a request to answer the route. */
+export interface RouteRequest extends HasHeaders {
+  method: string;
+  /** The `renew` query parameter: `1` asks for a new KS. */
+  renew?: boolean;
+}
+
+/**
+ * The engine under both adapters: resolves the user, builds their request for
+ * the issuer, and answers the browser route. Adapters only convert.
+ */
+export interface KsEngine<Req> {
+  readonly issuer: KsIssuer;
+  /** The route's path, or `false`. */
+  readonly route: string | false;
+  /** Resolves the user and returns the lazy per-request context. */
+  context(req: Req): Promise<KalturaContext>;
+  /** Answers the route for this request and context. */
+  respond(context: KalturaContext, request: RouteRequest): Promise<KsHttpResponse>;
+  close(): Promise<void>;
+}
+
+const STATUS: Partial<Record<KsErrorCode, number>> = {
+  ERR_KS_NO_USER: 401,
+  ERR_KS_FORBIDDEN: 403,
+  ERR_KS_INVALID_FIELD: 400,
+  ERR_KS_UNAVAILABLE: 503,
+  ERR_KS_ABORTED: 503,
+};
+
+const ISSUER_OPTION_NAMES = [
+  'adminSecret',
+  'minter',
+  'sessionStart',
+  'appToken',
+  'serviceUrl',
+  'client',
+] as const;
+
+function invalidOption(message: string): KsError {
+  return new KsError('ERR_KS_INVALID_OPTION', message);
+}
+
+function headerValue(req: HasHeaders, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Req> {
+  if (typeof options !== 'object' || options === null)
+    throw invalidOption('kalturaKs needs options');
+  const {
+    getUser,
+    privileges,
+    appId,
+    route = '/kaltura/ks',
+    allowAdminKs = false,
+    allowCrossSite = false,
+    varyHeaders = ['Cookie', 'Authorization'],
+    onWarning = (message: string) => process.emitWarning(message, { code: 'KALTURA_KS' }),
+  } = options;
+  if (typeof getUser !== 'function')
+    throw invalidOption('getUser must be a function of the request');
+  const now = options.now ?? Date.now;
+  if (route !== false && (typeof route !== 'string' || !route.startsWith('/'))) {
+    throw invalidOption('route must be a path starting with "/", or false');
+  }
+  if (appId !== undefined && (typeof appId !== 'string' || appId === '')) {
+    throw invalidOption('appId must be a non-empty string');
+  }
+  // Validate static privileges and the appId privilege now, not per request.
+  const appIdPrivilege = appId === undefined ? '' : formatPrivileges({ appid: appId }, 1);
+  const staticPrivileges =
+    privileges === undefined || typeof privileges === 'function'
+      ? undefined
+      : formatPrivileges(privileges, 1);
+  if (!Array.isArray(varyHeaders))
+    throw invalidOption('varyHeaders must be a list of header names');
+
+  let issuer: KsIssuer;
+  if (options.issuer !== undefined) {
+    const clash = ISSUER_OPTION_NAMES.find(
+      (name) => (options as unknown as Record<string, unknown>)[name] !== undefined,
+    );
+    if (clash) throw invalidOption(`Give either issuer or ${clash}, not both`);
+    issuer = options.issuer;
+  } else {
+    const {
+      getUser: _g,
+      privileges: _p,
+      appId: _a,
+      route: _r,
+      allowAdminKs: _aa,
+      allowCrossSite: _ac,
+      varyHeaders: _v,
+      issuer: _i,
+      onWarning: _w,
+      ...issuerOptions
+    } = options;
+    issuer = createKsIssuer({
+      ...issuerOptions,
+      expiresInSeconds: options.expiresInSeconds ?? 3600,
+    });
+  }
+  if (allowAdminKs) {
+    onWarning(
+      'kaltura-ks: allowAdminKs is on, so ADMIN sessions can be sent to browsers. Prefer USER sessions with the privileges they need.',
+    );
+  }
+
+  const baseHeaders: Record<string, string> = {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+    'Cross-Origin-Resource-Policy': 'same-origin',
+  };
+  if (varyHeaders.length > 0) baseHeaders.Vary = varyHeaders.join(', ');
+
+  async function privilegesFor(
+    user: KsUser,
+    req: Req,
+    extra: PrivilegesInput | undefined,
+  ): Promise<string> {
+    const parts: string[] = [];
+    if (typeof privileges === 'function') {
+      const computed = await privileges(user, req);
+      if (computed !== undefined) parts.push(formatPrivileges(computed, 1));
+    } else if (staticPrivileges) {
+      parts.push(staticPrivileges);
+    }
+    if (user.privileges !== undefined) parts.push(formatPrivileges(user.privileges, 1));
+    if (extra !== undefined) parts.push(formatPrivileges(extra, 1));
+    if (appIdPrivilege) parts.push(appIdPrivilege);
+    return parts.filter(Boolean).join(',');
+  }
+
+  async function context(req: Req): Promise<KalturaContext> {
+    const found = await getUser(req);
+    const user = found ?? null;
+    if (user !== null && (typeof user !== 'object' || typeof user.id !== 'string')) {
+      throw invalidOption('getUser must return { id: string, … } or null');
+    }
+    return {
+      user,
+      async getKs(overrides = {}, getOptions) {
+        if (user === null) throw new KsError('ERR_KS_NO_USER', 'Nobody is signed in');
+        return issuer.getKs(
+          {
+            userId: user.id,
+            type: overrides.type ?? user.type ?? KsType.USER,
+            privileges: await privilegesFor(user, req, overrides.privileges),
+          },
+          getOptions,
+        );
+      },
+      async revoke(revokeOptions) {
+        if (user !== null) await issuer.revoke(user.id, revokeOptions);
+      },
+    };
+  }
+
+  function json(status: number, body: unknown, extra?: Record<string, string>): KsHttpResponse {
+    return {
+      status,
+      headers: extra ? { ...baseHeaders, ...extra } : baseHeaders,
+      body: JSON.stringify(body),
+    };
+  }
+
+  function failure(error: KsError): KsHttpResponse {
+    const status = STATUS[error.code] ?? 500;
+    const extra = status === 503 ? { 'Retry-After': '5' } : undefined;
+    return json(status, { error: { code: error.code, message: error.message } }, extra);
+  }
+
+  async function respond(ctx: KalturaContext, request: RouteRequest): Promise<KsHttpResponse> {
+    try {
+      // Fetch metadata: refuse requests made from other sites (they could not read
+      // the answer, but they could still make us mint).
+      if (!allowCrossSite && headerValue(request, 'sec-fetch-site') === 'cross-site') {
+        throw new KsError('ERR_KS_FORBIDDEN', 'Cross-site requests for a KS are refused');
+      }
+      if (request.method === 'DELETE') {
+        await ctx.revoke();
+        return { status: 204, headers: baseHeaders, body: '' };
+      }
+      if (request.method !== 'GET') {
+        return {
+          ...json(405, { error: { code: 'ERR_KS_FORBIDDEN', message: 'Use GET or DELETE' } }),
+          headers: { ...baseHeaders, Allow: 'GET, DELETE' },
+        };
+      }
+      if (ctx.user === null) throw new KsError('ERR_KS_NO_USER', 'Nobody is signed in');
+      if ((ctx.user.type ?? KsType.USER) !== KsType.USER && !allowAdminKs) {
+        throw new KsError(
+          'ERR_KS_FORBIDDEN',
+          'An ADMIN KS is not sent to a browser (see allowAdminKs)',
+        );
+      }
+      // A page keeps what it gets for most of a lifetime: ask for a KS outside its renewal window.
+      const session: KsSession = await ctx.getKs(undefined, {
+        fresh: true,
+        forceRefresh: request.renew === true,
+      });
+      const body: KsRouteBody = {
+        ks: session.ks,
+        partnerId: session.partnerId,
+        userId: session.userId,
+        type: session.type,
+        privileges: session.privileges,
+        expiresAt: session.expiresAt,
+        serverTime: now(),
+      };
+      return json(200, body);
+    } catch (error) {
+      if (error instanceof KsError && STATUS[error.code] !== undefined) return failure(error);
+      throw error;
+    }
+  }
+
+  return {
+    issuer,
+    route,
+    context,
+    respond,
+    async close() {
+      if (options.issuer === undefined) await issuer.close();
+    },
+  };
+}

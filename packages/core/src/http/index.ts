@@ -1,0 +1,11 @@
+export { createKsEngine, type KsEngine, type RouteRequest } from './engine.js';
+export { type JwtUserOptions, jwtUser } from './jwt-user.js';
+export type {
+  HasHeaders,
+  KalturaContext,
+  KalturaKsOptions,
+  KsHttpResponse,
+  KsRouteBody,
+  KsUser,
+  MaybePromise,
+} from './types.js';

@@ -1,0 +1,85 @@
+import type { GetKsOptions, KsIssuer, KsIssuerOptions } from '../issuer/issuer.js';
+import type { KsSession } from '../issuer/types.js';
+import type { KsType } from '../ks/types.js';
+import type { PrivilegesInput } from '../privileges/privileges.js';
+
+/** Who a request is for, as the app's `getUser` says. */
+export interface KsUser {
+  id: string;
+  /** Privileges for this user's KS, on top of the configured ones. */
+  privileges?: PrivilegesInput;
+  /** Default `KsType.USER`. An ADMIN KS never reaches a browser unless `allowAdminKs` is set. */
+  type?: KsType;
+}
+
+export type MaybePromise<T> = T | Promise<T>;
+
+/** Headers as Node gives them: both Express's `req` and Koa's `ctx` have this shape. */
+export interface HasHeaders {
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/**
+ * The middleware options, shared by the Express and Koa adapters: the issuer's
+ * options (one way to mint, lifetimes, cache limits) plus the request hooks.
+ */
+export interface KalturaKsOptions<Req> extends Omit<KsIssuerOptions, 'expiresInSeconds'> {
+  /** Who the request is for, or `null` when nobody is signed in (then: 401, and no KS). */
+  getUser: (req: Req) => MaybePromise<KsUser | null | undefined>;
+  /** Privileges for every KS: static, or computed from the user and request. */
+  privileges?:
+    | PrivilegesInput
+    | ((user: KsUser, req: Req) => MaybePromise<PrivilegesInput | undefined>);
+  /** Adds `appid:<appId>`, which Kaltura uses for per-application analytics. */
+  appId?: string;
+  /** Lifetime of each KS, in seconds. Default 3600. */
+  expiresInSeconds?: number;
+  /** Where the browser fetches its KS. Default `/kaltura/ks`; `false` mounts no route. */
+  route?: string | false;
+  /** Let the route hand an ADMIN KS to a browser. Off by default; a warning is emitted once when on. */
+  allowAdminKs?: boolean;
+  /** Answer cross-site requests (`Sec-Fetch-Site: cross-site`) too. Off by default. */
+  allowCrossSite?: boolean;
+  /** The request headers that identify the user, for `Vary`. Default `Cookie, Authorization`. */
+  varyHeaders?: readonly string[];
+  /** Share one issuer between several middlewares (its own options then apply). */
+  issuer?: KsIssuer;
+  /** Where warnings go. Default `process.emitWarning`. */
+  onWarning?: (message: string) => void;
+}
+
+/** What `req.kaltura` (Express) and `ctx.state.kaltura` (Koa) hold. */
+export interface KalturaContext {
+  /** The signed-in user, or `null`. */
+  readonly user: KsUser | null;
+  /**
+   * This user's KS, minted on first use and cached: nothing is minted for a
+   * request that does not ask. Throws `ERR_KS_NO_USER` without a user.
+   */
+  getKs(
+    overrides?: { privileges?: PrivilegesInput; type?: KsType },
+    options?: GetKsOptions,
+  ): Promise<KsSession>;
+  /** Drops this user's cached sessions (on logout), optionally ending them at Kaltura. */
+  revoke(options?: { endSession?: boolean }): Promise<void>;
+}
+
+/** The JSON the route answers with. Times are epoch milliseconds. */
+export interface KsRouteBody {
+  ks: string;
+  partnerId: number;
+  userId: string;
+  type: number;
+  privileges: string;
+  /** When the KS expires, on the server's clock. */
+  expiresAt: number;
+  /** The server's clock when it answered, so the browser can correct its own. */
+  serverTime: number;
+}
+
+/** A framework-neutral response, which each adapter writes out. */
+export interface KsHttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
