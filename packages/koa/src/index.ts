@@ -1,0 +1,61 @@
+import {
+  createKsEngine,
+  type KalturaContext,
+  type KalturaKsOptions,
+  type KsEngine,
+} from '@kaltura-ks/core/http';
+import type { Context, Middleware, Next } from 'koa';
+
+export { isKsError, KalturaApiError, KsError, type KsErrorCode, KsType } from '@kaltura-ks/core';
+export {
+  type JwtUserOptions,
+  jwtUser,
+  type KalturaContext,
+  type KsRouteBody,
+  type KsUser,
+} from '@kaltura-ks/core/http';
+export {
+  createKsIssuer,
+  type GetKsOptions,
+  type KsIssuer,
+  type KsIssuerEvent,
+  type KsSession,
+} from '@kaltura-ks/core/issuer';
+
+declare module 'koa' {
+  interface DefaultState {
+    /** Set by `kalturaKs()`: the signed-in user and a lazy `getKs()`. */
+    kaltura?: KalturaContext;
+  }
+}
+
+export type KoaKalturaKsOptions = KalturaKsOptions<Context>;
+
+/** The middleware, with its engine (issuer, route) for tests and shutdown. */
+export interface KalturaKsMiddleware extends Middleware {
+  readonly engine: KsEngine<Context>;
+}
+
+/**
+ * `app.use(kalturaKs(options))`: gives every request `ctx.state.kaltura` (the
+ * user and a lazy `getKs()`), and answers the browser route (`GET /kaltura/ks`
+ * by default). Options are validated here, once; errors are thrown.
+ */
+export function kalturaKs(options: KoaKalturaKsOptions): KalturaKsMiddleware {
+  const engine = createKsEngine(options);
+  const middleware = async (ctx: Context, next: Next): Promise<void> => {
+    const context = await engine.context(ctx);
+    ctx.state.kaltura = context;
+    if (engine.route === false || ctx.path !== engine.route) return next();
+    const answer = await engine.respond(context, {
+      method: ctx.method,
+      headers: ctx.headers,
+      renew: ctx.query.renew === '1',
+    });
+    ctx.status = answer.status;
+    ctx.set(answer.headers);
+    ctx.body = answer.status === 204 ? null : answer.body;
+    if (answer.status !== 204) ctx.type = answer.headers['Content-Type']!;
+  };
+  return Object.assign(middleware, { engine });
+}
