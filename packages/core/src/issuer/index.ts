@@ -5,6 +5,8 @@ export {
   type KsIssuerOptions,
 } from './issuer.js';
 export { localMinter } from './local-minter.js';
+export { createMemoryStoreHub } from './memory-store.js';
 export type { KsMinter, MintRequest } from './minter.js';
 export { type Freshness, type FreshnessPolicy, freshness, renewAt } from './policy.js';
+export type { KsLockRelease, KsSharedStore } from './store.js';
 export type { KsEvictReason, KsIssuerEvent, KsKeyInfo, KsRequest, KsSession } from './types.js';

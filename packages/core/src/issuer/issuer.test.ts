@@ -367,7 +367,7 @@ describe('revoke, clear and bounds', () => {
     const { issuer, events } = setup();
     await issuer.getKs({ userId: 'a' });
     await issuer.getKs({ userId: 'b' });
-    issuer.clear();
+    await issuer.clear();
     expect(issuer.size).toBe(0);
     expect(events.filter((e) => e.type === 'evict' && e.reason === 'cleared')).toHaveLength(2);
   });

@@ -13,6 +13,7 @@ import { formatPrivileges, normalizePrivileges } from '../privileges/privileges.
 import { localMinter } from './local-minter.js';
 import type { KsMinter, MintRequest } from './minter.js';
 import { backoffDelay, type FreshnessPolicy, freshness } from './policy.js';
+import type { KsLockRelease, KsSharedStore } from './store.js';
 import type { KsEvictReason, KsIssuerEvent, KsKeyInfo, KsRequest, KsSession } from './types.js';
 
 export interface KsIssuerOptions {
@@ -40,6 +41,18 @@ export interface KsIssuerOptions {
   mintTimeoutMs?: number;
   /** Back-off between failed mints of the same key (ms). Default 1 s doubling to 60 s. */
   failureBackoff?: { baseMs?: number; maxMs?: number };
+  /**
+   * A cache shared by several instances (e.g. `@kaltura-ks/redis`), behind the
+   * in-memory one: a KS minted by one instance serves all, concurrent misses
+   * across the fleet cause one mint, and revocations reach every instance.
+   */
+  store?: KsSharedStore;
+  /** Each call to the shared store may take this long (ms) before the issuer goes on alone. Default 250. */
+  storeTimeoutMs?: number;
+  /** How long an instance may hold the fleet-wide mint lock (ms). Default: `mintTimeoutMs`. */
+  lockTtlMs?: number;
+  /** How long an instance waits for another's mint (ms) before minting itself. Default: half of `mintTimeoutMs`. */
+  lockWaitMs?: number;
   now?: Clock;
   /** Jitter source, [0, 1). Default `Math.random`. */
   random?: () => number;
@@ -71,7 +84,8 @@ export interface KsIssuer {
    * minting can (`session.end`). Returns how many sessions were dropped.
    */
   revoke(userId: string, options?: { endSession?: boolean }): Promise<number>;
-  clear(): void;
+  /** Drops every cached session (and, with a shared store, tells the fleet). */
+  clear(): Promise<void>;
   readonly size: number;
   close(): Promise<void>;
 }
@@ -144,6 +158,11 @@ class Issuer implements KsIssuer {
   readonly #flights = new Map<string, Flight>();
   readonly #failures = new Map<string, Failure>();
   readonly #memo = new Map<string, { privileges: string; normalized: string }>();
+  readonly #store: KsSharedStore | undefined;
+  readonly #storeTimeoutMs: number;
+  readonly #lockTtlMs: number;
+  readonly #lockWaitMs: number;
+  readonly #unsubscribe: (() => void) | undefined;
   #evictReason: KsEvictReason | undefined;
 
   constructor(options: KsIssuerOptions) {
@@ -200,6 +219,22 @@ class Issuer implements KsIssuer {
       });
     }
     this.kind = this.#minter.kind;
+
+    this.#store = options.store;
+    this.#storeTimeoutMs = checkMs(options.storeTimeoutMs ?? 250, 'storeTimeoutMs');
+    this.#lockTtlMs = checkMs(options.lockTtlMs ?? this.#mintTimeoutMs, 'lockTtlMs');
+    this.#lockWaitMs = checkMs(options.lockWaitMs ?? this.#mintTimeoutMs / 2, 'lockWaitMs');
+    if (this.#store !== undefined) {
+      for (const method of ['get', 'set', 'lock', 'waitFor', 'revoke', 'onRevoke'] as const) {
+        if (typeof this.#store[method] !== 'function')
+          throw option(`store must implement ${method}()`);
+      }
+      // Another instance revoked: drop our copies too.
+      this.#unsubscribe = this.#store.onRevoke((userId) => {
+        if (userId === null) this.#clearLocal();
+        else this.#revokeLocal(userId);
+      });
+    }
 
     const now = this.#now;
     this.#cache = new LRUCache<string, KsSession>({
@@ -355,10 +390,13 @@ class Issuer implements KsIssuer {
     const flight: Flight = { userId: mint.userId, discarded: false, promise: undefined as never };
     flight.promise = (async () => {
       try {
-        const session = await this.#minter.mint(mint, controller.signal);
+        const session =
+          this.#store === undefined
+            ? await this.#minter.mint(mint, controller.signal)
+            : await this.#obtainShared(this.#store, normalized, controller.signal);
         if (!flight.discarded) {
           this.#failures.delete(key);
-          this.#store(key, info, session);
+          this.#cacheLocally(key, info, session);
           this.#emit(() => ({
             type: 'mint',
             key: info,
@@ -399,7 +437,93 @@ class Issuer implements KsIssuer {
     return flight;
   }
 
-  #store(key: string, info: KsKeyInfo, session: KsSession): void {
+  /**
+   * With a shared store: take another instance's fresh KS if there is one;
+   * otherwise take the fleet-wide lock and mint, or wait for the holder's mint.
+   * Whenever the store fails or is slow, mint alone.
+   */
+  async #obtainShared(
+    store: KsSharedStore,
+    normalized: Normalized,
+    signal: AbortSignal,
+  ): Promise<KsSession> {
+    const { key, mint, info } = normalized;
+    const accept = (session: KsSession) =>
+      freshness(session, this.#now(), this.#policy) === 'fresh';
+    const shared = await this.#storeCall('get', () => store.get(key));
+    if (shared !== FAILED && shared !== undefined && accept(shared)) {
+      this.#emit(() => ({ type: 'shared-hit', key: info }));
+      return shared;
+    }
+    let release: KsLockRelease | undefined | typeof FAILED = FAILED;
+    if (shared !== FAILED) {
+      release = await this.#storeCall('lock', () => store.lock(key, this.#lockTtlMs));
+      if (release === undefined) {
+        // Another instance is minting this key: wait for its KS.
+        const waited = await this.#storeCall(
+          'waitFor',
+          () => store.waitFor(key, accept, this.#lockWaitMs, signal),
+          this.#lockWaitMs + this.#storeTimeoutMs,
+        );
+        if (waited !== FAILED && waited !== undefined && accept(waited)) {
+          this.#emit(() => ({ type: 'shared-hit', key: info }));
+          return waited;
+        }
+        // It did not deliver in time (crashed, or slow): mint ourselves.
+      } else if (release !== FAILED) {
+        // Double-check under the lock: the previous holder may have just finished.
+        const again = await this.#storeCall('get', () => store.get(key));
+        if (again !== FAILED && again !== undefined && accept(again)) {
+          const unlock = release;
+          void this.#storeCall('unlock', () => unlock());
+          this.#emit(() => ({ type: 'shared-hit', key: info }));
+          return again;
+        }
+      }
+    }
+    try {
+      const session = await this.#minter.mint(mint, signal);
+      const ttl = session.expiresAt - this.#now();
+      if (ttl > 0 && release !== FAILED)
+        await this.#storeCall('set', () => store.set(key, session, ttl, mint.userId));
+      return session;
+    } finally {
+      if (typeof release === 'function') {
+        const unlock = release;
+        void this.#storeCall('unlock', () => unlock());
+      }
+    }
+  }
+
+  /** A store call bounded by a timeout; failures are reported and become `FAILED`. */
+  async #storeCall<T>(
+    operation: string,
+    call: () => Promise<T>,
+    timeoutMs = this.#storeTimeoutMs,
+  ): Promise<T | typeof FAILED> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await Promise.race([
+        call(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(new KsError('ERR_KS_TIMEOUT', `The shared store took over ${timeoutMs} ms`)),
+            timeoutMs,
+          );
+          timer.unref?.();
+        }),
+      ]);
+    } catch (cause) {
+      const error = cause instanceof Error ? cause : new Error(String(cause));
+      this.#emit(() => ({ type: 'store-error', operation, error }));
+      return FAILED;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #cacheLocally(key: string, info: KsKeyInfo, session: KsSession): void {
     // lru-cache treats an entry as stale once `now - start > ttl`; a KS is dead at expiresAt.
     const ttl = session.expiresAt - this.#now() - 1;
     if (ttl <= 0) return;
@@ -433,13 +557,25 @@ class Issuer implements KsIssuer {
 
   async revoke(userId: string, options: { endSession?: boolean } = {}): Promise<number> {
     checkUserId(userId);
-    for (const flight of this.#flights.values())
+    const sessions = this.#revokeLocal(userId);
+    const store = this.#store;
+    if (store !== undefined) await this.#storeCall('revoke', () => store.revoke(userId));
+    if (options.endSession === true && this.#minter.end !== undefined) {
+      const end = this.#minter.end.bind(this.#minter);
+      await Promise.allSettled(sessions.map((session) => end(session)));
+    }
+    return sessions.length;
+  }
+
+  /** Drops a user's sessions from this instance, discarding their mints in flight; returns them. */
+  #revokeLocal(userId: string): KsSession[] {
+    for (const flight of this.#flights.values()) {
       if (flight.userId === userId) flight.discarded = true;
-    const keys = [...(this.#byUser.get(userId) ?? [])];
+    }
     const sessions: KsSession[] = [];
     this.#evictReason = 'revoked';
     try {
-      for (const key of keys) {
+      for (const key of [...(this.#byUser.get(userId) ?? [])]) {
         const session = this.#cache.peek(key, { allowStale: true });
         if (session !== undefined) sessions.push(session);
         this.#cache.delete(key);
@@ -448,14 +584,16 @@ class Issuer implements KsIssuer {
     } finally {
       this.#evictReason = undefined;
     }
-    if (options.endSession === true && this.#minter.end !== undefined) {
-      const end = this.#minter.end.bind(this.#minter);
-      await Promise.allSettled(sessions.map((session) => end(session)));
-    }
-    return keys.length;
+    return sessions;
   }
 
-  clear(): void {
+  async clear(): Promise<void> {
+    this.#clearLocal();
+    const store = this.#store;
+    if (store !== undefined) await this.#storeCall('revoke', () => store.revoke(null));
+  }
+
+  #clearLocal(): void {
     for (const flight of this.#flights.values()) flight.discarded = true;
     this.#evictReason = 'cleared';
     try {
@@ -467,10 +605,13 @@ class Issuer implements KsIssuer {
   }
 
   async close(): Promise<void> {
-    this.clear();
+    this.#unsubscribe?.();
+    this.#clearLocal();
     await this.#minter.close?.();
   }
 }
+
+const FAILED = Symbol('store call failed');
 
 function unavailable(cause: unknown): KsError {
   const detail = cause instanceof KsError ? ` (${cause.code}: ${cause.message})` : '';

@@ -41,6 +41,10 @@ export type KsEvictReason = 'expired' | 'capacity' | 'revoked' | 'cleared' | 're
 /** Reported through `onEvent`, for logs and metrics. Never carries a KS or a secret. */
 export type KsIssuerEvent =
   | { type: 'hit'; key: KsKeyInfo; stale: boolean }
+  /** Found in the shared store (another instance minted it). */
+  | { type: 'shared-hit'; key: KsKeyInfo }
+  /** The shared store failed or was too slow: this instance went on alone. */
+  | { type: 'store-error'; operation: string; error: Error }
   | { type: 'miss'; key: KsKeyInfo }
   | { type: 'refresh'; key: KsKeyInfo }
   | { type: 'mint'; key: KsKeyInfo; durationMs: number; expiresAt: number }

@@ -1,0 +1,180 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { KsError } from '../errors.js';
+import { createKsIssuer, type KsIssuer } from './issuer.js';
+import { createMemoryStoreHub } from './memory-store.js';
+import type { KsMinter } from './minter.js';
+import type { KsIssuerEvent, KsSession } from './types.js';
+
+const START = 1_700_000_000_000;
+
+/** A fleet of issuers sharing one store hub, each counting its own mints. */
+function fleet(size: number, options: { hold?: boolean } = {}) {
+  let t = START;
+  const now = () => t;
+  const hub = createMemoryStoreHub(now);
+  let n = 0;
+  let release: () => void = () => {};
+  let gate = options.hold ? new Promise<void>((r) => (release = r)) : undefined;
+  let hang = false;
+  const mints: number[] = Array(size).fill(0);
+  const events: KsIssuerEvent[][] = [];
+  const issuers: KsIssuer[] = [];
+  for (let i = 0; i < size; i++) {
+    const minter: KsMinter = {
+      kind: 'counted',
+      async mint(request) {
+        mints[i]!++;
+        if (gate) await gate;
+        if (hang) return new Promise<KsSession>(() => {});
+        n++;
+        return {
+          ks: `ks-${n}`,
+          partnerId: 1,
+          userId: request.userId,
+          type: request.type,
+          privileges: request.privileges,
+          issuedAt: now(),
+          expiresAt: now() + 3_600_000,
+        };
+      },
+    };
+    const log: KsIssuerEvent[] = [];
+    events.push(log);
+    issuers.push(
+      createKsIssuer({
+        partnerId: 1,
+        minter,
+        store: hub.store(),
+        now,
+        onEvent: (e) => log.push(e),
+        lockWaitMs: 1_000,
+        storeTimeoutMs: 100,
+      }),
+    );
+  }
+  return {
+    hub,
+    issuers,
+    events,
+    mints,
+    total: () => mints.reduce((a, b) => a + b, 0),
+    advance: (ms: number) => {
+      t += ms;
+    },
+    release: () => {
+      gate = undefined;
+      release();
+    },
+    hang: (value: boolean) => {
+      hang = value;
+    },
+  };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('a fleet of issuers sharing a store', () => {
+  it('serves a KS minted by one instance from every other (no second mint)', async () => {
+    const f = fleet(3);
+    const a = await f.issuers[0]!.getKs({ userId: 'u' });
+    const b = await f.issuers[1]!.getKs({ userId: 'u' });
+    const c = await f.issuers[2]!.getKs({ userId: 'u' });
+    expect(b.ks).toBe(a.ks);
+    expect(c.ks).toBe(a.ks);
+    expect(f.total()).toBe(1);
+    expect(f.events[1]!.some((e) => e.type === 'shared-hit')).toBe(true);
+  });
+
+  it('concurrent misses across instances cause one mint (fleet-wide single flight)', async () => {
+    const f = fleet(4, { hold: true });
+    const all = f.issuers.flatMap((issuer) =>
+      Array.from({ length: 25 }, () => issuer.getKs({ userId: 'cold' })),
+    );
+    await vi.waitFor(() => expect(f.total()).toBe(1));
+    f.release();
+    const sessions = await Promise.all(all);
+    expect(new Set(sessions.map((s) => s.ks)).size).toBe(1);
+    expect(f.total()).toBe(1);
+  });
+
+  it('renews once for the whole fleet when the KS reaches its renewal point', async () => {
+    const f = fleet(3);
+    for (const issuer of f.issuers) await issuer.getKs({ userId: 'u' });
+    f.advance(2_900_000);
+    const renewed = await Promise.all(
+      f.issuers.map((issuer) => issuer.getKs({ userId: 'u' }, { fresh: true })),
+    );
+    expect(new Set(renewed.map((s) => s.ks))).toEqual(new Set(['ks-2']));
+    expect(f.total()).toBe(2);
+  });
+
+  it('revoking on one instance evicts the user on every instance', async () => {
+    const f = fleet(3);
+    for (const issuer of f.issuers) await issuer.getKs({ userId: 'alice' });
+    await f.issuers[0]!.getKs({ userId: 'bob' });
+    await f.issuers[1]!.revoke('alice');
+    for (const issuer of f.issuers) expect(issuer.peek({ userId: 'alice' })).toBeUndefined();
+    expect(f.issuers[0]!.peek({ userId: 'bob' })).toBeDefined();
+    const again = await f.issuers[2]!.getKs({ userId: 'alice' });
+    expect(again.ks).not.toBe('ks-1');
+    await f.issuers[0]!.clear();
+    for (const issuer of f.issuers) expect(issuer.size).toBe(0);
+  });
+
+  it('takes over when the lock holder crashed: waits lockWaitMs, then mints itself', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const f = fleet(2);
+    f.hang(true);
+    const crashed = f.issuers[0]!.getKs({ userId: 'u' }).catch((e: unknown) => e); // holds the lock, never answers
+    await vi.advanceTimersByTimeAsync(0);
+    f.hang(false);
+    const waiting = f.issuers[1]!.getKs({ userId: 'u' });
+    await vi.advanceTimersByTimeAsync(1_000 + 100);
+    expect((await waiting).ks).toBe('ks-1');
+    expect(f.mints).toEqual([1, 1]);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(await crashed).toBeInstanceOf(KsError);
+  });
+
+  it('goes on alone when the store is down, reporting it, and uses the store again once it is back', async () => {
+    const f = fleet(2);
+    f.hub.setFailing(true);
+    const a = await f.issuers[0]!.getKs({ userId: 'u' });
+    const b = await f.issuers[1]!.getKs({ userId: 'u' });
+    expect(a.ks).not.toBe(b.ks); // each minted its own
+    expect(f.events[0]!.some((e) => e.type === 'store-error' && e.operation === 'get')).toBe(true);
+    f.hub.setFailing(false);
+    const c = await f.issuers[0]!.getKs({ userId: 'v' });
+    expect((await f.issuers[1]!.getKs({ userId: 'v' })).ks).toBe(c.ks);
+  });
+
+  it('a store that hangs costs at most storeTimeoutMs per call, never the request', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const f = fleet(1);
+    const store = f.hub.store();
+    const stuck = { ...store, get: () => new Promise<never>(() => {}) };
+    const issuer = createKsIssuer({
+      partnerId: 1,
+      store: stuck,
+      storeTimeoutMs: 100,
+      minter: {
+        kind: 'x',
+        mint: async (r) => ({
+          ks: 'solo',
+          partnerId: 1,
+          userId: r.userId,
+          type: 0,
+          privileges: '',
+          issuedAt: START,
+          expiresAt: START + 3_600_000,
+        }),
+      },
+      now: () => START,
+    });
+    const pending = issuer.getKs({ userId: 'u' });
+    await vi.advanceTimersByTimeAsync(100);
+    expect((await pending).ks).toBe('solo');
+  });
+});
