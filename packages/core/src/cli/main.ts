@@ -66,16 +66,17 @@ export async function main(
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+/** Runs `main` with the process's arguments and sets the exit code. */
+export function runFromProcess(): void {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(
-        `kaltura-ks: unexpected failure: ${(error as Error)?.message ?? String(error)}\n`,
-      );
+      process.stderr.write(`kaltura-ks: unexpected failure: ${(error as Error)?.message ?? String(error)}\n`);
       process.exitCode = 70;
     },
   );
 }
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) runFromProcess();
