@@ -1,4 +1,7 @@
 import { LRUCache } from 'lru-cache';
+import { type AppTokenHashType, toAppTokenHashType } from '../app-token/hash.js';
+import { createKalturaClient } from '../client/client.js';
+import type { KalturaClient, KalturaClientOptions } from '../client/types.js';
 import { type Clock, systemClock } from '../clock.js';
 import { KsError } from '../errors.js';
 import {
@@ -13,6 +16,7 @@ import { formatPrivileges, normalizePrivileges } from '../privileges/privileges.
 import { localMinter } from './local-minter.js';
 import type { KsMinter, MintRequest } from './minter.js';
 import { backoffDelay, type FreshnessPolicy, freshness } from './policy.js';
+import { appTokenMinter, sessionStartMinter } from './remote-minters.js';
 import type { KsLockRelease, KsSharedStore } from './store.js';
 import type { KsEvictReason, KsIssuerEvent, KsKeyInfo, KsRequest, KsSession } from './types.js';
 
@@ -20,8 +24,31 @@ export interface KsIssuerOptions {
   partnerId: number;
   /** Mint locally, signing with this admin secret (no network). */
   adminSecret?: string;
-  /** Any other way of minting (the remote ones are built from `sessionStart` / `appToken`). */
+  /**
+   * Mint with `session.start`, sending this secret: the admin secret, or the
+   * user secret (which can only make USER sessions).
+   */
+  sessionStart?: { secret: string };
+  /**
+   * Mint through an app token (the way production integrations should run:
+   * the admin secret never leaves the account owner).
+   */
+  appToken?: {
+    id: string;
+    token: string;
+    hashType?: AppTokenHashType | Lowercase<AppTokenHashType>;
+  };
+  /** Any other way of minting. */
   minter?: KsMinter;
+  /**
+   * Kaltura's API, as `KALTURA_SERVICE_URL` is written (`https://www.kaltura.com/api_v3`),
+   * for `sessionStart` and `appToken` (and, with `adminSecret`, for `revoke(…, { endSession })`).
+   */
+  serviceUrl?: string;
+  /** A client to use instead of one built from `serviceUrl` (the issuer then does not close it). */
+  client?: KalturaClient;
+  /** Options for the client built from `serviceUrl` (timeouts, retries, dispatcher…). */
+  clientOptions?: Omit<KalturaClientOptions, 'serviceUrl' | 'partnerId'>;
   /** KS format for local signing: 2 (default) or 1. */
   ksVersion?: KsVersion;
   /** Lifetime of each KS, in seconds. Default 3600: short sessions, as Kaltura recommends for browsers. */
@@ -100,6 +127,7 @@ interface Flight {
   promise: Promise<KsSession>;
   userId: string;
   discarded: boolean;
+  controller: AbortController;
 }
 
 interface Failure {
@@ -199,25 +227,7 @@ class Issuer implements KsIssuer {
     const max = options.max ?? 10_000;
     if (!Number.isSafeInteger(max) || max < 1) throw option('max must be a positive integer');
 
-    const ways = [options.adminSecret !== undefined, options.minter !== undefined].filter(
-      Boolean,
-    ).length;
-    if (ways !== 1)
-      throw option('Give exactly one way to mint: adminSecret, sessionStart, appToken or minter');
-    if (options.minter !== undefined) {
-      if (typeof options.minter?.mint !== 'function')
-        throw option('minter must have a mint(request, signal) method');
-      this.#minter = options.minter;
-    } else {
-      const version = options.ksVersion ?? 2;
-      if (version !== 1 && version !== 2) throw option('ksVersion must be 1 or 2');
-      this.#minter = localMinter({
-        partnerId: this.partnerId,
-        adminSecret: checkSecret(options.adminSecret, 'adminSecret'),
-        version,
-        now: this.#now,
-      });
-    }
+    this.#minter = this.#createMinter(options);
     this.kind = this.#minter.kind;
 
     this.#store = options.store;
@@ -249,6 +259,80 @@ class Issuer implements KsIssuer {
 
   get size(): number {
     return this.#cache.size;
+  }
+
+  #createMinter(options: KsIssuerOptions): KsMinter {
+    const given = (['adminSecret', 'sessionStart', 'appToken', 'minter'] as const).filter(
+      (name) => options[name] !== undefined,
+    );
+    if (given.length !== 1) {
+      throw option(
+        `Give exactly one way to mint: adminSecret, sessionStart, appToken or minter${given.length > 1 ? ` (got ${given.join(', ')})` : ''}`,
+      );
+    }
+    if (options.client !== undefined && options.serviceUrl !== undefined) {
+      throw option('Give either client or serviceUrl, not both');
+    }
+    const client = (): { client: KalturaClient; ownsClient: boolean } | undefined => {
+      if (options.client !== undefined) return { client: options.client, ownsClient: false };
+      if (options.serviceUrl === undefined) return undefined;
+      return {
+        client: createKalturaClient({
+          // A hung call ends with the issuer's own deadline.
+          requestTimeoutMs: this.#mintTimeoutMs,
+          now: this.#now,
+          ...options.clientOptions,
+          serviceUrl: options.serviceUrl,
+          partnerId: this.partnerId,
+        }),
+        ownsClient: true,
+      };
+    };
+    if (options.minter !== undefined) {
+      if (typeof options.minter?.mint !== 'function')
+        throw option('minter must have a mint(request, signal) method');
+      return options.minter;
+    }
+    if (options.adminSecret !== undefined) {
+      const version = options.ksVersion ?? 2;
+      if (version !== 1 && version !== 2) throw option('ksVersion must be 1 or 2');
+      const local = localMinter({
+        partnerId: this.partnerId,
+        adminSecret: checkSecret(options.adminSecret, 'adminSecret'),
+        version,
+        now: this.#now,
+      });
+      const remote = client();
+      if (remote === undefined) return local;
+      // With a service URL, sessions can also be ended at Kaltura on revoke.
+      return {
+        ...local,
+        end: (session) => remote.client.session.end({ ks: session.ks }),
+        close: async () => {
+          if (remote.ownsClient) await remote.client.close();
+        },
+      };
+    }
+    const remote = client();
+    if (remote === undefined) throw option(`${given[0]} needs serviceUrl (or client)`);
+    if (options.sessionStart !== undefined) {
+      return sessionStartMinter({
+        ...remote,
+        partnerId: this.partnerId,
+        secret: checkSecret(options.sessionStart?.secret, 'sessionStart.secret'),
+        now: this.#now,
+      });
+    }
+    const appToken = options.appToken!;
+    if (typeof appToken !== 'object' || appToken === null)
+      throw option('appToken must be { id, token, hashType? }');
+    return appTokenMinter({
+      ...remote,
+      id: checkSecret(appToken.id, 'appToken.id'),
+      token: checkSecret(appToken.token, 'appToken.token'),
+      hashType: toAppTokenHashType(appToken.hashType ?? 'SHA1'),
+      now: this.#now,
+    });
   }
 
   #emit(event: () => KsIssuerEvent): void {
@@ -387,7 +471,12 @@ class Issuer implements KsIssuer {
     const { key, mint, info } = normalized;
     const started = this.#now();
     const controller = new AbortController();
-    const flight: Flight = { userId: mint.userId, discarded: false, promise: undefined as never };
+    const flight: Flight = {
+      userId: mint.userId,
+      discarded: false,
+      controller,
+      promise: undefined as never,
+    };
     flight.promise = (async () => {
       try {
         const session =
@@ -606,6 +695,7 @@ class Issuer implements KsIssuer {
 
   async close(): Promise<void> {
     this.#unsubscribe?.();
+    for (const flight of this.#flights.values()) flight.controller.abort();
     this.#clearLocal();
     await this.#minter.close?.();
   }
