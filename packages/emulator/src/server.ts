@@ -1,0 +1,423 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Clock, KsError } from '@kaltura-ks/core';
+import { handleAdmin } from './admin.js';
+import {
+  type ApiEnvironment,
+  callAction,
+  type EmulatorStats,
+  MULTIREQUEST,
+  multirequest,
+  type Resolved,
+  resolveAction,
+  Stats,
+} from './api.js';
+import { ApiException, apiError, errorBody } from './errors.js';
+import { type FaultControls, FaultMode, type FaultRule, Faults } from './faults.js';
+import { phpJson } from './json.js';
+import {
+  addFormParams,
+  addJsonParams,
+  ParamDecodeError,
+  type ParamTree,
+  setPath,
+} from './params.js';
+import { type RequestOrigin, SessionMemo } from './session.js';
+import {
+  EmulatorState,
+  generatePartner,
+  type PartnerOptions,
+  type PartnerRecord,
+  toPartnerRecord,
+  toUserRecord,
+  type UserOptions,
+} from './state.js';
+
+export interface EmulatorOptions {
+  /** Default 0: any free port. */
+  port?: number;
+  /** Default `127.0.0.1`. Binding elsewhere exposes the API (never the admin path) beyond this machine. */
+  host?: string;
+  /** Default: one partner with a random id and random secrets (see `Emulator.partners`). */
+  partners?: readonly PartnerOptions[];
+  users?: readonly UserOptions[];
+  /** The clock, epoch milliseconds. Default `Date.now`. */
+  now?: Clock;
+  /**
+   * Keep partners, users, app tokens and revocations in this JSON file (mode 0600, written
+   * atomically after every change, read at start). It holds secrets: it is a dev tool's file.
+   */
+  persistPath?: string;
+  /** Randomness for fault `rate`s, in [0, 1). Default `Math.random`; a rule's `seed` overrides it. */
+  random?: () => number;
+  /** Largest request body read, in bytes. Default 1 MiB; larger ones get REQUEST_TOO_LARGE (HTTP 413). */
+  maxBodyBytes?: number;
+}
+
+export interface Emulator {
+  /** The service URL as Kaltura writes it (`KALTURA_SERVICE_URL`): `http://127.0.0.1:PORT/api_v3`. */
+  readonly url: string;
+  /** `http://127.0.0.1:PORT`: what the official clients call `serviceUrl`. */
+  readonly origin: string;
+  /** The loopback-only control path: `http://127.0.0.1:PORT/__emulator`. */
+  readonly adminUrl: string;
+  readonly port: number;
+  /** Every partner, secrets included, so a caller learns a generated one. */
+  readonly partners: readonly PartnerRecord[];
+  /** True when the emulator made up a partner because none was given or persisted. */
+  readonly generatedPartner: boolean;
+  readonly faults: FaultControls;
+  stats(): EmulatorStats;
+  resetStats(): void;
+  /** Stops listening, drops every connection (hung ones too) and finishes pending writes. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** Past this much, an over-large body is not even drained: the connection is dropped. */
+const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function invalidOption(message: string): KsError {
+  return new KsError('ERR_KS_INVALID_OPTION', message);
+}
+
+function checkOptions(
+  options: EmulatorOptions,
+): Required<Pick<EmulatorOptions, 'port' | 'host' | 'maxBodyBytes'>> {
+  if (typeof options !== 'object' || options === null)
+    throw invalidOption('startEmulator needs an options object');
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw invalidOption('port must be an integer from 0 to 65535');
+  const host = options.host ?? '127.0.0.1';
+  if (typeof host !== 'string' || host === '')
+    throw invalidOption('host must be a non-empty string');
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0)
+    throw invalidOption('maxBodyBytes must be a positive integer');
+  if (options.partners !== undefined && !Array.isArray(options.partners))
+    throw invalidOption('partners must be an array');
+  if (options.users !== undefined && !Array.isArray(options.users))
+    throw invalidOption('users must be an array');
+  if (options.now !== undefined && typeof options.now !== 'function')
+    throw invalidOption('now must be a function');
+  if (options.random !== undefined && typeof options.random !== 'function')
+    throw invalidOption('random must be a function');
+  if (
+    options.persistPath !== undefined &&
+    (typeof options.persistPath !== 'string' || options.persistPath === '')
+  ) {
+    throw invalidOption('persistPath must be a non-empty string');
+  }
+  return { port, host, maxBodyBytes };
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function clientIp(request: IncomingMessage): string {
+  const address = request.socket.remoteAddress ?? '';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+/**
+ * Starts an emulator of Kaltura's `api_v3` on loopback. Options are validated here, once:
+ * a bad one throws `KsError` `ERR_KS_INVALID_OPTION` naming it.
+ */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const { port, host, maxBodyBytes } = checkOptions(options);
+  const clock = options.now ?? Date.now;
+  const partnerRecords = (options.partners ?? []).map((p, i) =>
+    toPartnerRecord(p, `partners[${i}]`),
+  );
+  const userRecords = (options.users ?? []).map((u, i) => toUserRecord(u, `users[${i}]`));
+
+  const state = new EmulatorState(options.persistPath, () => Math.floor(clock() / 1000));
+  await state.load();
+  for (const partner of partnerRecords) state.upsertPartner(partner);
+  let generatedPartner = false;
+  if (state.partners.size === 0) {
+    state.upsertPartner(generatePartner());
+    generatedPartner = true;
+  }
+  for (const user of userRecords) {
+    if (!state.partners.has(user.partnerId)) {
+      throw invalidOption(
+        `users: partner ${user.partnerId} of ${JSON.stringify(user.loginId)} is not among the partners`,
+      );
+    }
+    state.upsertUser(user);
+  }
+  if (options.persistPath !== undefined) await state.save();
+
+  const stats = new Stats();
+  const faults = new Faults(options.random ?? Math.random);
+  const memo = new SessionMemo();
+  const closing = new AbortController();
+  // HTTP keep-alive is Node's default; `keepAlive` adds TCP keep-alive probes on idle sockets.
+  const server = createServer({ keepAlive: true });
+  // A client that never finishes sending its request gives up its socket after two minutes.
+  server.requestTimeout = 120_000;
+
+  // Set once listening (the origin needs the port), before any request can be read.
+  let env: ApiEnvironment | undefined;
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    handle(request, response).catch(() => {
+      if (!response.headersSent) send(response, 500, errorBody('INTERNAL_SERVERL_ERROR'));
+      else response.destroy();
+    });
+  });
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = request.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const path = (queryAt < 0 ? url : url.slice(0, queryAt)).replace(/\/{2,}/g, '/');
+    const query = queryAt < 0 ? '' : url.slice(queryAt + 1);
+    if (path === '/__emulator' || path.startsWith('/__emulator/')) {
+      const body = await readBody(request, maxBodyBytes);
+      handleAdmin(request, response, path, body, { faults, stats });
+      return;
+    }
+    response.setHeader('Access-Control-Allow-Origin', '*');
+    if (request.method === 'OPTIONS') {
+      response.writeHead(204, {
+        'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+        'Access-Control-Allow-Headers':
+          request.headers['access-control-request-headers'] ?? 'Content-Type',
+        'Access-Control-Max-Age': '600',
+      });
+      response.end();
+      return;
+    }
+    if (path !== '/api_v3' && !path.startsWith('/api_v3/')) {
+      send(response, 404, errorBody('NOT_FOUND'));
+      return;
+    }
+    stats.countRequest();
+    const body = await readBody(request, maxBodyBytes);
+    if (body === 'too-large') {
+      send(response, 413, errorBody('REQUEST_TOO_LARGE', maxBodyBytes));
+      return;
+    }
+    if (body === 'dropped') return;
+
+    let tree: ParamTree;
+    let resolved: Resolved;
+    try {
+      tree = readParams(path, query, request.headers['content-type'], body);
+      const format = tree.get('format');
+      if (format !== undefined && format !== '1') {
+        throw apiError('UNKNOWN_RESPONSE_FORMAT', typeof format === 'string' ? format : 'Array');
+      }
+      resolved = resolveAction(tree, true);
+    } catch (error) {
+      stats.countCall('<unknown>');
+      sendError(response, error);
+      return;
+    }
+    const [service, action] =
+      resolved.kind === 'multirequest'
+        ? [MULTIREQUEST, '']
+        : [resolved.definition.service, resolved.definition.action];
+    stats.countCall(resolved.kind === 'multirequest' ? MULTIREQUEST : `${service}.${action}`);
+
+    const fault = faults.pick(service.toLowerCase(), action.toLowerCase());
+    if (fault !== undefined) {
+      const handled = await applyFault(fault, request, response);
+      if (handled) return;
+    }
+
+    const origin: RequestOrigin = { ip: clientIp(request), uri: url };
+    const environment = env!;
+    if (resolved.kind === 'multirequest') {
+      send(response, 200, await multirequest(tree, environment, origin));
+      return;
+    }
+    const result = await callAction(resolved.definition, tree, environment, origin);
+    send(response, 200, result.body, result.headers);
+  }
+
+  /** Plays a fault; false when the request should then be answered normally (a delay). */
+  async function applyFault(
+    fault: FaultRule,
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): Promise<boolean> {
+    switch (fault.mode) {
+      case FaultMode.HTTP_ERROR: {
+        const status = fault.status ?? 500;
+        response.writeHead(status, {
+          'Content-Type': 'text/plain; charset=utf-8',
+          ...(fault.retryAfterSeconds === undefined
+            ? {}
+            : { 'Retry-After': String(fault.retryAfterSeconds) }),
+        });
+        response.end(`Emulated HTTP ${status}\n`);
+        return true;
+      }
+      case FaultMode.KALTURA_ERROR:
+        send(
+          response,
+          200,
+          errorBody(fault.code ?? 'INTERNAL_SERVERL_ERROR', ...(fault.args ?? [])),
+        );
+        return true;
+      case FaultMode.DELAY:
+        try {
+          await sleep(fault.latencyMs ?? 1000, undefined, { signal: closing.signal });
+        } catch {
+          response.destroy();
+          return true;
+        }
+        return false;
+      case FaultMode.HANG:
+        // Nothing is written; close() destroys the socket.
+        return true;
+      case FaultMode.RESET:
+        if (typeof request.socket.resetAndDestroy === 'function') request.socket.resetAndDestroy();
+        else request.socket.destroy();
+        return true;
+      case FaultMode.MALFORMED:
+        response.writeHead(200, { 'Content-Type': 'application/json' });
+        response.end('{"objectType":"KalturaSessionInfo","ks":');
+        return true;
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host, backlog: 4096 }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const origin = `http://${urlHost(host)}:${address.port}`;
+  env = { state, memo, stats, clock, origin };
+
+  let closed: Promise<void> | undefined;
+  return {
+    url: `${origin}/api_v3`,
+    origin,
+    adminUrl: `${origin}/__emulator`,
+    port: address.port,
+    get partners() {
+      return [...state.partners.values()];
+    },
+    generatedPartner,
+    faults,
+    stats: () => stats.snapshot(),
+    resetStats: () => stats.reset(),
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        closing.abort();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }).then(() => state.flush());
+      return closed;
+    },
+  };
+}
+
+/** Reads the whole body, up to the limit. Over it, the rest is drained (so the client reads the 413) or, far over, the socket dropped. */
+function readBody(
+  request: IncomingMessage,
+  limit: number,
+): Promise<Buffer | 'too-large' | 'dropped'> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else if (size > DRAIN_LIMIT_BYTES) {
+        request.socket.destroy();
+        resolve('dropped');
+      }
+    });
+    request.on('end', () => resolve(size > limit ? 'too-large' : Buffer.concat(chunks, size)));
+    request.on('error', () => resolve('dropped'));
+    request.on('aborted', () => resolve('dropped'));
+  });
+}
+
+/** Path pairs (`/service/session/action/start`), then the query string, then the body: later ones win, as in PHP. */
+function readParams(
+  path: string,
+  query: string,
+  contentType: string | undefined,
+  body: Buffer,
+): ParamTree {
+  const tree: ParamTree = new Map();
+  const segments = path.split('/').filter((s) => s !== '');
+  let i = 1; // after "api_v3"
+  if (segments[i] === 'index.php') i++;
+  for (; i < segments.length; i += 2) {
+    let key: string;
+    let value: string;
+    try {
+      key = decodeURIComponent(segments[i]!);
+      value = decodeURIComponent(segments[i + 1] ?? '');
+    } catch {
+      throw apiError('INVALID_PARAMETER_CHAR', 'path');
+    }
+    if (key !== '') setPath(tree, key.split(':'), value);
+  }
+  try {
+    addFormParams(tree, query);
+    if (body.length > 0) {
+      const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+      let text: string;
+      try {
+        text = utf8.decode(body);
+      } catch {
+        throw type === 'application/json'
+          ? apiError('INVALID_JSON')
+          : new ParamDecodeError('the request body');
+      }
+      if (type === 'application/x-www-form-urlencoded') {
+        addFormParams(tree, text);
+      } else if (type === 'application/json' || type.endsWith('+json')) {
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          throw apiError('INVALID_JSON');
+        }
+        addJsonParams(tree, json);
+      } else {
+        throw apiError('UNSUPPORTED_CONTENT_TYPE', type === '' ? 'none' : type.slice(0, 100));
+      }
+    }
+  } catch (error) {
+    if (error instanceof ParamDecodeError) throw apiError('INVALID_PARAMETER_CHAR', error.field);
+    throw error;
+  }
+  return tree;
+}
+
+function sendError(response: ServerResponse, error: unknown): void {
+  const exception = error instanceof ApiException ? error : apiError('INTERNAL_SERVERL_ERROR');
+  send(response, 200, exception.body, exception.headers);
+}
+
+/** Kaltura answers API errors with HTTP 200 too; only the emulator's own transport limits use other statuses. */
+function send(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = phpJson(body);
+  response.writeHead(status, {
+    ...headers,
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+  });
+  response.end(text);
+}
