@@ -6,7 +6,7 @@ import { decodeKs, verifyKs } from '../ks/verify.js';
 import { describeExpiry, table, typeName } from './format.js';
 import { type CliIo, Settings, UsageError } from './io.js';
 
-type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
+export type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
 
 export interface Command {
   name: string;
@@ -30,7 +30,7 @@ const COMMON: Record<string, [OptionSpec, string]> = {
   help: [{ type: 'boolean', short: 'h' }, 'Show this help'],
 };
 
-const PARTNER: Record<string, [OptionSpec, string]> = {
+export const PARTNER: Record<string, [OptionSpec, string]> = {
   'partner-id': [{ type: 'string', short: 'p' }, 'Partner id (or KALTURA_PARTNER_ID)'],
   secret: [
     { type: 'string', short: 's' },
@@ -60,6 +60,11 @@ export function parseCommandArgs(command: Command, argv: string[], io: CliIo): P
   };
 }
 
+export function str(args: ParsedArgs, name: string): string | undefined {
+  const value = args.values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
 export function commandHelp(command: Command): string {
   const options = { ...command.options, ...COMMON };
   const width = Math.max(...Object.keys(options).map((name) => name.length + 4));
@@ -70,19 +75,14 @@ export function commandHelp(command: Command): string {
   return `${command.summary}\n\nUsage: kaltura-ks ${command.usage}\n\nOptions:\n${lines.join('\n')}\n`;
 }
 
-function str(args: ParsedArgs, name: string): string | undefined {
-  const value = args.values[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
-function integer(value: string | undefined, name: string): number | undefined {
+export function integer(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   if (!/^-?\d+$/.test(value.trim()))
     throw new UsageError(`${name} must be an integer, got ${JSON.stringify(value)}`);
   return Number(value.trim());
 }
 
-function partnerId(args: ParsedArgs, required: boolean): number | undefined {
+export function partnerId(args: ParsedArgs, required: boolean): number | undefined {
   const id = integer(
     args.settings.get(str(args, 'partner-id'), 'KALTURA_PARTNER_ID'),
     '--partner-id',
@@ -93,7 +93,7 @@ function partnerId(args: ParsedArgs, required: boolean): number | undefined {
   return id;
 }
 
-function adminSecret(args: ParsedArgs): string {
+export function adminSecret(args: ParsedArgs): string {
   const secret = args.settings.get(str(args, 'secret'), 'KALTURA_ADMIN_SECRET');
   if (secret === undefined) {
     throw new UsageError(
@@ -103,7 +103,7 @@ function adminSecret(args: ParsedArgs): string {
   return secret;
 }
 
-function ksType(value: string | undefined): KsType | undefined {
+export function ksType(value: string | undefined): KsType | undefined {
   if (value === undefined) return undefined;
   const normalized = value.trim().toLowerCase();
   if (normalized === 'user' || normalized === '0') return KsType.USER;
@@ -118,7 +118,7 @@ function ksVersion(value: string | undefined): KsVersion | undefined {
 }
 
 /** The KS argument: a positional, or `-` to read it from standard input. */
-async function ksArgument(args: ParsedArgs, io: CliIo): Promise<string> {
+export async function ksArgument(args: ParsedArgs, io: CliIo): Promise<string> {
   const [ks, ...rest] = args.positionals;
   if (ks === undefined)
     throw new UsageError('Give the KS as an argument, or - to read it from standard input');
@@ -126,7 +126,7 @@ async function ksArgument(args: ParsedArgs, io: CliIo): Promise<string> {
   return ks === '-' ? (await io.readStdin()).trim() : ks;
 }
 
-function print(io: CliIo, args: ParsedArgs, json: unknown, human: string): void {
+export function print(io: CliIo, args: ParsedArgs, json: unknown, human: string): void {
   io.stdout(args.json ? `${JSON.stringify(json, null, 2)}\n` : human);
 }
 
@@ -287,4 +287,3 @@ export const tokenHash: Command = {
   },
 };
 
-export const COMMANDS: readonly Command[] = [mint, decode, verify, tokenHash];

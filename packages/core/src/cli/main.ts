@@ -2,8 +2,21 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { KsError } from '../errors.js';
-import { COMMANDS, type Command, commandHelp, parseCommandArgs } from './commands.js';
+import { type Command, commandHelp, decode, mint, parseCommandArgs, tokenHash, verify } from './commands.js';
 import { type CliIo, processIo, UsageError } from './io.js';
+import { appToken, emulator, runEmulator, sessionStart, verifyRemote, widgetSession } from './remote-commands.js';
+
+export const COMMANDS: readonly Command[] = [
+  mint,
+  decode,
+  verify,
+  tokenHash,
+  sessionStart,
+  widgetSession,
+  appToken,
+  verifyRemote,
+  emulator,
+];
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -17,7 +30,9 @@ Commands:
 ${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
 Settings come from flags, the environment or ./.env (KALTURA_PARTNER_ID,
-KALTURA_ADMIN_SECRET, KALTURA_APP_TOKEN). Secrets are never printed.
+KALTURA_ADMIN_SECRET, KALTURA_USER_SECRET, KALTURA_SERVICE_URL,
+KALTURA_APP_TOKEN_ID, KALTURA_APP_TOKEN). Secrets are never printed, except
+a new app token's value, once, when it is created.
 Run \`kaltura-ks <command> --help\` for a command's options.
 `;
 }
@@ -37,6 +52,7 @@ export async function main(
     io.stdout(`${version}\n`);
     return 0;
   }
+  if (name === emulator.name && commands.includes(emulator)) return runEmulator(rest, io);
   const command = commands.find((c) => c.name === name);
   if (command === undefined) {
     io.stderr(`kaltura-ks: unknown command ${JSON.stringify(name)}. Run kaltura-ks --help.\n`);
