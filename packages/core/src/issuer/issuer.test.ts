@@ -173,6 +173,16 @@ describe('TTL-aware refresh (lifetime 3600 s: renew at 80 %, never under 60 s le
     expect((await issuer.getKs({ userId: 'u' }, { fresh: true })).ks).toBe('ks-2');
   });
 
+  it('fresh: true counts a KS as due a tenth of its lifetime early, so a page renewing at ~80 % gets a new one', async () => {
+    const { c, issuer } = setup();
+    const first = await issuer.getKs({ userId: 'u' });
+    c.advance(2_519_999); // just under 70 %
+    expect(await issuer.getKs({ userId: 'u' }, { fresh: true })).toBe(first);
+    c.advance(1);
+    expect(await issuer.getKs({ userId: 'u' })).toBe(first); // still fresh for server-side callers
+    expect((await issuer.getKs({ userId: 'u' }, { fresh: true })).ks).toBe('ks-2');
+  });
+
   it('never serves a KS with less than the minimum remaining life: the request waits for a new one', async () => {
     const { c, script, issuer } = setup();
     await issuer.getKs({ userId: 'u' });

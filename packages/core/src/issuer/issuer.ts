@@ -90,9 +90,12 @@ export interface GetKsOptions {
   /** Mint a new KS even if the cached one is fresh (rate-limited by `minForcedRefreshIntervalMs`). */
   forceRefresh?: boolean;
   /**
-   * Wait for a new KS when the cached one is due for renewal, instead of
-   * serving it while a background refresh runs. The browser route asks for
-   * this: a page keeps what it gets for most of a lifetime.
+   * For a KS that a page will keep for most of its lifetime (the browser
+   * route asks for this): never serve one from the renewal window while a
+   * background refresh runs — wait for the new one — and count a KS as due
+   * a tenth of its lifetime early. A page renews at about 80 % of the life
+   * left when it got the KS; with the earlier threshold, its renewal request
+   * always finds a newer KS instead of getting the same one back.
    */
   fresh?: boolean;
   signal?: AbortSignal;
@@ -384,7 +387,11 @@ class Issuer implements KsIssuer {
     if (cached !== undefined && state !== 'unusable') {
       const forced =
         options.forceRefresh === true && now - cached.issuedAt >= this.#minForcedRefreshIntervalMs;
-      if (!forced && (state === 'fresh' || options.fresh !== true)) {
+      const fresh =
+        options.fresh === true
+          ? state === 'fresh' && youngEnough(cached, now, this.#policy)
+          : state === 'fresh';
+      if (!forced && (fresh || options.fresh !== true)) {
         if (state === 'renew') this.#refreshInBackground(normalized);
         this.#emit(() => ({ type: 'hit', key: normalized.info, stale: state === 'renew' }));
         return cached;
@@ -702,6 +709,12 @@ class Issuer implements KsIssuer {
 }
 
 const FAILED = Symbol('store call failed');
+
+/** For `fresh` requests: younger than (refreshAtFraction − 0.1) of the lifetime (at least half the fraction). */
+function youngEnough(session: KsSession, now: number, policy: FreshnessPolicy): boolean {
+  const fraction = Math.max(policy.refreshAtFraction / 2, policy.refreshAtFraction - 0.1);
+  return now < session.issuedAt + (session.expiresAt - session.issuedAt) * fraction;
+}
 
 function unavailable(cause: unknown): KsError {
   const detail = cause instanceof KsError ? ` (${cause.code}: ${cause.message})` : '';
