@@ -158,6 +158,14 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
       user,
       async getKs(overrides = {}, getOptions) {
         if (user === null) throw new KsError('ERR_KS_NO_USER', 'Nobody is signed in');
+        // Kaltura treats the users '' and '0' as anonymous: shared by everyone and, with
+        // widget:1, never revocable. A signed-in user must not become that user.
+        if (user.id === '' || user.id === '0') {
+          throw new KsError(
+            'ERR_KS_INVALID_FIELD',
+            'A signed-in user cannot have the anonymous user id "" or "0"',
+          );
+        }
         return issuer.getKs(
           {
             userId: user.id,

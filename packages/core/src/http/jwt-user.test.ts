@@ -158,3 +158,21 @@ describe('jwtUser with a remote key set (JWKS over loopback)', () => {
     ).toBeNull();
   });
 });
+
+describe('the engine refuses anonymous user ids', () => {
+  it.each(['', '0'])(
+    'a user id %j (Kaltura reads it as anonymous) gets 400, not a KS',
+    async (id) => {
+      const engine = createKsEngine({
+        partnerId: 1,
+        adminSecret: 'admin-secret',
+        getUser: () => ({ id }),
+      });
+      const ctx = await engine.context({ headers: {} });
+      const answer = await engine.respond(ctx, { method: 'GET', headers: {} });
+      expect(answer.status).toBe(400);
+      expect(JSON.parse(answer.body).error.code).toBe('ERR_KS_INVALID_FIELD');
+      await expect(ctx.getKs()).rejects.toMatchObject({ code: 'ERR_KS_INVALID_FIELD' });
+    },
+  );
+});
