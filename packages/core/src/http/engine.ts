@@ -224,6 +224,13 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
         fresh: true,
         forceRefresh: request.renew === true,
       });
+      // Check what Kaltura issued too: an app token may override the type to ADMIN.
+      if (session.type !== KsType.USER && !allowAdminKs) {
+        throw new KsError(
+          'ERR_KS_FORBIDDEN',
+          'An ADMIN KS is not sent to a browser (see allowAdminKs)',
+        );
+      }
       const body: KsRouteBody = {
         ks: session.ks,
         partnerId: session.partnerId,

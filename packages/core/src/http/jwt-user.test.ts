@@ -176,3 +176,47 @@ describe('the engine refuses anonymous user ids', () => {
     },
   );
 });
+
+describe('the engine checks the type Kaltura issued', () => {
+  it('refuses to send an ADMIN KS that an app token forced on a USER request (403)', async () => {
+    const minter = {
+      kind: 'app-token',
+      mint: async (r: { userId: string; privileges: string }) => ({
+        ks: 'forced-admin-ks',
+        partnerId: 1,
+        userId: r.userId,
+        type: 2, // the token's sessionType overrides what was asked
+        privileges: r.privileges,
+        issuedAt: Date.now(),
+        expiresAt: Date.now() + 3_600_000,
+      }),
+    };
+    const engine = createKsEngine({
+      partnerId: 1,
+      minter,
+      getUser: () => ({ id: 'alice' }),
+      onWarning: () => {},
+    });
+    const answer = await engine.respond(await engine.context({ headers: {} }), {
+      method: 'GET',
+      headers: {},
+    });
+    expect(answer.status).toBe(403);
+    expect(answer.body).not.toContain('forced-admin-ks');
+    const allowed = createKsEngine({
+      partnerId: 1,
+      minter,
+      getUser: () => ({ id: 'alice' }),
+      allowAdminKs: true,
+      onWarning: () => {},
+    });
+    expect(
+      (
+        await allowed.respond(await allowed.context({ headers: {} }), {
+          method: 'GET',
+          headers: {},
+        })
+      ).status,
+    ).toBe(200);
+  });
+});
