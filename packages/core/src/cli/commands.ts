@@ -286,4 +286,3 @@ export const tokenHash: Command = {
     return 0;
   },
 };
-

@@ -2,9 +2,24 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { KsError } from '../errors.js';
-import { type Command, commandHelp, decode, mint, parseCommandArgs, tokenHash, verify } from './commands.js';
+import {
+  type Command,
+  commandHelp,
+  decode,
+  mint,
+  parseCommandArgs,
+  tokenHash,
+  verify,
+} from './commands.js';
 import { type CliIo, processIo, UsageError } from './io.js';
-import { appToken, emulator, runEmulator, sessionStart, verifyRemote, widgetSession } from './remote-commands.js';
+import {
+  appToken,
+  emulator,
+  runEmulator,
+  sessionStart,
+  verifyRemote,
+  widgetSession,
+} from './remote-commands.js';
 
 export const COMMANDS: readonly Command[] = [
   mint,
@@ -89,10 +104,13 @@ export function runFromProcess(): void {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`kaltura-ks: unexpected failure: ${(error as Error)?.message ?? String(error)}\n`);
+      process.stderr.write(
+        `kaltura-ks: unexpected failure: ${(error as Error)?.message ?? String(error)}\n`,
+      );
       process.exitCode = 70;
     },
   );
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) runFromProcess();
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href)
+  runFromProcess();

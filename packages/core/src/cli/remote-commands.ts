@@ -23,7 +23,10 @@ import { type CliIo, UsageError } from './io.js';
 const DEFAULT_SERVICE_URL = 'https://www.kaltura.com/api_v3';
 
 const SERVICE: Record<string, [OptionSpec, string]> = {
-  'service-url': [{ type: 'string' }, `Kaltura's API (or KALTURA_SERVICE_URL; default ${DEFAULT_SERVICE_URL})`],
+  'service-url': [
+    { type: 'string' },
+    `Kaltura's API (or KALTURA_SERVICE_URL; default ${DEFAULT_SERVICE_URL})`,
+  ],
 };
 
 const SESSION: Record<string, [OptionSpec, string]> = {
@@ -42,10 +45,20 @@ function sessionType(value: string | undefined): KsType | undefined {
 }
 
 /** A client for the command, closed when it is done. */
-async function withClient<T>(args: ParsedArgs, io: CliIo, run: (client: KalturaClient, partner: number) => Promise<T>): Promise<T> {
-  const serviceUrl = args.settings.get(str(args, 'service-url'), 'KALTURA_SERVICE_URL') ?? DEFAULT_SERVICE_URL;
+async function withClient<T>(
+  args: ParsedArgs,
+  io: CliIo,
+  run: (client: KalturaClient, partner: number) => Promise<T>,
+): Promise<T> {
+  const serviceUrl =
+    args.settings.get(str(args, 'service-url'), 'KALTURA_SERVICE_URL') ?? DEFAULT_SERVICE_URL;
   const partner = partnerId(args, true)!;
-  const client = createKalturaClient({ serviceUrl, partnerId: partner, now: io.now, clientTag: 'kaltura-ks-cli' });
+  const client = createKalturaClient({
+    serviceUrl,
+    partnerId: partner,
+    now: io.now,
+    clientTag: 'kaltura-ks-cli',
+  });
   try {
     return await run(client, partner);
   } finally {
@@ -55,10 +68,24 @@ async function withClient<T>(args: ParsedArgs, io: CliIo, run: (client: KalturaC
 
 /** An ADMIN KS for commands that manage the account, from the admin secret. */
 async function adminKs(args: ParsedArgs, client: KalturaClient, partner: number): Promise<string> {
-  return client.session.start({ secret: adminSecret(args), partnerId: partner, type: KsType.ADMIN, expiresInSeconds: 300 });
+  return client.session.start({
+    secret: adminSecret(args),
+    partnerId: partner,
+    type: KsType.ADMIN,
+    expiresInSeconds: 300,
+  });
 }
 
-function sessionTable(io: CliIo, fields: { partnerId: number; userId: string; sessionType: number; privileges: string; expiry: number }): string {
+function sessionTable(
+  io: CliIo,
+  fields: {
+    partnerId: number;
+    userId: string;
+    sessionType: number;
+    privileges: string;
+    expiry: number;
+  },
+): string {
   return table([
     ['partner', fields.partnerId],
     ['user', fields.userId || '(anonymous)'],
@@ -70,12 +97,16 @@ function sessionTable(io: CliIo, fields: { partnerId: number; userId: string; se
 
 export const sessionStart: Command = {
   name: 'session-start',
-  summary: "Start a session at Kaltura with session.start (the admin secret, or the user secret for a USER session).",
+  summary:
+    'Start a session at Kaltura with session.start (the admin secret, or the user secret for a USER session).',
   usage: 'session-start [options]',
   options: {
     ...SERVICE,
     ...PARTNER,
-    'user-secret': [{ type: 'boolean' }, 'Use KALTURA_USER_SECRET (USER sessions only) instead of the admin secret'],
+    'user-secret': [
+      { type: 'boolean' },
+      'Use KALTURA_USER_SECRET (USER sessions only) instead of the admin secret',
+    ],
     ...SESSION,
     quiet: [{ type: 'boolean', short: 'q' }, 'Print only the KS'],
   },
@@ -84,7 +115,8 @@ export const sessionStart: Command = {
       args.values['user-secret'] === true
         ? args.settings.get(undefined, 'KALTURA_USER_SECRET')
         : adminSecret(args);
-    if (secret === undefined) throw new UsageError('--user-secret needs KALTURA_USER_SECRET (environment or .env)');
+    if (secret === undefined)
+      throw new UsageError('--user-secret needs KALTURA_USER_SECRET (environment or .env)');
     const type = sessionType(str(args, 'type')) ?? KsType.USER;
     const ks = await withClient(args, io, (client, partner) =>
       client.session.start({
@@ -104,7 +136,8 @@ export const sessionStart: Command = {
 
 export const widgetSession: Command = {
   name: 'widget-session',
-  summary: 'Start an anonymous widget session (session.startWidgetSession), the first step of the app-token flow.',
+  summary:
+    'Start an anonymous widget session (session.startWidgetSession), the first step of the app-token flow.',
   usage: 'widget-session [options]',
   options: {
     ...SERVICE,
@@ -134,7 +167,8 @@ const STATUS = ['', 'disabled', 'active', 'deleted'];
 
 export const appToken: Command = {
   name: 'app-token',
-  summary: 'Manage app tokens: add, list, delete, and start-session (the way integrations mint without the admin secret).',
+  summary:
+    'Manage app tokens: add, list, delete, and start-session (the way integrations mint without the admin secret).',
   usage: 'app-token <add | list | delete <id> | start-session> [options]',
   options: {
     ...SERVICE,
@@ -188,7 +222,9 @@ export const appToken: Command = {
           list.objects.length === 0
             ? 'No app tokens.\n'
             : `${list.objects
-                .map((t) => `${t.id}  ${STATUS[t.status] ?? t.status}  ${t.hashType}  ${t.sessionUserId ?? '*'}  ${t.sessionPrivileges ?? ''}`.trimEnd())
+                .map((t) =>
+                  `${t.id}  ${STATUS[t.status] ?? t.status}  ${t.hashType}  ${t.sessionUserId ?? '*'}  ${t.sessionPrivileges ?? ''}`.trimEnd(),
+                )
                 .join('\n')}\n`,
         );
         return 0;
@@ -199,14 +235,21 @@ export const appToken: Command = {
         await withClient(args, io, async (client, partner) =>
           client.appToken.delete(id, { ks: await adminKs(args, client, partner) }),
         );
-        print(io, args, { deleted: id }, `App token ${id} deleted; every session it started is revoked.\n`);
+        print(
+          io,
+          args,
+          { deleted: id },
+          `App token ${id} deleted; every session it started is revoked.\n`,
+        );
         return 0;
       }
       case 'start-session': {
         const id = args.settings.get(str(args, 'app-token-id'), 'KALTURA_APP_TOKEN_ID');
         const token = args.settings.get(str(args, 'token'), 'KALTURA_APP_TOKEN');
         if (id === undefined || token === undefined) {
-          throw new UsageError('start-session needs the token id and value: KALTURA_APP_TOKEN_ID, KALTURA_APP_TOKEN (or flags)');
+          throw new UsageError(
+            'start-session needs the token id and value: KALTURA_APP_TOKEN_ID, KALTURA_APP_TOKEN (or flags)',
+          );
         }
         const info = await withClient(args, io, (client) =>
           client.startAppTokenSession({
@@ -245,7 +288,8 @@ export const verifyRemote: Command = {
 
 export const emulator: Command = {
   name: 'emulator',
-  summary: 'Start a Kaltura-compatible API server on this machine (needs @kaltura-ks/emulator installed).',
+  summary:
+    'Start a Kaltura-compatible API server on this machine (needs @kaltura-ks/emulator installed).',
   usage: 'emulator [emulator options; --help lists them]',
   options: {},
   async run() {
@@ -260,9 +304,13 @@ export async function runEmulator(argv: string[], io: CliIo): Promise<number> {
   try {
     entry = require.resolve('@kaltura-ks/emulator');
   } catch {
-    io.stderr('kaltura-ks emulator: @kaltura-ks/emulator is not installed here (npm install -D @kaltura-ks/emulator).\n');
+    io.stderr(
+      'kaltura-ks emulator: @kaltura-ks/emulator is not installed here (npm install -D @kaltura-ks/emulator).\n',
+    );
     return 2;
   }
-  const module = (await import(pathToFileURL(entry).href)) as { main: (argv: string[]) => Promise<number> };
+  const module = (await import(pathToFileURL(entry).href)) as {
+    main: (argv: string[]) => Promise<number>;
+  };
   return module.main(argv);
 }

@@ -108,11 +108,11 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
       allowCrossSite: _ac,
       varyHeaders: _v,
       issuer: _i,
-      onWarning: _w,
       ...issuerOptions
     } = options;
     issuer = createKsIssuer({
       ...issuerOptions,
+      onWarning,
       expiresInSeconds: options.expiresInSeconds ?? 3600,
     });
   }
@@ -191,8 +191,14 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
 
   function failure(error: KsError): KsHttpResponse {
     const status = STATUS[error.code] ?? 500;
-    const extra = status === 503 ? { 'Retry-After': '5' } : undefined;
-    return json(status, { error: { code: error.code, message: error.message } }, extra);
+    if (status === 503) {
+      // Why Kaltura failed is for the server's logs (onEvent), not for the browser.
+      const body = {
+        error: { code: error.code, message: 'No KS is available right now; try again shortly' },
+      };
+      return json(status, body, { 'Retry-After': '5' });
+    }
+    return json(status, { error: { code: error.code, message: error.message } });
   }
 
   async function respond(ctx: KalturaContext, request: RouteRequest): Promise<KsHttpResponse> {

@@ -44,8 +44,6 @@ export interface KalturaKsOptions<Req> extends Omit<KsIssuerOptions, 'expiresInS
   varyHeaders?: readonly string[];
   /** Share one issuer between several middlewares (its own options then apply). */
   issuer?: KsIssuer;
-  /** Where warnings go. Default `process.emitWarning`. */
-  onWarning?: (message: string) => void;
 }
 
 /** What `req.kaltura` (Express) and `ctx.state.kaltura` (Koa) hold. */

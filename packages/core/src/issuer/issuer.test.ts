@@ -417,3 +417,33 @@ describe('options are validated once, naming the option', () => {
     );
   });
 });
+
+describe('session.start with a secret that cannot read the KS', () => {
+  it('warns once that the expiry is taken as asked', async () => {
+    const c = clock();
+    const warnings: string[] = [];
+    // Kaltura answers with a KS v2 encrypted with the admin secret, which the issuer does not have.
+    const opaque = (await import('../ks/create.js')).createKs({
+      secret: 'the-admin-secret',
+      partnerId: PARTNER,
+      validUntil: START / 1000 + 600,
+    });
+    const client = {
+      session: { start: async () => opaque, end: async () => {} },
+      close: async () => {},
+    } as never;
+    const issuer = createKsIssuer({
+      partnerId: PARTNER,
+      sessionStart: { secret: 'the-user-secret' },
+      client,
+      now: c.now,
+      onWarning: (m) => warnings.push(m),
+    });
+    const session = await issuer.getKs({ userId: 'u' });
+    await issuer.getKs({ userId: 'v' });
+    expect(session.expiresAt).toBe(START + 3_600_000);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('expiresInSeconds');
+    expect(warnings[0]).not.toContain('the-user-secret');
+  });
+});

@@ -84,6 +84,8 @@ export interface KsIssuerOptions {
   /** Jitter source, [0, 1). Default `Math.random`. */
   random?: () => number;
   onEvent?: (event: KsIssuerEvent) => void;
+  /** Where configuration warnings go. Default `process.emitWarning`. */
+  onWarning?: (message: string) => void;
 }
 
 export interface GetKsOptions {
@@ -324,6 +326,8 @@ class Issuer implements KsIssuer {
         partnerId: this.partnerId,
         secret: checkSecret(options.sessionStart?.secret, 'sessionStart.secret'),
         now: this.#now,
+        warn:
+          options.onWarning ?? ((message) => process.emitWarning(message, { code: 'KALTURA_KS' })),
       });
     }
     const appToken = options.appToken!;

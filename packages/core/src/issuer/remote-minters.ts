@@ -31,8 +31,10 @@ export function sessionStartMinter(options: {
   partnerId: number;
   secret: string;
   now: Clock;
+  warn: (message: string) => void;
 }): KsMinter {
   const { client, partnerId, secret, now } = options;
+  let warned = false;
   function validUntilOf(ks: string): number | undefined {
     try {
       const decoded = decodeKs(ks);
@@ -58,6 +60,12 @@ export function sessionStartMinter(options: {
         { signal },
       );
       const validUntil = validUntilOf(ks);
+      if (validUntil === undefined && !warned) {
+        warned = true;
+        options.warn(
+          "kaltura-ks: session.start returned a KS v2 that this secret cannot open (the user secret), so its real expiry is unknown and taken as asked. Keep expiresInSeconds within the partner's maximum KS lifetime, or use the admin secret or an app token.",
+        );
+      }
       return {
         ks,
         partnerId,
