@@ -1,37 +1,18 @@
 import type { Server } from 'node:http';
 import { KsType, verifyKs } from '@kaltura-ks/core';
-import type { KalturaKsOptions, KsUser } from '@kaltura-ks/core/http';
+import type { KalturaKsOptions } from '@kaltura-ks/core/http';
 import { type KsIssuerEvent, type KsMinter, localMinter } from '@kaltura-ks/core/issuer';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
+import { type AdapterHarness, headerUser } from './harness.js';
+import { appTokenOverrideContract } from './app-token-override.js';
+import { remoteMintContract } from './remote-contract.js';
 
-/**
- * How a framework adapter plugs into the contract: build an app that mounts
- * `kalturaKs(options)` and these routes —
- * - `GET /static` answers `static` without touching the KS context;
- * - `GET /api/ks` answers `{ ks, userId }` from the context's `getKs()`;
- * - `GET /api/user` answers `{ user }` from the context;
- * - errors reaching the framework's error path answer 500 `{ "error": code }`.
- */
-export interface AdapterHarness {
-  name: string;
-  createApp(options: KalturaKsOptions<never>): { target: Server | ((...args: never[]) => unknown) };
-  kalturaKs(options: KalturaKsOptions<never>): unknown;
-}
+export type { AdapterHarness } from './harness.js';
 
 export const CONTRACT_SECRET = 'contract-admin-secret-0123456789abcdef';
 export const CONTRACT_PARTNER = 101;
 const START = 1_800_000_000_000;
-
-type Headers = Record<string, string | string[] | undefined>;
-
-/** `getUser` for tests: the user is named by the `x-test-user` header. */
-function headerUser(extra: Partial<KsUser> = {}) {
-  return (req: { headers: Headers }): KsUser | null => {
-    const id = req.headers['x-test-user'];
-    return typeof id === 'string' ? { id, ...extra } : null;
-  };
-}
 
 function setup(harness: AdapterHarness, overrides: Partial<KalturaKsOptions<never>> = {}) {
   let t = START;
@@ -297,4 +278,8 @@ export function adapterContract(harness: AdapterHarness): void {
       }
     });
   });
+
+  // The ways that mint at Kaltura, against the emulator on loopback.
+  remoteMintContract(harness);
+  appTokenOverrideContract(harness);
 }

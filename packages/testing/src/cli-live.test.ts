@@ -12,7 +12,13 @@ const cwd = mkdtempSync(join(tmpdir(), 'ks-cli-live-'));
 
 beforeAll(async () => {
   emulator = await startEmulator({
-    partners: [{ id: 2001, adminSecret: 'cli-live-admin-secret-000000000000', userSecret: 'cli-live-user-secret-0000000000000' }],
+    partners: [
+      {
+        id: 2001,
+        adminSecret: 'cli-live-admin-secret-000000000000',
+        userSecret: 'cli-live-user-secret-0000000000000',
+      },
+    ],
   });
   env = {
     KALTURA_SERVICE_URL: emulator.url,
@@ -50,15 +56,36 @@ describe('kaltura-ks against a live emulator', () => {
   it('session-start with the admin secret, and with the user secret', async () => {
     const admin = await run(['session-start', '-q', '--type', 'admin', '--user-id', 'ops']);
     expect(admin.code).toBe(0);
-    expect(verifyKs(admin.stdout.trim(), { secrets: secrets()[0]!, partnerId: 2001 })).toMatchObject({ userId: 'ops', type: 2 });
-    const user = await run(['session-start', '-q', '--user-secret', '--user-id', 'viewer', '--privileges', 'sview:*']);
+    expect(
+      verifyKs(admin.stdout.trim(), { secrets: secrets()[0]!, partnerId: 2001 }),
+    ).toMatchObject({ userId: 'ops', type: 2 });
+    const user = await run([
+      'session-start',
+      '-q',
+      '--user-secret',
+      '--user-id',
+      'viewer',
+      '--privileges',
+      'sview:*',
+    ]);
     expect(user.code).toBe(0);
-    expect(verifyKs(user.stdout.trim(), { secrets: secrets()[0]!, partnerId: 2001 })).toMatchObject({ userId: 'viewer', type: 0 });
-    for (const r of [admin, user]) for (const s of secrets()) expect(r.stdout + r.stderr).not.toContain(s);
+    expect(verifyKs(user.stdout.trim(), { secrets: secrets()[0]!, partnerId: 2001 })).toMatchObject(
+      { userId: 'viewer', type: 0 },
+    );
+    for (const r of [admin, user])
+      for (const s of secrets()) expect(r.stdout + r.stderr).not.toContain(s);
   });
 
   it('the app-token lifecycle: add, list (no values), start-session, delete', async () => {
-    const added = await run(['app-token', 'add', '--json', '--hash-type', 'SHA256', '--session-privileges', 'sview:*']);
+    const added = await run([
+      'app-token',
+      'add',
+      '--json',
+      '--hash-type',
+      'SHA256',
+      '--session-privileges',
+      'sview:*',
+    ]);
     expect(added.code).toBe(0);
     const token = JSON.parse(added.stdout) as { id: string; token: string };
     expect(token.token).toMatch(/^[0-9a-f]{32}$/);
@@ -67,10 +94,13 @@ describe('kaltura-ks against a live emulator', () => {
     expect(JSON.parse(listed.stdout).objects.map((t: { id: string }) => t.id)).toContain(token.id);
     expect(listed.stdout).not.toContain(token.token);
 
-    const started = await run(['app-token', 'start-session', '--json', '--hash-type', 'SHA256', '--user-id', 'alice'], {
-      KALTURA_APP_TOKEN_ID: token.id,
-      KALTURA_APP_TOKEN: token.token,
-    });
+    const started = await run(
+      ['app-token', 'start-session', '--json', '--hash-type', 'SHA256', '--user-id', 'alice'],
+      {
+        KALTURA_APP_TOKEN_ID: token.id,
+        KALTURA_APP_TOKEN: token.token,
+      },
+    );
     expect(started.code).toBe(0);
     const info = JSON.parse(started.stdout);
     expect(info.privileges).toBe(`sessionid:${token.id},apptoken:${token.id},sview:*`);
@@ -99,7 +129,11 @@ describe('kaltura-ks against a live emulator', () => {
   });
 
   it('a wrong secret is a typed API error, exit 1, without echoing the secret', async () => {
-    const { code, stderr } = await run(['session-start', '--secret', 'definitely-wrong-secret-value']);
+    const { code, stderr } = await run([
+      'session-start',
+      '--secret',
+      'definitely-wrong-secret-value',
+    ]);
     expect(code).toBe(1);
     expect(stderr).toContain('START_SESSION_ERROR');
     expect(stderr).not.toContain('definitely-wrong-secret-value');

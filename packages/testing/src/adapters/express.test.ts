@@ -1,6 +1,6 @@
-import { type AdapterHarness, adapterContract } from '@kaltura-ks/testing';
+import { type AdapterHarness, adapterContract } from '../index.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { kalturaKs } from './index.js';
+import { kalturaKs } from '@kaltura-ks/express';
 
 const harness: AdapterHarness = {
   name: 'express',
@@ -10,11 +10,11 @@ const harness: AdapterHarness = {
     app.get('/static', (_req, res) => {
       res.send('static');
     });
-    app.use(kalturaKs(options as never));
+    const middleware = kalturaKs(options as never);
+    app.use(middleware);
     app.get('/api/ks', async (req, res, next) => {
       try {
-        const session = await req.kaltura!.getKs();
-        res.json({ ks: session.ks, userId: session.userId });
+        res.json(await req.kaltura!.getKs());
       } catch (error) {
         next(error);
       }
@@ -25,7 +25,7 @@ const harness: AdapterHarness = {
     app.use((error: { code?: string }, _req: Request, res: Response, _next: NextFunction) => {
       res.status(500).json({ error: error.code ?? 'unknown' });
     });
-    return { target: app as never };
+    return { target: app as never, close: () => middleware.engine.close() };
   },
 };
 

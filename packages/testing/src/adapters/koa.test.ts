@@ -1,6 +1,6 @@
-import { type AdapterHarness, adapterContract } from '@kaltura-ks/testing';
+import { type AdapterHarness, adapterContract } from '../index.js';
 import Koa from 'koa';
-import { kalturaKs } from './index.js';
+import { kalturaKs } from '@kaltura-ks/koa';
 
 const harness: AdapterHarness = {
   name: 'koa',
@@ -19,16 +19,16 @@ const harness: AdapterHarness = {
       if (ctx.path === '/static') ctx.body = 'static';
       else await next();
     });
-    app.use(kalturaKs(options as never));
+    const middleware = kalturaKs(options as never);
+    app.use(middleware);
     app.use(async (ctx) => {
       if (ctx.path === '/api/ks') {
-        const session = await ctx.state.kaltura!.getKs();
-        ctx.body = { ks: session.ks, userId: session.userId };
+        ctx.body = await ctx.state.kaltura!.getKs();
       } else if (ctx.path === '/api/user') {
         ctx.body = { user: ctx.state.kaltura!.user };
       }
     });
-    return { target: app.callback() as never };
+    return { target: app.callback() as never, close: () => middleware.engine.close() };
   },
 };
 

@@ -1,0 +1,55 @@
+import type { Server } from 'node:http';
+import { KsType } from '@kaltura-ks/core';
+import { createKalturaClient } from '@kaltura-ks/core/client';
+import type { KalturaKsOptions } from '@kaltura-ks/core/http';
+import { type Emulator, startEmulator } from '@kaltura-ks/emulator';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AdapterHarness, headerUser, serve, stop } from './harness.js';
+
+/**
+ * An app token with `sessionType: ADMIN` makes Kaltura issue an ADMIN KS whatever type
+ * was asked for. The route must check the type Kaltura issued, not only the one asked
+ * for, before anything reaches a browser (a bug this test found once).
+ */
+export function appTokenOverrideContract(harness: AdapterHarness): void {
+  describe(`${harness.name}: an app token that overrides the session type`, () => {
+    const secret = 'known-bugs-admin-secret-3e9f21a4';
+    let emulator: Emulator;
+    let server: Server;
+    let close: (() => Promise<void>) | undefined;
+
+    beforeAll(async () => {
+      emulator = await startEmulator({
+        partners: [{ id: 4301, adminSecret: secret, userSecret: 'known-bugs-user-secret-77c0d5' }],
+      });
+      const client = createKalturaClient({ serviceUrl: emulator.url, partnerId: 4301 });
+      client.ks = await client.session.start({ secret, type: KsType.ADMIN });
+      const token = await client.appToken.add({ hashType: 'SHA256', sessionType: KsType.ADMIN });
+      await client.close();
+      const app = harness.createApp({
+        partnerId: 4301,
+        serviceUrl: emulator.url,
+        appToken: { id: token.id, token: token.token, hashType: 'SHA256' },
+        getUser: headerUser() as never,
+        onWarning: () => {},
+      } as KalturaKsOptions<never>);
+      close = app.close;
+      server = await serve(app.target);
+    });
+    afterAll(async () => {
+      await stop(server);
+      await close?.();
+      await emulator.close();
+    });
+
+    it('never sends the ADMIN KS Kaltura issued to a browser unless allowAdminKs is set', async () => {
+      const res = await request(server).get('/kaltura/ks').set('x-test-user', 'alice');
+      expect(res.status).toBe(403);
+      expect(res.body.error.code).toBe('ERR_KS_FORBIDDEN');
+      // Server code may still use it.
+      const handler = await request(server).get('/api/ks').set('x-test-user', 'alice');
+      expect(handler.body).toMatchObject({ userId: 'alice', type: KsType.ADMIN });
+    });
+  });
+}

@@ -1,0 +1,55 @@
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { KalturaKsOptions, KsUser } from '@kaltura-ks/core/http';
+
+/**
+ * How a framework adapter plugs into the contract: build an app that mounts
+ * `kalturaKs(options)` (with exactly the options given) and these routes —
+ * - `GET /static` answers `static` without touching the KS context;
+ * - `GET /api/ks` answers, as JSON, the `KsSession` the context's `getKs()` resolves with;
+ * - `GET /api/user` answers `{ user }` from the context;
+ * - errors reaching the framework's error path answer 500 `{ "error": code }`.
+ * `close` releases what the middleware holds (its issuer and HTTP client).
+ */
+export interface AdapterHarness {
+  name: string;
+  createApp(options: KalturaKsOptions<never>): {
+    target: Server | ((...args: never[]) => unknown);
+    close?: () => Promise<void>;
+  };
+  kalturaKs(options: KalturaKsOptions<never>): unknown;
+}
+
+type Headers = Record<string, string | string[] | undefined>;
+
+/** `getUser` for tests: the user is named by the `x-test-user` header. */
+export function headerUser(extra: Partial<KsUser> = {}) {
+  return (req: { headers: Headers }): KsUser | null => {
+    const id = req.headers['x-test-user'];
+    return typeof id === 'string' ? { id, ...extra } : null;
+  };
+}
+
+/**
+ * Listens on a loopback port once, so that many requests share one server (supertest
+ * would start a server per request for a bare handler).
+ */
+export async function serve(target: Server | ((...args: never[]) => unknown)): Promise<Server> {
+  const server =
+    typeof target === 'function' ? createServer(target as unknown as RequestListener) : target;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: 0, host: '127.0.0.1', backlog: 1024 }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
+
+/** Stops a server started by `serve`, dropping keep-alive connections. */
+export function stop(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
