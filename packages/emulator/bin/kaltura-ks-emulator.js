@@ -7,7 +7,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error) => {
-    process.stderr.write(`kaltura-ks-emulator: unexpected failure: ${error?.message ?? String(error)}\n`);
+    process.stderr.write(
+      `kaltura-ks-emulator: unexpected failure: ${error?.message ?? String(error)}\n`,
+    );
     process.exitCode = 70;
   },
 );

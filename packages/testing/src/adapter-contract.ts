@@ -4,8 +4,8 @@ import type { KalturaKsOptions } from '@kaltura-ks/core/http';
 import { type KsIssuerEvent, type KsMinter, localMinter } from '@kaltura-ks/core/issuer';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { type AdapterHarness, headerUser } from './harness.js';
 import { appTokenOverrideContract } from './app-token-override.js';
+import { type AdapterHarness, headerUser } from './harness.js';
 import { remoteMintContract } from './remote-contract.js';
 
 export type { AdapterHarness } from './harness.js';

@@ -1,6 +1,6 @@
-import { type AdapterHarness, adapterContract } from '../index.js';
-import express, { type NextFunction, type Request, type Response } from 'express';
 import { kalturaKs } from '@kaltura-ks/express';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { type AdapterHarness, adapterContract } from '../index.js';
 
 const harness: AdapterHarness = {
   name: 'express',

@@ -1,6 +1,6 @@
-import { type AdapterHarness, adapterContract } from '../index.js';
-import Koa from 'koa';
 import { kalturaKs } from '@kaltura-ks/koa';
+import Koa from 'koa';
+import { type AdapterHarness, adapterContract } from '../index.js';
 
 const harness: AdapterHarness = {
   name: 'koa',
