@@ -1,0 +1,135 @@
+/**
+ * A real fleet: issuers in separate processes (test-utils/counting-worker.ts),
+ * sharing one redis-server through the store.
+ */
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CountingWorkerConfig } from './test-utils/counting-worker.js';
+import { type RedisServer, startRedisServer, until } from './test-utils/redis-server.js';
+import { type IssuerWorker, spawnIssuerWorker } from './test-utils/worker-handle.js';
+
+const ENTRY = new URL('./test-utils/counting-worker.ts', import.meta.url);
+
+let server: RedisServer;
+let admin: ReturnType<typeof createClient>;
+let workers: IssuerWorker[] = [];
+/** A pair under its own prefix and a short lock TTL, for the kill -9 test. */
+let holder: IssuerWorker;
+let taker: IssuerWorker;
+const TAKEOVER = { keyPrefix: 'takeover:', lockTtlMs: 1_500, lockWaitMs: 10_000 };
+
+function spawn(config: Omit<CountingWorkerConfig, 'redisUrl'>): Promise<IssuerWorker> {
+  return spawnIssuerWorker(ENTRY, { redisUrl: server.url, ...config });
+}
+
+async function totalMints(fleet: IssuerWorker[]): Promise<number> {
+  const stats = await Promise.all(fleet.map((worker) => worker.stats()));
+  return stats.reduce((sum, s) => sum + s.mints, 0);
+}
+
+// Processes start in parallel; on a loaded machine that takes a while.
+beforeAll(async () => {
+  server = await startRedisServer();
+  admin = createClient({ url: server.url });
+  admin.on('error', () => {});
+  await admin.connect();
+  const { keyPrefix, lockTtlMs, lockWaitMs } = TAKEOVER;
+  const pair = { keyPrefix, mintDelayMs: 10, issuer: { lockTtlMs, lockWaitMs } };
+  [holder, taker, ...workers] = await Promise.all([
+    spawn({ ...pair, name: 'holder', hangUserIds: ['stuck'] }),
+    spawn({ ...pair, name: 'taker' }),
+    ...['a', 'b', 'c', 'd'].map((name) =>
+      spawn({
+        name,
+        keyPrefix: 'fleet:',
+        mintDelayMs: 30,
+        // Generous bounds: on a loaded CI machine a store call that times out makes its
+        // process mint alone (by design), which would blur the counts these tests check.
+        issuer: { lockWaitMs: 10_000, storeTimeoutMs: 5_000 },
+      }),
+    ),
+  ]);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([holder, taker, ...workers].map((worker) => worker?.close()));
+  admin?.destroy();
+  await server?.stop();
+});
+
+describe('issuers in separate processes sharing Redis', () => {
+  it('serves a KS minted in one process from the others', async () => {
+    const before = await totalMints(workers);
+    const first = await workers[0]!.getKs('share-1');
+    for (const worker of workers.slice(1))
+      expect((await worker.getKs('share-1')).ks).toBe(first.ks);
+    expect(await totalMints(workers)).toBe(before + 1);
+    expect((await workers[3]!.stats()).events['shared-hit']).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a cold storm of 4 processes over N users mints exactly N times in all', async () => {
+    const users = Array.from({ length: 150 }, (_, i) => `storm-${i}`);
+    const before = await totalMints(workers);
+    const storms = await Promise.all(
+      // Two processes go through the users in order, two backwards: every user is contended.
+      workers.map((worker, i) => worker.storm(i % 2 === 0 ? users : [...users].reverse())),
+    );
+    for (const storm of storms) expect(storm).toMatchObject({ failed: 0, errors: [] });
+    for (const worker of workers)
+      expect((await worker.stats()).events['store-error']).toBeUndefined();
+    expect(await totalMints(workers)).toBe(before + users.length);
+    for (const userId of users.slice(0, 10)) {
+      const seen = await Promise.all(
+        workers.map(async (worker) => (await worker.getKs(userId)).ks),
+      );
+      expect(new Set(seen).size).toBe(1);
+    }
+  });
+
+  it('a revocation in one process evicts the user from every other', async () => {
+    const before = await Promise.all(workers.map((worker) => worker.getKs('rev-1')));
+    expect(new Set(before.map((s) => s.ks)).size).toBe(1);
+    await workers[0]!.getKs('rev-2');
+    expect(await workers[2]!.revoke('rev-1')).toBe(1);
+    await until(
+      async () =>
+        (await Promise.all(workers.map((w) => w.peek('rev-1')))).every((ks) => ks === null),
+      'every process to drop rev-1',
+    );
+    expect(await workers[0]!.peek('rev-2')).not.toBeNull();
+    const after = await workers[3]!.getKs('rev-1');
+    expect(after.ks).not.toBe(before[0]!.ks);
+  });
+
+  it('takes over after the lock TTL when the holder is killed (kill -9) mid-mint', async () => {
+    const { keyPrefix, lockWaitMs } = TAKEOVER;
+    void holder.getKs('stuck').catch(() => {}); // its minter never answers
+    const lockPattern = `${keyPrefix}lock:*`;
+    // It took the lock, then called its minter (which hangs).
+    await until(
+      async () =>
+        (await holder.stats()).mints === 1 && (await admin.keys(lockPattern)).length === 1,
+      'the holder to lock and mint',
+    );
+    const [lockKey] = await admin.keys(lockPattern);
+    const measured = performance.now(); // Redis reads the TTL after this instant
+    const remaining = await admin.pTTL(lockKey!);
+
+    await holder.kill('SIGKILL');
+    const started = performance.now();
+    const taken = await taker.getKs('stuck');
+    const done = performance.now();
+    const waited = done - started;
+
+    // It did not steal a live lock: it answered only after the holder's lock had lapsed.
+    expect(done - measured).toBeGreaterThanOrEqual(remaining - 20);
+    expect(waited).toBeLessThan(lockWaitMs / 2); // it went once the lock lapsed, not at lockWaitMs
+    expect(taken.ks).toMatch(/^taker:/);
+    expect((await taker.stats()).mints).toBe(1);
+    // The KS it minted is in Redis for the fleet, as usual.
+    const stored = await admin.keys(`${keyPrefix}ks:*`);
+    expect(stored).toHaveLength(1);
+    expect(JSON.parse((await admin.get(stored[0]!))!).ks).toBe(taken.ks);
+    expect(await admin.keys(lockPattern)).toEqual([]);
+  });
+});

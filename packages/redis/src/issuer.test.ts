@@ -1,0 +1,223 @@
+/**
+ * The issuer's fleet tests (core's shared-store.test.ts, run there against the
+ * in-memory hub) run here against Redis: several issuers in one process, each
+ * with its own store and connections. The multi-process versions are in
+ * fleet.test.ts.
+ */
+import {
+  createKsIssuer,
+  type KsIssuer,
+  type KsIssuerEvent,
+  type KsMinter,
+  type KsSession,
+} from '@kaltura-ks/core/issuer';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createRedisStore, type RedisStore } from './redis-store.js';
+import { type RedisServer, startRedisServer } from './test-utils/redis-server.js';
+import { startTcpProxy, type TcpProxy } from './test-utils/tcp-proxy.js';
+
+let server: RedisServer;
+let fleets = 0;
+const cleanups: (() => Promise<void>)[] = [];
+const poll = { timeout: 5_000, interval: 20 };
+
+beforeAll(async () => {
+  server = await startRedisServer();
+});
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+interface FleetOptions {
+  hold?: boolean;
+  url?: string;
+  lockTtlMs?: number;
+  lockWaitMs?: number;
+  storeTimeoutMs?: number;
+}
+
+/** A fleet of issuers, each with its own Redis store, each counting its own mints. */
+async function fleet(size: number, options: FleetOptions = {}) {
+  let t = Date.now();
+  const now = () => t;
+  const keyPrefix = `fleet-${++fleets}:`;
+  let n = 0;
+  let release: () => void = () => {};
+  let gate = options.hold ? new Promise<void>((r) => (release = r)) : undefined;
+  let hang = false;
+  const mints: number[] = Array(size).fill(0);
+  const events: KsIssuerEvent[][] = [];
+  const issuers: KsIssuer[] = [];
+  const stores: RedisStore[] = [];
+  for (let i = 0; i < size; i++) {
+    const minter: KsMinter = {
+      kind: 'counted',
+      async mint(request) {
+        mints[i]!++;
+        if (gate) await gate;
+        if (hang) return new Promise<KsSession>(() => {});
+        n++;
+        return {
+          ks: `ks-${n}`,
+          partnerId: 1,
+          userId: request.userId,
+          type: request.type,
+          privileges: request.privileges,
+          issuedAt: now(),
+          expiresAt: now() + 3_600_000,
+        };
+      },
+    };
+    const store = createRedisStore({
+      url: options.url ?? server.url,
+      keyPrefix,
+      reconnectMaxDelayMs: 50,
+    });
+    stores.push(store);
+    const log: KsIssuerEvent[] = [];
+    events.push(log);
+    issuers.push(
+      createKsIssuer({
+        partnerId: 1,
+        minter,
+        store,
+        now,
+        onEvent: (e) => log.push(e),
+        lockTtlMs: options.lockTtlMs,
+        lockWaitMs: options.lockWaitMs ?? 5_000,
+        storeTimeoutMs: options.storeTimeoutMs ?? 250,
+      }),
+    );
+  }
+  await Promise.all(stores.map((store) => store.ready));
+  cleanups.push(async () => {
+    await Promise.all(issuers.map((issuer) => issuer.close()));
+    await Promise.all(stores.map((store) => store.close()));
+  });
+  return {
+    issuers,
+    events,
+    mints,
+    total: () => mints.reduce((a, b) => a + b, 0),
+    advance: (ms: number) => {
+      t += ms;
+    },
+    release: () => {
+      gate = undefined;
+      release();
+    },
+    hang: (value: boolean) => {
+      hang = value;
+    },
+  };
+}
+
+const storeErrors = (events: KsIssuerEvent[]) => events.filter((e) => e.type === 'store-error');
+
+describe('a fleet of issuers sharing Redis', () => {
+  it('serves a KS minted by one instance from every other (no second mint)', async () => {
+    const f = await fleet(3);
+    const a = await f.issuers[0]!.getKs({ userId: 'u' });
+    const b = await f.issuers[1]!.getKs({ userId: 'u' });
+    const c = await f.issuers[2]!.getKs({ userId: 'u' });
+    expect(b.ks).toBe(a.ks);
+    expect(c.ks).toBe(a.ks);
+    expect(f.total()).toBe(1);
+    expect(f.events[1]!.some((e) => e.type === 'shared-hit')).toBe(true);
+  });
+
+  it('concurrent misses across instances cause one mint (fleet-wide single flight)', async () => {
+    const f = await fleet(4, { hold: true });
+    const all = f.issuers.flatMap((issuer) =>
+      Array.from({ length: 25 }, () => issuer.getKs({ userId: 'cold' })),
+    );
+    await vi.waitFor(() => expect(f.total()).toBe(1), poll);
+    f.release();
+    const sessions = await Promise.all(all);
+    expect(new Set(sessions.map((s) => s.ks)).size).toBe(1);
+    expect(f.total()).toBe(1);
+    expect(f.events.flat().filter((e) => e.type === 'store-error')).toEqual([]);
+  });
+
+  it('renews once for the whole fleet when the KS reaches its renewal point', async () => {
+    const f = await fleet(3);
+    for (const issuer of f.issuers) await issuer.getKs({ userId: 'u' });
+    f.advance(2_900_000);
+    const renewed = await Promise.all(
+      f.issuers.map((issuer) => issuer.getKs({ userId: 'u' }, { fresh: true })),
+    );
+    expect(new Set(renewed.map((s) => s.ks))).toEqual(new Set(['ks-2']));
+    expect(f.total()).toBe(2);
+  });
+
+  it('revoking on one instance evicts the user on every instance', async () => {
+    const f = await fleet(3);
+    for (const issuer of f.issuers) await issuer.getKs({ userId: 'alice' });
+    await f.issuers[0]!.getKs({ userId: 'bob' });
+    await f.issuers[1]!.revoke('alice');
+    await vi.waitFor(() => {
+      for (const issuer of f.issuers) expect(issuer.peek({ userId: 'alice' })).toBeUndefined();
+    }, poll);
+    expect(f.issuers[0]!.peek({ userId: 'bob' })).toBeDefined();
+    const again = await f.issuers[2]!.getKs({ userId: 'alice' });
+    expect(again.ks).not.toBe('ks-1');
+    await f.issuers[0]!.clear();
+    await vi.waitFor(() => {
+      for (const issuer of f.issuers) expect(issuer.size).toBe(0);
+    }, poll);
+  });
+
+  it("takes over once a crashed holder's lock lapses, well before lockWaitMs", async () => {
+    const f = await fleet(2, { lockTtlMs: 400, lockWaitMs: 8_000 });
+    f.hang(true);
+    void f.issuers[0]!.getKs({ userId: 'u' }).catch(() => {}); // holds the lock, never answers
+    await vi.waitFor(() => expect(f.mints[0]).toBe(1), poll);
+    f.hang(false);
+    const started = performance.now();
+    const taken = await f.issuers[1]!.getKs({ userId: 'u' });
+    expect(performance.now() - started).toBeLessThan(3_000);
+    expect(taken.ks).toBe('ks-1');
+    expect(f.mints).toEqual([1, 1]);
+  });
+
+  it('goes on alone while Redis is unreachable, reporting it, and shares again once it is back', async () => {
+    const proxy: TcpProxy = await startTcpProxy(server.port);
+    cleanups.push(() => proxy.close());
+    const f = await fleet(2, { url: proxy.url });
+    proxy.cut();
+    const a = await f.issuers[0]!.getKs({ userId: 'u' });
+    const b = await f.issuers[1]!.getKs({ userId: 'u' });
+    expect(a.ks).not.toBe(b.ks); // each minted its own
+    expect(
+      storeErrors(f.events[0]!).some((e) => e.type === 'store-error' && e.operation === 'get'),
+    ).toBe(true);
+    proxy.heal();
+    await vi.waitFor(async () => {
+      const c = await f.issuers[0]!.getKs({ userId: `probe-${performance.now()}` });
+      expect((await f.issuers[1]!.getKs({ userId: c.userId })).ks).toBe(c.ks);
+    }, poll);
+  });
+
+  it('a Redis that hangs costs at most storeTimeoutMs per call, never the request', async () => {
+    const own = await startRedisServer();
+    cleanups.push(() => own.stop());
+    const f = await fleet(1, { url: own.url, storeTimeoutMs: 100 });
+    own.pause(); // SIGSTOP: connections stay open, nothing answers
+    try {
+      const started = performance.now();
+      const session = await f.issuers[0]!.getKs({ userId: 'u' });
+      expect(session.ks).toBe('ks-1');
+      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(storeErrors(f.events[0]!).map((e) => e.type === 'store-error' && e.operation)).toEqual(
+        ['get'],
+      );
+    } finally {
+      own.resume();
+    }
+    const other = await f.issuers[0]!.getKs({ userId: 'v' });
+    expect(other.ks).toBe('ks-2');
+  });
+});

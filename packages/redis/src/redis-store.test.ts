@@ -1,0 +1,343 @@
+import { createMemoryStoreHub } from '@kaltura-ks/core/issuer';
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { decodeSession, encodeSession } from './codec.js';
+import { escapeGlob, redisKeyLayout } from './keys.js';
+import { createRedisStore, type RedisStore } from './redis-store.js';
+import { rateLimitedReporter } from './report.js';
+import { freePort, type RedisServer, startRedisServer } from './test-utils/redis-server.js';
+import { describeStoreContract, testSession } from './test-utils/store-contract.js';
+import { startTcpProxy } from './test-utils/tcp-proxy.js';
+
+let server: RedisServer;
+let admin: ReturnType<typeof createClient>;
+let prefixes = 0;
+const poll = { timeout: 5_000, interval: 20 };
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  admin = createClient({ url: server.url });
+  admin.on('error', () => {});
+  await admin.connect();
+});
+
+afterAll(async () => {
+  admin?.destroy();
+  await server?.stop();
+});
+
+function uniquePrefix(): string {
+  return `test-${++prefixes}:`;
+}
+
+async function fleetOf(count: number, prefix = uniquePrefix()): Promise<RedisStore[]> {
+  const stores = Array.from({ length: count }, () =>
+    createRedisStore({ url: server.url, keyPrefix: prefix }),
+  );
+  await Promise.all(stores.map((store) => store.ready));
+  return stores;
+}
+
+async function keysUnder(prefix: string): Promise<string[]> {
+  return admin.keys(`${escapeGlob(prefix)}*`);
+}
+
+const key = (userId: string, privileges = '') => `1\n0\n${userId}\n${privileges}`;
+const never = new AbortController().signal;
+
+describeStoreContract('the in-memory reference', async () => {
+  let t = 1_700_000_000_000;
+  const hub = createMemoryStoreHub(() => t);
+  return {
+    stores: [hub.store(), hub.store(), hub.store()],
+    elapse: (ms) => {
+      t += ms;
+    },
+    close: async () => {},
+  };
+});
+
+describeStoreContract('Redis', async () => {
+  const [a, b, c] = await fleetOf(3);
+  return {
+    stores: [a!, b!, c!],
+    elapse: () => {}, // Redis expires keys on its own clock: the contract polls.
+    close: async () => {
+      await Promise.all([a!.close(), b!.close(), c!.close()]);
+    },
+  };
+});
+
+describe('the Redis key layout', () => {
+  it('namespaces and hashes every key: no user id or privilege in a key name', async () => {
+    const prefix = uniquePrefix();
+    const [store] = await fleetOf(1, prefix);
+    await store!.set(
+      key('alice@example.com', 'sview:*'),
+      testSession('alice', 'ks-1'),
+      60_000,
+      'alice@example.com',
+    );
+    const release = await store!.lock(key('alice@example.com', 'sview:*'), 60_000);
+    const names = await keysUnder(prefix);
+    expect(names).toHaveLength(3); // session, user index, lock
+    for (const name of names) {
+      expect(name.startsWith(prefix)).toBe(true);
+      expect(name).not.toMatch(/alice|example|sview/);
+    }
+    const layout = redisKeyLayout(prefix);
+    const hash = layout.hash(key('alice@example.com', 'sview:*'));
+    expect(names.sort()).toEqual(
+      [layout.session(hash), layout.lock(hash), layout.user('alice@example.com')].sort(),
+    );
+    await release?.();
+    await store!.close();
+  });
+
+  it('stores only the session fields, with a TTL that follows the KS; the user index lives as long as the longest', async () => {
+    const prefix = uniquePrefix();
+    const [store] = await fleetOf(1, prefix);
+    const layout = redisKeyLayout(prefix);
+    const extra = { ...testSession('alice', 'ks-1'), secret: 'do-not-store' };
+    await store!.set(key('alice'), extra, 60_000, 'alice');
+    await store!.set(key('alice', 'sview:*'), testSession('alice', 'ks-2'), 5_000, 'alice');
+    const stored = JSON.parse((await admin.get(layout.session(layout.hash(key('alice')))))!);
+    expect(Object.keys(stored).sort()).toEqual(
+      ['expiresAt', 'issuedAt', 'ks', 'partnerId', 'privileges', 'type', 'userId'].sort(),
+    );
+    const ttl = await admin.pTTL(layout.session(layout.hash(key('alice'))));
+    expect(ttl).toBeGreaterThan(55_000);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+    const short = await admin.pTTL(layout.session(layout.hash(key('alice', 'sview:*'))));
+    expect(short).toBeLessThanOrEqual(5_000);
+    expect(await admin.pTTL(layout.user('alice'))).toBeGreaterThan(55_000);
+    await store!.close();
+  });
+
+  it('reads a malformed value as a miss, never a crash', async () => {
+    const prefix = uniquePrefix();
+    const [store] = await fleetOf(1, prefix);
+    const layout = redisKeyLayout(prefix);
+    const name = layout.session(layout.hash(key('alice')));
+    const valid = JSON.parse(encodeSession(testSession('alice', 'ks-1')));
+    for (const bad of [
+      'not json',
+      '"a string"',
+      'null',
+      '[]',
+      JSON.stringify({ ...valid, ks: '' }),
+      JSON.stringify({ ...valid, expiresAt: '1700000000000' }),
+      JSON.stringify({ ...valid, partnerId: 1.5 }),
+      JSON.stringify({ ...valid, userId: undefined }),
+    ]) {
+      await admin.set(name, bad);
+      expect(await store!.get(key('alice'))).toBeUndefined();
+    }
+    await admin.del(name);
+    await admin.hSet(name, 'a', 'b'); // the wrong type altogether
+    await expect(store!.get(key('alice'))).rejects.toThrow(/WRONGTYPE/);
+    await store!.close();
+  });
+
+  it('escapes the prefix in SCAN patterns: revoke(null) touches only its own namespace', async () => {
+    const [wild] = await fleetOf(1, 'a*:');
+    const [other] = await fleetOf(1, 'ab:');
+    await wild!.set(key('alice'), testSession('alice', 'ks-1'), 60_000, 'alice');
+    await other!.set(key('alice'), testSession('alice', 'ks-2'), 60_000, 'alice');
+    await wild!.revoke(null);
+    expect(await wild!.get(key('alice'))).toBeUndefined();
+    expect((await other!.get(key('alice')))?.ks).toBe('ks-2');
+    expect(await keysUnder('a*:')).toEqual([]);
+    await Promise.all([wild!.close(), other!.close()]);
+  });
+});
+
+describe('waiting for another instance', () => {
+  it('stops waiting soon after the holder crashed and its lock lapsed', async () => {
+    const [a, b] = await fleetOf(2);
+    await a!.lock(key('alice'), 300); // never released: its holder "crashed"
+    const started = performance.now();
+    expect(await b!.waitFor(key('alice'), () => true, 10_000, never)).toBeUndefined();
+    const waited = performance.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(250);
+    expect(waited).toBeLessThan(2_000); // not the 10 s timeout
+    await Promise.all([a!.close(), b!.close()]);
+  });
+
+  it('stops waiting at once when the holder releases without a session (its mint failed)', async () => {
+    const [a, b] = await fleetOf(2, uniquePrefix());
+    const release = await a!.lock(key('alice'), 60_000);
+    const waiting = b!.waitFor(key('alice'), () => true, 10_000, never);
+    const started = performance.now();
+    await release?.();
+    expect(await waiting).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(1_000);
+    await Promise.all([a!.close(), b!.close()]);
+  });
+
+  it('returns at once for a signal aborted before it started', async () => {
+    const [a, b] = await fleetOf(2);
+    const release = await a!.lock(key('alice'), 60_000);
+    expect(await b!.waitFor(key('alice'), () => true, 60_000, AbortSignal.abort())).toBeUndefined();
+    await release?.();
+    await Promise.all([a!.close(), b!.close()]);
+  });
+
+  it('is woken by the notification, not by polling', async () => {
+    const prefix = uniquePrefix();
+    const [a] = await fleetOf(1, prefix);
+    const slow = createRedisStore({ url: server.url, keyPrefix: prefix, pollIntervalMs: 60_000 });
+    await slow.ready;
+    const release = await a!.lock(key('alice'), 60_000);
+    const waiting = slow.waitFor(key('alice'), () => true, 30_000, never);
+    await new Promise((resolve) => setImmediate(resolve));
+    await a!.set(key('alice'), testSession('alice', 'ks-1'), 60_000, 'alice');
+    const started = performance.now();
+    expect((await waiting)?.ks).toBe('ks-1');
+    expect(performance.now() - started).toBeLessThan(1_000); // its next poll is 6 s away
+    await release?.();
+    await Promise.all([a!.close(), slow.close()]);
+  });
+});
+
+describe('connections', () => {
+  it('works with a client of yours, and leaves it open on close', async () => {
+    const client = createClient({ url: server.url, disableOfflineQueue: true });
+    client.on('error', () => {});
+    await client.connect();
+    const store = createRedisStore({ client, keyPrefix: uniquePrefix() });
+    const [peer] = await fleetOf(1);
+    await store.ready;
+    await store.set(key('alice'), testSession('alice', 'ks-1'), 60_000, 'alice');
+    expect((await store.get(key('alice')))?.ks).toBe('ks-1');
+    const before = (await admin.clientList()).length;
+    await store.close();
+    await vi.waitFor(async () => expect((await admin.clientList()).length).toBe(before - 1), poll);
+    expect(await client.ping()).toBe('PONG');
+    client.destroy();
+    await peer!.close();
+  });
+
+  it('fails fast while Redis is unreachable, reports it rate-limited (no password, user or KS in any error), and closes cleanly', async () => {
+    const errors: { connection: string; suppressed: number }[] = [];
+    const messages: string[] = [];
+    const store = createRedisStore({
+      url: `redis://default:pw-s3cret@127.0.0.1:${await freePort()}`,
+      reconnectMaxDelayMs: 20,
+      onError: (error, info) => {
+        errors.push(info);
+        messages.push(`${error.message}\n${error.stack}`);
+      },
+    });
+    const started = performance.now();
+    const failures = await Promise.all([
+      store.get(key('alice')).catch((e: Error) => e),
+      store.lock(key('alice'), 1_000).catch((e: Error) => e),
+      store
+        .set(key('alice'), testSession('alice', 'ks-s3cret'), 1_000, 'alice')
+        .catch((e: Error) => e),
+    ]);
+    for (const failure of failures) {
+      expect(failure).toBeInstanceOf(Error);
+      messages.push(`${(failure as Error).message}\n${(failure as Error).stack}`);
+    }
+    expect(performance.now() - started).toBeLessThan(200);
+    // Dozens of failed reconnections, two reports (one per connection, within the interval).
+    await vi.waitFor(() => expect(errors.length).toBe(2), poll);
+    expect(errors.map((e) => e.connection).sort()).toEqual(['commands', 'subscriber']);
+    for (const message of messages) expect(message).not.toMatch(/s3cret|alice/);
+    const ready = store.ready.then(
+      () => 'ready',
+      () => 'rejected',
+    );
+    await store.close();
+    expect(await ready).toBe('rejected');
+  });
+
+  it('tells the issuer to drop its local tier when the subscription comes back (revocations may be lost)', async () => {
+    const prefix = uniquePrefix();
+    const [store] = await fleetOf(1, prefix);
+    const ignoring = createRedisStore({
+      url: server.url,
+      keyPrefix: prefix,
+      ignoreMissedRevocations: true,
+    });
+    await ignoring.ready;
+    const heard: (string | null)[] = [];
+    const ignored: (string | null)[] = [];
+    store!.onRevoke((u) => heard.push(u));
+    ignoring.onRevoke((u) => ignored.push(u));
+    await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+    await vi.waitFor(() => expect(heard).toEqual([null]), poll);
+    // Both subscribers are back: a revocation now reaches both.
+    const [peer] = await fleetOf(1, prefix);
+    await peer!.revoke('alice');
+    await vi.waitFor(() => expect(ignored).toEqual(['alice']), poll);
+    expect(heard).toEqual([null, 'alice']);
+    await Promise.all([store!.close(), ignoring.close(), peer!.close()]);
+  });
+
+  it('replays a revocation that could not reach Redis once it is back', async () => {
+    const proxy = await startTcpProxy(server.port);
+    const prefix = uniquePrefix();
+    const cutOff = createRedisStore({ url: proxy.url, keyPrefix: prefix, reconnectMaxDelayMs: 50 });
+    const [peer] = await fleetOf(1, prefix);
+    await cutOff.ready;
+    const heard: (string | null)[] = [];
+    peer!.onRevoke((u) => heard.push(u));
+    await peer!.set(key('alice'), testSession('alice', 'ks-1'), 60_000, 'alice');
+
+    proxy.cut();
+    await expect(cutOff.revoke('alice')).rejects.toThrow();
+    expect((await peer!.get(key('alice')))?.ks).toBe('ks-1');
+    proxy.heal();
+    await vi.waitFor(() => expect(heard).toEqual(['alice']), poll);
+    expect(await peer!.get(key('alice'))).toBeUndefined();
+    await Promise.all([cutOff.close(), peer!.close()]);
+    await proxy.close();
+  });
+
+  it('validates its options when created', () => {
+    expect(() => createRedisStore()).toThrow(/exactly one of url or client/);
+    expect(() => createRedisStore({ url: 'http://x' })).toThrow(/redis:\/\//);
+    expect(() => createRedisStore({ url: server.url, keyPrefix: '' })).toThrow(/keyPrefix/);
+    expect(() => createRedisStore({ url: server.url, pollIntervalMs: 0 })).toThrow(
+      /pollIntervalMs/,
+    );
+  });
+});
+
+describe('helpers', () => {
+  it('rate-limits error reports per connection, counting what it held back', () => {
+    let t = 1_000;
+    const seen: [string, number][] = [];
+    const report = rateLimitedReporter(
+      (_e, info) => seen.push([info.connection, info.suppressed]),
+      10_000,
+      () => t,
+    );
+    report('commands', new Error('x'));
+    report('commands', new Error('x'));
+    report('subscriber', 'not an error');
+    t += 9_999;
+    report('commands', new Error('x'));
+    t += 1;
+    report('commands', new Error('x'));
+    expect(seen).toEqual([
+      ['commands', 0],
+      ['subscriber', 0],
+      ['commands', 2],
+    ]);
+  });
+
+  it('decodes only well-formed sessions and encodes only their fields', () => {
+    const session = testSession('alice', 'ks-1');
+    expect(decodeSession(encodeSession(session))).toEqual(session);
+    expect(decodeSession(Buffer.from(encodeSession(session)))).toEqual(session);
+    expect(decodeSession(null)).toBeUndefined();
+    expect(decodeSession('{')).toBeUndefined();
+    expect(
+      JSON.parse(encodeSession({ ...session, extra: 1 } as typeof session)),
+    ).not.toHaveProperty('extra');
+  });
+});

@@ -1,0 +1,165 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+
+const INSTALL_HINT =
+  'redis-server was not found on PATH. The @kaltura-ks/redis tests run against a real Redis: ' +
+  'install it with `sudo apt-get install redis-server` (Debian/Ubuntu; the tests start their own ' +
+  'server, the system service is not needed) or `brew install redis` (macOS).';
+
+/** A free TCP port on loopback (the OS picks; there is a small window before it is reused). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  await once(server, 'close');
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/** Sends PING; true when the server answers PONG. */
+export function ping(port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    const finish = (ok: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    let reply = '';
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString('latin1');
+      if (reply.includes('\r\n')) finish(reply.startsWith('+PONG'));
+    });
+    socket.on('error', () => finish(false));
+  });
+}
+
+/** Polls `check` every `everyMs` until it holds, for at most `timeoutMs`. */
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+  everyMs = 20,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline)
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+export interface RedisServer {
+  readonly port: number;
+  readonly url: string;
+  /** The server's process id, for `kill -STOP`/`-CONT`. */
+  readonly pid: number;
+  /** SIGKILL, and wait for the process to be gone. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port (after `kill`), and waits for PING. */
+  restart(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a Redis that hangs without closing its connections. */
+  pause(): void;
+  resume(): void;
+  stop(): Promise<void>;
+}
+
+function launch(port: number): ChildProcess {
+  return spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      tmpdir(),
+      '--loglevel',
+      'warning',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+}
+
+async function up(port: number): Promise<ChildProcess> {
+  const child = launch(port);
+  let failure: Error | undefined;
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  child.on('error', (error: NodeJS.ErrnoException) => {
+    failure = error.code === 'ENOENT' ? new Error(INSTALL_HINT) : error;
+  });
+  child.on('exit', (code) => {
+    failure ??= new Error(`redis-server exited (code ${code}) before answering: ${stderr.trim()}`);
+  });
+  await until(
+    async () => {
+      if (failure !== undefined) throw failure;
+      return ping(port);
+    },
+    `redis-server on port ${port}`,
+    10_000,
+  );
+  return child;
+}
+
+async function gone(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill(signal);
+  await exited;
+}
+
+/**
+ * Starts a throwaway `redis-server` on a free loopback port (no persistence,
+ * no dump files), waits until it answers PING, and gives ways to break it.
+ */
+export async function startRedisServer(): Promise<RedisServer> {
+  let port = 0;
+  let child: ChildProcess | undefined;
+  for (let attempt = 0; child === undefined; attempt++) {
+    port = await freePort();
+    try {
+      child = await up(port);
+    } catch (error) {
+      // Someone took the port in the meantime: try another, a few times.
+      if (attempt >= 3 || (error instanceof Error && error.message === INSTALL_HINT)) throw error;
+    }
+  }
+  let current: ChildProcess = child;
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    get pid() {
+      return current.pid ?? -1;
+    },
+    kill: () => gone(current, 'SIGKILL'),
+    async restart() {
+      await gone(current, 'SIGKILL');
+      current = await up(port);
+    },
+    pause() {
+      current.kill('SIGSTOP');
+    },
+    resume() {
+      current.kill('SIGCONT');
+    },
+    async stop() {
+      current.kill('SIGCONT');
+      await gone(current, 'SIGTERM');
+    },
+  };
+}
