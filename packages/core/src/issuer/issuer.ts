@@ -143,6 +143,14 @@ interface Failure {
 
 const MEMO_MAX = 1024;
 
+/** Kaltura's test is a substring one (`widget:1` anywhere); refuse any `widget` name too. */
+function isWidgetLike(memo: { privileges: string; normalized: string }): boolean {
+  return (
+    memo.privileges.includes('widget:1') ||
+    memo.normalized.split(',').some((entry) => entry === 'widget' || entry.startsWith('widget:'))
+  );
+}
+
 function option(message: string): KsError {
   return new KsError('ERR_KS_INVALID_OPTION', message);
 }
@@ -190,7 +198,9 @@ class Issuer implements KsIssuer {
   readonly #byUser = new Map<string, Set<string>>();
   readonly #flights = new Map<string, Flight>();
   readonly #failures = new Map<string, Failure>();
-  readonly #memo = new Map<string, { privileges: string; normalized: string }>();
+  readonly #memo = new Map<string, { privileges: string; normalized: string; keyed: string }>();
+  /** Local signing knows its KS version; a remote or custom minter may meet either. */
+  #keyVersions: readonly KsVersion[] = [1, 2];
   readonly #store: KsSharedStore | undefined;
   readonly #storeTimeoutMs: number;
   readonly #lockTtlMs: number;
@@ -301,6 +311,7 @@ class Issuer implements KsIssuer {
     if (options.adminSecret !== undefined) {
       const version = options.ksVersion ?? 2;
       if (version !== 1 && version !== 2) throw option('ksVersion must be 1 or 2');
+      this.#keyVersions = [version];
       const local = localMinter({
         partnerId: this.partnerId,
         adminSecret: checkSecret(options.adminSecret, 'adminSecret'),
@@ -359,17 +370,33 @@ class Issuer implements KsIssuer {
     const raw = request.privileges ?? '';
     let memo = typeof raw === 'string' ? this.#memo.get(raw) : undefined;
     if (memo === undefined) {
-      // Remote minting may meet a KS v1 partner: hold privileges to v1's stricter rules there.
-      const version: KsVersion = this.kind === 'local' ? 2 : 1;
-      const privileges = formatPrivileges(raw, version);
-      memo = { privileges, normalized: normalizePrivileges(privileges, version) };
+      // Validate with the strictest rules the KS may be read with (v1 where a remote minter
+      // may meet a v1 partner), and key by the meaning under every version it may be read
+      // with: v1 merges a repeated name (`edit:a,edit:b`), v2 keeps the last, so two
+      // requests share a KS only when they grant the same under both.
+      const versions = this.#keyVersions;
+      const privileges = formatPrivileges(raw, versions[0]);
+      const forms = versions.map((version) => normalizePrivileges(privileges, version));
+      const normalized = forms[0] ?? '';
+      memo = {
+        privileges,
+        normalized,
+        keyed: forms.every((form) => form === normalized) ? normalized : forms.join('\n'),
+      };
       if (typeof raw === 'string') {
         if (this.#memo.size >= MEMO_MAX) this.#memo.clear();
         this.#memo.set(raw, memo);
       }
     }
-    // Fields cannot contain control characters, so "\n" separates them unambiguously.
-    const key = `${this.partnerId}\n${type}\n${userId}\n${memo.normalized}`;
+    if (type === KsType.USER && (userId === '' || userId === '0') && isWidgetLike(memo)) {
+      throw new KsError(
+        'ERR_KS_INVALID_FIELD',
+        'An anonymous USER KS with the widget privilege is a widget session, which Kaltura never checks for revocation; use session.startWidgetSession for one',
+      );
+    }
+    // Fields cannot contain control characters, so "\n" separates them unambiguously
+    // (the privileges come last: their key form may hold one "\n" of its own).
+    const key = `${this.partnerId}\n${type}\n${userId}\n${memo.keyed}`;
     return {
       key,
       mint: { userId, type, privileges: memo.privileges, expiresInSeconds: this.#expiresInSeconds },
