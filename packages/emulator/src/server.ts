@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -159,6 +160,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const faults = new Faults(options.random ?? Math.random);
   const memo = new SessionMemo();
   const closing = new AbortController();
+  // Every request held by a delay fault listens on this one signal: any number is expected.
+  setMaxListeners(0, closing.signal);
   // HTTP keep-alive is Node's default; `keepAlive` adds TCP keep-alive probes on idle sockets.
   const server = createServer({ keepAlive: true });
   // A client that never finishes sending its request gives up its socket after two minutes.
