@@ -38,6 +38,11 @@ function read(env: Env, name: string): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
+/** A setting that fails validation may be a secret pasted onto the wrong line: never echo it. */
+function unechoed(value: string): string {
+  return `a ${value.length}-character value`;
+}
+
 function integer(
   env: Env,
   name: string,
@@ -47,7 +52,7 @@ function integer(
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
     throw new ConfigError(
-      `${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`,
+      `${name} must be a whole number from ${min} to ${max} (got ${unechoed(value)})`,
     );
   }
   return Number(value);
@@ -77,7 +82,7 @@ export function loadConfig(env: Env): DemoConfig {
   const strategyName = read(env, 'KS_STRATEGY') ?? 'local';
   if (!STRATEGIES.includes(strategyName as KsStrategy)) {
     throw new ConfigError(
-      `KS_STRATEGY must be one of ${STRATEGIES.join(', ')} (got ${JSON.stringify(strategyName)})`,
+      `KS_STRATEGY must be one of ${STRATEGIES.join(', ')} (got ${unechoed(strategyName)})`,
     );
   }
   const strategy = strategyName as KsStrategy;
@@ -122,9 +127,7 @@ export function loadConfig(env: Env): DemoConfig {
   const playerId = integer(env, 'KALTURA_PLAYER_ID', { min: 1, max: 2_147_483_647 });
   const entryId = read(env, 'KALTURA_ENTRY_ID');
   if (entryId !== undefined && !/^\d+_[A-Za-z0-9]{1,32}$/.test(entryId)) {
-    throw new ConfigError(
-      `KALTURA_ENTRY_ID must look like 1_abcd1234 (got ${JSON.stringify(entryId)})`,
-    );
+    throw new ConfigError(`KALTURA_ENTRY_ID must look like 1_abcd1234 (got ${unechoed(entryId)})`);
   }
   const defaultUserId = read(env, 'KALTURA_USER_ID');
   const sessionSecretText = read(env, 'DEMO_SESSION_SECRET');

@@ -75,10 +75,18 @@ export function commandHelp(command: Command): string {
   return `${command.summary}\n\nUsage: kaltura-ks ${command.usage}\n\nOptions:\n${lines.join('\n')}\n`;
 }
 
+/**
+ * How an invalid setting is described without echoing it: a value read from the
+ * environment or a `.env` file may be a secret pasted onto the wrong line.
+ */
+export function unechoed(value: string): string {
+  return value.trim() === '' ? 'an empty value' : `a ${value.length}-character value`;
+}
+
 export function integer(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   if (!/^-?\d+$/.test(value.trim()))
-    throw new UsageError(`${name} must be an integer, got ${JSON.stringify(value)}`);
+    throw new UsageError(`${name} must be an integer, got ${unechoed(value)}`);
   return Number(value.trim());
 }
 
@@ -108,13 +116,13 @@ export function ksType(value: string | undefined): KsType | undefined {
   const normalized = value.trim().toLowerCase();
   if (normalized === 'user' || normalized === '0') return KsType.USER;
   if (normalized === 'admin' || normalized === '2') return KsType.ADMIN;
-  throw new UsageError(`--type must be user (0) or admin (2), got ${JSON.stringify(value)}`);
+  throw new UsageError(`--type must be user (0) or admin (2), got ${unechoed(value)}`);
 }
 
 function ksVersion(value: string | undefined): KsVersion | undefined {
   if (value === undefined) return undefined;
   if (value === '1' || value === '2') return Number(value) as KsVersion;
-  throw new UsageError(`--ks-version must be 1 or 2, got ${JSON.stringify(value)}`);
+  throw new UsageError(`--ks-version must be 1 or 2, got ${unechoed(value)}`);
 }
 
 /** The KS argument: a positional, or `-` to read it from standard input. */

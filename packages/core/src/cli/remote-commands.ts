@@ -10,6 +10,7 @@ import {
   type Command,
   integer,
   ksArgument,
+  ksType,
   type OptionSpec,
   PARTNER,
   type ParsedArgs,
@@ -35,14 +36,6 @@ const SESSION: Record<string, [OptionSpec, string]> = {
   'expires-in': [{ type: 'string', short: 'e' }, 'Lifetime in seconds'],
   privileges: [{ type: 'string' }, 'Privileges, e.g. "sview:*"'],
 };
-
-function sessionType(value: string | undefined): KsType | undefined {
-  if (value === undefined) return undefined;
-  const normalized = value.trim().toLowerCase();
-  if (normalized === 'user' || normalized === '0') return KsType.USER;
-  if (normalized === 'admin' || normalized === '2') return KsType.ADMIN;
-  throw new UsageError(`--type must be user (0) or admin (2), got ${JSON.stringify(value)}`);
-}
 
 /** A client for the command, closed when it is done. */
 async function withClient<T>(
@@ -117,7 +110,7 @@ export const sessionStart: Command = {
         : adminSecret(args);
     if (secret === undefined)
       throw new UsageError('--user-secret needs KALTURA_USER_SECRET (environment or .env)');
-    const type = sessionType(str(args, 'type')) ?? KsType.USER;
+    const type = ksType(str(args, 'type')) ?? KsType.USER;
     const ks = await withClient(args, io, (client, partner) =>
       client.session.start({
         secret,
@@ -193,7 +186,7 @@ export const appToken: Command = {
             {
               hashType: toAppTokenHashType(str(args, 'hash-type') ?? 'SHA1'),
               sessionUserId: str(args, 'session-user-id'),
-              sessionType: sessionType(str(args, 'session-type')),
+              sessionType: ksType(str(args, 'session-type')),
               sessionPrivileges: str(args, 'session-privileges'),
               sessionDuration: integer(str(args, 'session-duration'), '--session-duration'),
               expiry: integer(str(args, 'expiry'), '--expiry'),
@@ -257,7 +250,7 @@ export const appToken: Command = {
             appTokenValue: token,
             hashType: toAppTokenHashType(str(args, 'hash-type') ?? 'SHA1'),
             userId: str(args, 'user-id'),
-            type: sessionType(str(args, 'type')),
+            type: ksType(str(args, 'type')),
             expiresInSeconds: integer(str(args, 'expires-in'), '--expires-in'),
             privileges: str(args, 'privileges'),
           }),
