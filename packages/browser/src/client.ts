@@ -260,8 +260,14 @@ export function createKsClient({
   };
 
   /** Runs `f` as the one tab renewing: Web Locks, else a BroadcastChannel election. */
-  const lead = async <T>(f: () => Promise<T>): Promise<T> => {
-    if (locks) return locks.request(name, f) as Promise<T>;
+  const lead = async <T>(f: (waited?: boolean) => Promise<T>): Promise<T> => {
+    if (locks) {
+      // Uncontended: renew at once. Otherwise queue behind the tab that is renewing.
+      const r = await locks.request(name, { ifAvailable: true }, async (l: unknown) =>
+        l ? [await f()] : 0,
+      );
+      return r ? (r as [T])[0] : (locks.request(name, () => f(true)) as Promise<T>);
+    }
     if (channel) {
       lost = false;
       claim = random() + Number.MIN_VALUE;
@@ -343,9 +349,12 @@ export function createKsClient({
         }
         return fresh()
           ? state!.session.ks
-          : await lead(() => {
+          : await lead(async (waited) => {
+              // The renewing tab posts its KS before letting go of the lock, but the browser
+              // may grant us the lock first: give that message a moment to arrive.
+              if (waited && !fresh()) await wait(ELECTION_MS);
               if (gen !== generation) throw 0;
-              return fresh() ? Promise.resolve(state!.session.ks) : fetchSession(force, gen);
+              return fresh() ? state!.session.ks : fetchSession(force, gen);
             });
       } catch (x) {
         if (gen !== generation) throw fail('ERR_KS_ABORTED', 'aborted', undefined, x);
