@@ -1,0 +1,133 @@
+import { type Emulator, startEmulator } from '@kaltura-ks/emulator';
+import { kalturaKs } from '@kaltura-ks/express';
+import express, { type Request } from 'express';
+import { bundleKsClient, listen, playerBundle, type SharedClock } from './harness.js';
+
+/**
+ * The server the `@kaltura-ks/browser` tests run against: `@kaltura-ks/express` minting
+ * with `session.start` on the emulator, both on the shared clock, plus a blank page that
+ * loads the client bundle (`KsBrowser`) and, on demand, the Kaltura Player (`/player.js`).
+ *
+ * The user is the `test_user` cookie; `POST /logout` revokes their KS and clears it.
+ */
+
+export const PARTNER = {
+  id: 4242,
+  adminSecret: 'browser-tests-admin-secret-0000000',
+  userSecret: 'browser-tests-user-secret-00000000',
+} as const;
+
+export const USER_COOKIE = 'test_user';
+
+/** One request the KS route answered (`GET /kaltura/ks`). */
+export interface RouteHit {
+  /** Server clock when it arrived, epoch ms. */
+  at: number;
+  renew: boolean;
+  status: number;
+}
+
+export interface KsTestServer {
+  url: string;
+  emulator: Emulator;
+  /** Every `GET /kaltura/ks`, in order of arrival. */
+  readonly hits: RouteHit[];
+  /** Route requests that have arrived and not been answered yet. */
+  readonly inflight: number;
+  /** Holds every route request from now on until the returned function is called. */
+  holdRoute(): () => void;
+  close(): Promise<void>;
+}
+
+const PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>kaltura-ks browser test</title>
+<link rel="icon" href="data:,">
+<script src="/ks-client.js"></script></head>
+<body><div id="player" style="width:320px;height:180px"></div></body></html>`;
+
+function cookieUser(req: Request): { id: string } | null {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [name, value] = part.trim().split('=');
+    if (name === USER_COOKIE && value) return { id: decodeURIComponent(value) };
+  }
+  return null;
+}
+
+export async function startKsServer(
+  clock: SharedClock,
+  { expiresInSeconds = 60 }: { expiresInSeconds?: number } = {},
+): Promise<KsTestServer> {
+  const [client, emulator] = await Promise.all([
+    bundleKsClient(),
+    startEmulator({ now: clock.now, partners: [{ ...PARTNER }] }),
+  ]);
+  let player: string | undefined;
+  const hits: RouteHit[] = [];
+  let inflight = 0;
+  let gate: Promise<void> | undefined;
+
+  const middleware = kalturaKs({
+    partnerId: PARTNER.id,
+    sessionStart: { secret: PARTNER.userSecret },
+    serviceUrl: emulator.url,
+    expiresInSeconds,
+    now: clock.now,
+    getUser: cookieUser,
+    onWarning: () => {},
+  });
+
+  const app = express();
+  app.get('/', (_req, res) => {
+    res.type('html').send(PAGE);
+  });
+  app.get('/ks-client.js', (_req, res) => {
+    res.type('js').send(client);
+  });
+  app.get('/player.js', (_req, res) => {
+    player ??= playerBundle();
+    res.type('js').send(player);
+  });
+  app.use((req, res, next) => {
+    if (req.path === '/kaltura/ks' && req.method === 'GET') {
+      const hit: RouteHit = { at: clock.now(), renew: req.query.renew === '1', status: 0 };
+      hits.push(hit);
+      inflight++;
+      res.on('close', () => {
+        hit.status = res.statusCode;
+        inflight--;
+      });
+      if (gate) return void gate.then(() => next());
+    }
+    next();
+  });
+  app.use(middleware);
+  app.post('/logout', async (req, res) => {
+    await req.kaltura?.revoke({ endSession: true });
+    res.clearCookie(USER_COOKIE, { path: '/' }).status(204).end();
+  });
+
+  const server = await listen(app);
+  return {
+    url: server.url,
+    emulator,
+    hits,
+    get inflight() {
+      return inflight;
+    },
+    holdRoute() {
+      let release = () => {};
+      gate = new Promise<void>((resolve) => {
+        release = () => {
+          gate = undefined;
+          resolve();
+        };
+      });
+      return release;
+    },
+    async close() {
+      await server.close();
+      await middleware.engine.close();
+      await emulator.close();
+    },
+  };
+}
