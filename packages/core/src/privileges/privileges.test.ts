@@ -134,3 +134,26 @@ describe('normalizePrivileges (cache keys)', () => {
     expect(normalizePrivileges('sview:1')).not.toBe(normalizePrivileges('sview:1,list'));
   });
 });
+
+describe('a privilege named "0"', () => {
+  // Found by the fuzz suite: `0:` passed validation, a KS v2 wrote it as a bare `0`, and
+  // Kaltura (PHP's falsy "0") drops that item when it reads the KS back.
+  it.each([
+    ['0:', 1],
+    ['0:', 2],
+    ['sview:*,0:x', 2],
+    ['0:x', 1],
+  ] as const)('is refused in %j (v%d)', (input, version) => {
+    expect(() => formatPrivileges(input, version)).toThrow(
+      expect.objectContaining({ code: 'ERR_KS_INVALID_FIELD' }),
+    );
+  });
+
+  it('is refused in the structured form', () => {
+    expect(() => formatPrivileges({ 0: true }, 2)).toThrow(KsError);
+  });
+
+  it('while a bare "0" item in a KS v2 string still means nothing, as at Kaltura', () => {
+    expect(normalizePrivileges('sview:*,0', 2)).toBe('sview:*');
+  });
+});

@@ -106,6 +106,10 @@ export function buildPrivileges(map: ReadonlyMap<string, readonly string[]>): st
 
 function checkName(name: string, version: KsVersion): void {
   if (name === '*') return;
+  if (name === '0') {
+    // PHP reads "0" as empty: a KS v2 drops a bare `0`, so `0:` would not survive a round trip.
+    throw invalid('A privilege cannot be named "0": Kaltura reads "0" as no privilege at all');
+  }
   if (!NAME.test(name)) {
     throw invalid(
       name.startsWith('_')
