@@ -183,6 +183,24 @@ describe('a fleet of issuers sharing Redis', () => {
     expect(f.mints).toEqual([1, 1]);
   });
 
+  it("once a crashed holder's lock lapses, one waiter takes it over and the others wait for it", async () => {
+    const f = await fleet(4, { hold: true, lockTtlMs: 400, lockWaitMs: 8_000 });
+    void f.issuers[0]!.getKs({ userId: 'u' }).catch(() => {}); // holds the lock, stuck
+    await vi.waitFor(() => expect(f.mints[0]).toBe(1), poll);
+    const waiting = f.issuers.slice(1).map((issuer) => issuer.getKs({ userId: 'u' }));
+    // The lock lapses: one waiter takes it over and mints (held at the gate); the others wait.
+    await vi.waitFor(() => expect(f.total()).toBe(2), poll);
+    f.release();
+    await Promise.all(waiting);
+    expect(f.total()).toBe(2);
+    expect(
+      f.events
+        .slice(1)
+        .flat()
+        .filter((e) => e.type === 'mint'),
+    ).toHaveLength(1);
+  });
+
   it('goes on alone while Redis is unreachable, reporting it, and shares again once it is back', async () => {
     const proxy: TcpProxy = await startTcpProxy(server.port);
     cleanups.push(() => proxy.close());

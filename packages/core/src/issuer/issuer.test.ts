@@ -373,6 +373,52 @@ describe('revoke, clear and bounds', () => {
     expect(await issuer.revoke('nobody')).toBe(0);
   });
 
+  it.each([
+    ['revoke', (issuer: ReturnType<typeof setup>['issuer']) => issuer.revoke('alice')],
+    ['clear', (issuer: ReturnType<typeof setup>['issuer']) => issuer.clear()],
+  ])('a request after %s does not join the mint that was in flight before it', async (_, drop) => {
+    const { script, issuer } = setup();
+    script.hold();
+    const before = issuer.getKs({ userId: 'alice' });
+    expect(script.calls).toHaveLength(1);
+    await drop(issuer);
+    const after = issuer.getKs({ userId: 'alice' });
+    script.release();
+    const [a, b] = await Promise.all([before, after]);
+    expect(script.calls).toHaveLength(2);
+    expect(b.ks).not.toBe(a.ks);
+    expect(issuer.peek({ userId: 'alice' })?.ks).toBe(b.ks);
+  });
+
+  it('reports a session it could not end at Kaltura as end-error, without the KS, and still resolves', async () => {
+    const { script, issuer, events } = setup();
+    const a = await issuer.getKs({ userId: 'alice' });
+    const b = await issuer.getKs({ userId: 'alice', privileges: 'list' });
+    let calls = 0;
+    (script.minter as { end: (s: KsSession) => Promise<void> }).end = (session) => {
+      calls++;
+      // One rejects, the other throws before returning a promise.
+      if (session.ks === a.ks)
+        return Promise.reject(new KsError('ERR_KS_NETWORK', 'Kaltura is down'));
+      throw new Error('end exploded');
+    };
+    expect(await issuer.revoke('alice', { endSession: true })).toBe(2);
+    expect(calls).toBe(2);
+    const failed = events.filter((e) => e.type === 'end-error');
+    expect(failed).toHaveLength(2);
+    for (const event of failed) {
+      expect(event).toMatchObject({ key: { partnerId: PARTNER, userId: 'alice' } });
+      expect(event.type === 'end-error' && event.error).toBeInstanceOf(KsError);
+      const text = JSON.stringify(event);
+      expect(text).not.toContain(a.ks);
+      expect(text).not.toContain(b.ks);
+    }
+    expect(failed.map((e) => e.type === 'end-error' && e.error.code).sort()).toEqual([
+      'ERR_KS_NETWORK',
+      'ERR_KS_UNAVAILABLE',
+    ]);
+  });
+
   it('clear drops everything', async () => {
     const { issuer, events } = setup();
     await issuer.getKs({ userId: 'a' });

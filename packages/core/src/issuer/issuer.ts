@@ -78,7 +78,12 @@ export interface KsIssuerOptions {
   storeTimeoutMs?: number;
   /** How long an instance may hold the fleet-wide mint lock (ms). Default: `mintTimeoutMs`. */
   lockTtlMs?: number;
-  /** How long an instance waits for another's mint (ms) before minting itself. Default: half of `mintTimeoutMs`. */
+  /**
+   * How long an instance waits for another's mint (ms) before minting itself.
+   * If the holder lets go sooner without a KS (it crashed and its lock lapsed,
+   * or its mint failed), one waiter takes the lock over and the others wait
+   * for it. Default: half of `mintTimeoutMs`.
+   */
   lockWaitMs?: number;
   now?: Clock;
   /** Jitter source, [0, 1). Default `Math.random`. */
@@ -111,9 +116,13 @@ export interface KsIssuer {
   /** The cached session for a request, if any, without minting or renewing. */
   peek(request: KsRequest): KsSession | undefined;
   /**
-   * Drops every cached session of a user (logout); mints in flight for them are
-   * discarded. With `endSession`, also ends them at Kaltura where the way of
-   * minting can (`session.end`). Returns how many sessions were dropped.
+   * Drops every cached session of a user (logout); mints in flight for them
+   * are discarded: their KS goes to the callers already waiting, but is
+   * neither cached nor written to the shared store, and later requests mint
+   * anew. With `endSession`, also ends the dropped sessions at Kaltura where
+   * the way of minting can (`session.end`); one that could not be ended is
+   * reported as an `end-error` event and never makes `revoke` reject.
+   * Returns how many sessions were dropped.
    */
   revoke(userId: string, options?: { endSession?: boolean }): Promise<number>;
   /** Drops every cached session (and, with a shared store, tells the fleet). */
@@ -517,13 +526,16 @@ class Issuer implements KsIssuer {
     };
     flight.promise = (async () => {
       try {
-        const session =
+        const { session, minted } =
           this.#store === undefined
-            ? await this.#minter.mint(mint, controller.signal)
-            : await this.#obtainShared(this.#store, normalized, controller.signal);
+            ? { session: await this.#minter.mint(mint, controller.signal), minted: true }
+            : await this.#obtainShared(this.#store, normalized, flight);
         if (!flight.discarded) {
           this.#failures.delete(key);
           this.#cacheLocally(key, info, session);
+        }
+        // Only this instance's own mints: a KS from the shared store was reported as a `shared-hit`.
+        if (minted) {
           this.#emit(() => ({
             type: 'mint',
             key: info,
@@ -567,58 +579,102 @@ class Issuer implements KsIssuer {
   /**
    * With a shared store: take another instance's fresh KS if there is one;
    * otherwise take the fleet-wide lock and mint, or wait for the holder's mint.
-   * Whenever the store fails or is slow, mint alone.
+   * Whenever the store fails or is slow, mint alone. `minted` tells whether
+   * this instance's minter ran.
    */
   async #obtainShared(
     store: KsSharedStore,
     normalized: Normalized,
-    signal: AbortSignal,
-  ): Promise<KsSession> {
+    flight: Flight,
+  ): Promise<{ session: KsSession; minted: boolean }> {
     const { key, mint, info } = normalized;
+    const signal = flight.controller.signal;
     const accept = (session: KsSession) =>
       freshness(session, this.#now(), this.#policy) === 'fresh';
-    const shared = await this.#storeCall('get', () => store.get(key));
-    if (shared !== FAILED && shared !== undefined && accept(shared)) {
+    const sharedHit = (session: KsSession) => {
       this.#emit(() => ({ type: 'shared-hit', key: info }));
-      return shared;
-    }
+      return { session, minted: false };
+    };
+    const shared = await this.#storeCall('get', () => store.get(key));
+    if (shared !== FAILED && shared !== undefined && accept(shared)) return sharedHit(shared);
     let release: KsLockRelease | undefined | typeof FAILED = FAILED;
     if (shared !== FAILED) {
       release = await this.#storeCall('lock', () => store.lock(key, this.#lockTtlMs));
       if (release === undefined) {
         // Another instance is minting this key: wait for its KS.
-        const waited = await this.#storeCall(
-          'waitFor',
-          () => store.waitFor(key, accept, this.#lockWaitMs, signal),
-          this.#lockWaitMs + this.#storeTimeoutMs,
-        );
-        if (waited !== FAILED && waited !== undefined && accept(waited)) {
-          this.#emit(() => ({ type: 'shared-hit', key: info }));
-          return waited;
-        }
-        // It did not deliver in time (crashed, or slow): mint ourselves.
-      } else if (release !== FAILED) {
+        const waited = await this.#waitForHolder(store, key, accept, signal);
+        if ('session' in waited) return sharedHit(waited.session);
+        release = waited.release;
+      }
+      if (typeof release === 'function') {
         // Double-check under the lock: the previous holder may have just finished.
         const again = await this.#storeCall('get', () => store.get(key));
         if (again !== FAILED && again !== undefined && accept(again)) {
           const unlock = release;
           void this.#storeCall('unlock', () => unlock());
-          this.#emit(() => ({ type: 'shared-hit', key: info }));
-          return again;
+          return sharedHit(again);
         }
       }
     }
     try {
       const session = await this.#minter.mint(mint, signal);
-      const ttl = session.expiresAt - this.#now();
-      if (ttl > 0 && release !== FAILED)
+      // Kept in the store only while this issuer would still hand it out, and never once the
+      // user was revoked (or everything cleared) while it was being minted.
+      const ttl = session.expiresAt - this.#policy.minRemainingMs - this.#now();
+      if (ttl > 0 && release !== FAILED && !flight.discarded)
         await this.#storeCall('set', () => store.set(key, session, ttl, mint.userId));
-      return session;
+      return { session, minted: true };
     } finally {
       if (typeof release === 'function') {
         const unlock = release;
         void this.#storeCall('unlock', () => unlock());
       }
+    }
+  }
+
+  /**
+   * Waits at most `lockWaitMs` for the lock holder's mint. When a wait ends
+   * empty-handed before then (the holder crashed and its lock lapsed, or its
+   * mint failed and it let go), tries to take the lock over, and otherwise
+   * waits for whichever instance did: a crashed holder costs the fleet one
+   * more mint, not one per waiter. Resolves to the holder's session, or to
+   * the lock to mint under (`undefined`: mint without it; `FAILED`: the store
+   * failed).
+   */
+  async #waitForHolder(
+    store: KsSharedStore,
+    key: string,
+    accept: (session: KsSession) => boolean,
+    signal: AbortSignal,
+  ): Promise<{ session: KsSession } | { release: KsLockRelease | undefined | typeof FAILED }> {
+    const deadline = this.#now() + this.#lockWaitMs;
+    // The wait is bounded by a timer too, so a clock that stands still cannot stretch it.
+    const budget = new AbortController();
+    const timer = setTimeout(() => budget.abort(), this.#lockWaitMs);
+    timer.unref?.();
+    const onAbort = () => budget.abort();
+    if (signal.aborted) budget.abort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      for (let round = 0; round < WAIT_ROUNDS_MAX; round++) {
+        const left = Math.max(1, Math.min(this.#lockWaitMs, deadline - this.#now()));
+        const waited = await this.#storeCall(
+          'waitFor',
+          () => store.waitFor(key, accept, left, budget.signal),
+          left + this.#storeTimeoutMs,
+        );
+        if (waited === FAILED) return { release: undefined };
+        if (waited !== undefined && accept(waited)) return { session: waited };
+        // It did not deliver in time (crashed, or slow): mint ourselves.
+        if (budget.signal.aborted || this.#now() >= deadline) return { release: undefined };
+        const release = await this.#storeCall('lock', () => store.lock(key, this.#lockTtlMs));
+        if (release !== undefined) return { release };
+        // Another waiter took the lock over: wait for its mint instead.
+      }
+      return { release: undefined };
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
     }
   }
 
@@ -684,34 +740,54 @@ class Issuer implements KsIssuer {
 
   async revoke(userId: string, options: { endSession?: boolean } = {}): Promise<number> {
     checkUserId(userId);
-    const sessions = this.#revokeLocal(userId);
+    const dropped = this.#revokeLocal(userId);
     const store = this.#store;
     if (store !== undefined) await this.#storeCall('revoke', () => store.revoke(userId));
-    if (options.endSession === true && this.#minter.end !== undefined) {
-      const end = this.#minter.end.bind(this.#minter);
-      await Promise.allSettled(sessions.map((session) => end(session)));
+    const minter = this.#minter;
+    const end = minter.end;
+    if (options.endSession === true && end !== undefined) {
+      // `async`: a minter whose `end` throws before returning a promise must not reject `revoke`.
+      const results = await Promise.allSettled(
+        dropped.map(async ({ session }) => end.call(minter, session)),
+      );
+      results.forEach((result, i) => {
+        const info = dropped[i]?.info;
+        if (result.status === 'fulfilled' || info === undefined) return;
+        const cause: unknown = result.reason;
+        const error =
+          cause instanceof KsError
+            ? cause
+            : new KsError('ERR_KS_UNAVAILABLE', 'Ending a session at Kaltura failed', { cause });
+        this.#emit(() => ({ type: 'end-error', key: info, error }));
+      });
     }
-    return sessions.length;
+    return dropped.length;
   }
 
-  /** Drops a user's sessions from this instance, discarding their mints in flight; returns them. */
-  #revokeLocal(userId: string): KsSession[] {
-    for (const flight of this.#flights.values()) {
-      if (flight.userId === userId) flight.discarded = true;
+  /**
+   * Drops a user's sessions from this instance and discards their mints in
+   * flight (a later request starts a new one); returns what was dropped.
+   */
+  #revokeLocal(userId: string): Array<{ info: KsKeyInfo; session: KsSession }> {
+    for (const [key, flight] of this.#flights) {
+      if (flight.userId !== userId) continue;
+      flight.discarded = true;
+      this.#flights.delete(key);
     }
-    const sessions: KsSession[] = [];
+    const dropped: Array<{ info: KsKeyInfo; session: KsSession }> = [];
     this.#evictReason = 'revoked';
     try {
       for (const key of [...(this.#byUser.get(userId) ?? [])]) {
         const session = this.#cache.peek(key, { allowStale: true });
-        if (session !== undefined) sessions.push(session);
+        const info = this.#keyInfo.get(key);
+        if (session !== undefined && info !== undefined) dropped.push({ info, session });
         this.#cache.delete(key);
         this.#failures.delete(key);
       }
     } finally {
       this.#evictReason = undefined;
     }
-    return sessions;
+    return dropped;
   }
 
   async clear(): Promise<void> {
@@ -722,6 +798,7 @@ class Issuer implements KsIssuer {
 
   #clearLocal(): void {
     for (const flight of this.#flights.values()) flight.discarded = true;
+    this.#flights.clear();
     this.#evictReason = 'cleared';
     try {
       this.#cache.clear();
@@ -740,6 +817,9 @@ class Issuer implements KsIssuer {
 }
 
 const FAILED = Symbol('store call failed');
+
+/** How many times a waiter may wait for a holder that took the lock over from another. */
+const WAIT_ROUNDS_MAX = 3;
 
 /** For `fresh` requests: younger than (refreshAtFraction − 0.1) of the lifetime (at least half the fraction). */
 function youngEnough(session: KsSession, now: number, policy: FreshnessPolicy): boolean {

@@ -10,11 +10,31 @@ export function createMemoryStoreHub(now: () => number = Date.now) {
   const sessions = new Map<string, { session: KsSession; expiresAt: number; userId: string }>();
   const locks = new Map<string, { token: symbol; expiresAt: number }>();
   const listeners = new Set<(userId: string | null) => void>();
-  const waiters = new Map<string, Set<(session: KsSession) => void>>();
+  /** Called with a session when one is written, with `undefined` when the key's lock goes. */
+  const waiters = new Map<string, Set<(session: KsSession | undefined) => void>>();
   let failing = false;
 
   function check(): void {
     if (failing) throw new Error('store unavailable');
+  }
+
+  function read(key: string): KsSession | undefined {
+    const entry = sessions.get(key);
+    if (entry === undefined) return undefined;
+    if (now() >= entry.expiresAt) {
+      sessions.delete(key);
+      return undefined;
+    }
+    return entry.session;
+  }
+
+  function locked(key: string): boolean {
+    const held = locks.get(key);
+    return held !== undefined && now() < held.expiresAt;
+  }
+
+  function wake(key: string, session: KsSession | undefined): void {
+    for (const waiter of [...(waiters.get(key) ?? [])]) waiter(session);
   }
 
   function store(): KsSharedStore {
@@ -22,51 +42,56 @@ export function createMemoryStoreHub(now: () => number = Date.now) {
     return {
       async get(key) {
         check();
-        const entry = sessions.get(key);
-        if (entry === undefined) return undefined;
-        if (now() >= entry.expiresAt) {
-          sessions.delete(key);
-          return undefined;
-        }
-        return entry.session;
+        return read(key);
       },
       async set(key, session, ttlMs, userId) {
         check();
         sessions.set(key, { session, expiresAt: now() + ttlMs, userId });
-        for (const wake of [...(waiters.get(key) ?? [])]) wake(session);
+        wake(key, session);
       },
       async lock(key, ttlMs): Promise<KsLockRelease | undefined> {
         check();
-        const held = locks.get(key);
-        if (held !== undefined && now() < held.expiresAt) return undefined;
+        if (locked(key)) return undefined;
         const token = Symbol(key);
         locks.set(key, { token, expiresAt: now() + ttlMs });
         return async () => {
-          if (locks.get(key)?.token === token) locks.delete(key);
+          if (locks.get(key)?.token !== token) return;
+          locks.delete(key);
+          wake(key, undefined);
         };
       },
+      // Like the Redis store: resolves with the first session `accept` takes, or with
+      // `undefined` once nobody holds the key's lock (a released or lapsed lock will bring no
+      // session), at the timeout, or when aborted.
       async waitFor(key, accept, timeoutMs, signal) {
         check();
-        const existing = await this.get(key);
-        if (existing !== undefined && accept(existing)) return existing;
+        if (signal.aborted) return undefined;
         return new Promise<KsSession | undefined>((resolve) => {
-          const wake = (session: KsSession) => {
-            if (!accept(session)) return;
-            waiters.get(key)?.delete(wake);
+          const finish = (session: KsSession | undefined) => {
+            const set = waiters.get(key);
+            set?.delete(waiter);
+            if (set?.size === 0) waiters.delete(key);
             clearTimeout(timer);
             signal.removeEventListener('abort', onAbort);
             resolve(session);
           };
-          const onAbort = () => {
-            clearTimeout(timer);
-            waiters.get(key)?.delete(wake);
-            resolve(undefined);
+          const waiter = (session: KsSession | undefined) => {
+            if (session !== undefined) {
+              if (accept(session)) finish(session);
+              return;
+            }
+            const current = read(key);
+            if (current !== undefined && accept(current)) finish(current);
+            else if (!locked(key)) finish(undefined);
           };
+          const onAbort = () => finish(undefined);
+          // Listen first, then read: a write landing in between is not missed.
+          const set = waiters.get(key) ?? new Set();
+          set.add(waiter);
+          waiters.set(key, set);
           const timer = setTimeout(onAbort, timeoutMs);
           signal.addEventListener('abort', onAbort, { once: true });
-          const set = waiters.get(key) ?? new Set();
-          set.add(wake);
-          waiters.set(key, set);
+          waiter(undefined);
         });
       },
       async revoke(userId) {
@@ -93,9 +118,11 @@ export function createMemoryStoreHub(now: () => number = Date.now) {
     setFailing(value: boolean) {
       failing = value;
     },
-    /** Lets a lock lapse, as if its holder crashed and its TTL passed. */
+    /** Lets every lock lapse, as if its holder crashed and its TTL passed; wakes the waiters. */
     expireLocks() {
+      const keys = [...locks.keys()];
       locks.clear();
+      for (const key of keys) wake(key, undefined);
     },
     get size() {
       return sessions.size;

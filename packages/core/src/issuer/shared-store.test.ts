@@ -3,6 +3,7 @@ import { KsError } from '../errors.js';
 import { createKsIssuer, type KsIssuer } from './issuer.js';
 import { createMemoryStoreHub } from './memory-store.js';
 import type { KsMinter } from './minter.js';
+import type { KsSharedStore } from './store.js';
 import type { KsIssuerEvent, KsSession } from './types.js';
 
 const START = 1_700_000_000_000;
@@ -176,5 +177,160 @@ describe('a fleet of issuers sharing a store', () => {
     const pending = issuer.getKs({ userId: 'u' });
     await vi.advanceTimersByTimeAsync(100);
     expect((await pending).ks).toBe('solo');
+  });
+});
+
+describe('a fleet sharing a store: races and events', () => {
+  it('reports a KS taken from the store as a shared-hit, never as a mint', async () => {
+    const f = fleet(2);
+    await f.issuers[0]!.getKs({ userId: 'u' });
+    await f.issuers[1]!.getKs({ userId: 'u' });
+    const types = (i: number) => f.events[i]!.map((e) => e.type);
+    expect(types(0).filter((t) => t === 'mint')).toHaveLength(1);
+    expect(types(1)).toContain('shared-hit');
+    expect(types(1)).not.toContain('mint');
+  });
+
+  it.each([
+    [
+      'revoke(userId) on the minting instance',
+      (f: ReturnType<typeof fleet>) => f.issuers[0]!.revoke('u'),
+    ],
+    [
+      'revoke(userId) on another instance',
+      (f: ReturnType<typeof fleet>) => f.issuers[1]!.revoke('u'),
+    ],
+    ['clear() on another instance', (f: ReturnType<typeof fleet>) => f.issuers[1]!.clear()],
+  ])(
+    'a mint in flight during %s is written neither to the store nor to the cache',
+    async (_, revoke) => {
+      const f = fleet(2, { hold: true });
+      const inFlight = f.issuers[0]!.getKs({ userId: 'u' });
+      await vi.waitFor(() => expect(f.total()).toBe(1));
+      await revoke(f);
+      f.release();
+      await inFlight;
+      expect(f.hub.size).toBe(0);
+      expect(f.issuers[0]!.peek({ userId: 'u' })).toBeUndefined();
+      // The next request mints anew instead of taking the revoked one (from the flight or the store).
+      const again = await f.issuers[1]!.getKs({ userId: 'u' });
+      expect(again.ks).not.toBe((await inFlight).ks);
+      expect(f.total()).toBe(2);
+    },
+  );
+
+  it('after a crashed holder lets go, one waiter takes the lock over and the others wait for it', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const f = fleet(4);
+    f.hang(true);
+    const crashed = f.issuers[0]!.getKs({ userId: 'u' }).catch((e: unknown) => e); // holds the lock
+    await vi.advanceTimersByTimeAsync(0);
+    f.hang(false);
+    const waiting = f.issuers.slice(1).map((issuer) => issuer.getKs({ userId: 'u' }));
+    await vi.advanceTimersByTimeAsync(0); // every other instance is waiting for the holder
+    expect(f.total()).toBe(1);
+    f.hub.expireLocks(); // the holder's lock lapses
+    await vi.advanceTimersByTimeAsync(0);
+    const sessions = await Promise.all(waiting);
+    expect(new Set(sessions.map((s) => s.ks))).toEqual(new Set(['ks-1']));
+    expect(f.total()).toBe(2); // the crashed mint and one more, not one per waiter
+    const events = f.events.slice(1).flat();
+    expect(events.filter((e) => e.type === 'mint')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'shared-hit')).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(await crashed).toBeInstanceOf(KsError);
+  });
+
+  it('keeps a KS in the store only while the issuer would hand it out (expiry − minRemainingMs)', async () => {
+    const hub = createMemoryStoreHub(() => START);
+    const ttls: number[] = [];
+    const base = hub.store();
+    const store: KsSharedStore = {
+      ...base,
+      set: (key, session, ttlMs, userId) => {
+        ttls.push(ttlMs);
+        return base.set(key, session, ttlMs, userId);
+      },
+    };
+    const issuer = createKsIssuer({
+      partnerId: 1,
+      store,
+      now: () => START,
+      minRemainingMs: 30_000,
+      minter: {
+        kind: 'x',
+        mint: async (r) => ({
+          ks: 'k',
+          partnerId: 1,
+          userId: r.userId,
+          type: 0,
+          privileges: '',
+          issuedAt: START,
+          expiresAt: START + 3_600_000,
+        }),
+      },
+    });
+    await issuer.getKs({ userId: 'u' });
+    expect(ttls).toEqual([3_600_000 - 30_000]);
+  });
+});
+
+describe('the in-memory store', () => {
+  const session = (ks: string): KsSession => ({
+    ks,
+    partnerId: 1,
+    userId: 'u',
+    type: 0,
+    privileges: '',
+    issuedAt: START,
+    expiresAt: START + 3_600_000,
+  });
+
+  it('waitFor does not miss a write that lands while it starts', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const hub = createMemoryStoreHub(() => START);
+    const [a, b] = [hub.store(), hub.store()];
+    await a.lock('k', 60_000);
+    const waiting = b.waitFor('k', () => true, 1_000, new AbortController().signal);
+    await a.set('k', session('ks-new'), 60_000, 'u');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect((await waiting)?.ks).toBe('ks-new');
+  });
+
+  it('waitFor returns at once when the signal has already aborted', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const hub = createMemoryStoreHub(() => START);
+    const [a, b] = [hub.store(), hub.store()];
+    await a.lock('k', 60_000);
+    const controller = new AbortController();
+    controller.abort();
+    let settled = false;
+    const waiting = b
+      .waitFor('k', () => true, 60_000, controller.signal)
+      .finally(() => {
+        settled = true;
+      });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(settled).toBe(true);
+    expect(await waiting).toBeUndefined();
+  });
+
+  it('waitFor stops, empty-handed, once the lock is released without a session', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const hub = createMemoryStoreHub(() => START);
+    const [a, b] = [hub.store(), hub.store()];
+    const release = await a.lock('k', 60_000);
+    let settled = false;
+    const waiting = b
+      .waitFor('k', () => true, 60_000, new AbortController().signal)
+      .finally(() => {
+        settled = true;
+      });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(settled).toBe(false);
+    await release!();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(settled).toBe(true);
+    expect(await waiting).toBeUndefined();
   });
 });

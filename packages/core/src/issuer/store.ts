@@ -27,7 +27,12 @@ export interface KsSharedStore {
   lock(key: string, ttlMs: number): Promise<KsLockRelease | undefined>;
   /**
    * Waits (polling or subscribing) until `key` holds a session that `accept`
-   * takes — another instance's fresh mint — for at most `timeoutMs`.
+   * takes — another instance's fresh mint — for at most `timeoutMs`, and
+   * resolves with it, or with `undefined` at the timeout or once `signal`
+   * aborts (at once if it already has). Start listening before reading the
+   * current value, so a write landing in between is not missed. It may stop
+   * early, with `undefined`, once nobody holds the key's lock: the issuer then
+   * tries to take the lock over.
    */
   waitFor(
     key: string,

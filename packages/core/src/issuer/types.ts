@@ -47,6 +47,7 @@ export type KsIssuerEvent =
   | { type: 'store-error'; operation: string; error: Error }
   | { type: 'miss'; key: KsKeyInfo }
   | { type: 'refresh'; key: KsKeyInfo }
+  /** This instance's minter made a KS (a KS taken from the shared store is a `shared-hit`). */
   | { type: 'mint'; key: KsKeyInfo; durationMs: number; expiresAt: number }
   | {
       type: 'mint-error';
@@ -56,4 +57,10 @@ export type KsIssuerEvent =
       consecutiveFailures: number;
       retryAt: number;
     }
-  | { type: 'evict'; key: KsKeyInfo; reason: KsEvictReason };
+  | { type: 'evict'; key: KsKeyInfo; reason: KsEvictReason }
+  /**
+   * `revoke(userId, { endSession: true })` could not end this session at
+   * Kaltura (`session.end`); it was dropped from the cache all the same, and
+   * `revoke` still resolves. The KS itself is never part of the event.
+   */
+  | { type: 'end-error'; key: KsKeyInfo; error: KsError };

@@ -124,8 +124,7 @@ export function describeStoreContract(
         60_000,
         controller.signal,
       );
-      // Once it has been shown a session it rejects, it is waiting (set again: the in-memory
-      // reference misses a write that lands while it starts).
+      // Once it has been shown a session it rejects, it is waiting.
       await vi.waitFor(async () => {
         await a.set(key('alice'), testSession('alice', 'ks-rejected'), 60_000, 'alice');
         expect(seen).toContain('ks-rejected');
@@ -133,6 +132,19 @@ export function describeStoreContract(
       controller.abort();
       expect(await waiting).toBeUndefined();
       await release?.();
+    });
+
+    it('waitFor stops, empty-handed, once the lock is released without a session', async () => {
+      const release = await a.lock(key('alice'), 60_000);
+      let settled = false;
+      const waiting = b
+        .waitFor(key('alice'), () => true, 60_000, never)
+        .finally(() => {
+          settled = true;
+        });
+      await release?.();
+      await vi.waitFor(() => expect(settled).toBe(true), poll);
+      expect(await waiting).toBeUndefined();
     });
 
     it("revoke(userId) deletes the user's sessions everywhere and tells the other stores", async () => {
