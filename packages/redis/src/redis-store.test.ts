@@ -1,3 +1,4 @@
+import type { KsError } from '@kaltura-ks/core';
 import { createMemoryStoreHub } from '@kaltura-ks/core/issuer';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -254,6 +255,39 @@ describe('connections', () => {
     expect(await ready).toBe('rejected');
   });
 
+  it('fails fast once a command has gone unanswered for failFastAfterMs, until Redis answers it', async () => {
+    const own = await startRedisServer();
+    const reported: Error[] = [];
+    const store = createRedisStore({
+      url: own.url,
+      keyPrefix: uniquePrefix(),
+      failFastAfterMs: 100,
+      onError: (error) => reported.push(error),
+    });
+    await store.ready;
+    vi.useFakeTimers({ toFake: ['performance'] });
+    try {
+      own.pause(); // SIGSTOP: the connection stays up, nothing answers
+      const stuck = store.get(key('alice'));
+      vi.advanceTimersByTime(100);
+      // Every later command would queue behind the unanswered one: it fails at once instead.
+      await expect(store.get(key('bob'))).rejects.toMatchObject({ code: 'ERR_KS_TIMEOUT' });
+      await expect(store.lock(key('bob'), 1_000)).rejects.toMatchObject({
+        code: 'ERR_KS_TIMEOUT',
+      });
+      expect(reported.map((e) => (e as KsError).code)).toEqual(['ERR_KS_TIMEOUT']);
+      own.resume();
+      expect(await stuck).toBeUndefined();
+      // Redis answered: commands go through again.
+      expect(await store.get(key('bob'))).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+      own.resume();
+      await store.close();
+      await own.stop();
+    }
+  });
+
   it('tells the issuer to drop its local tier when the subscription comes back (revocations may be lost)', async () => {
     const prefix = uniquePrefix();
     const [store] = await fleetOf(1, prefix);
@@ -303,6 +337,9 @@ describe('connections', () => {
     expect(() => createRedisStore({ url: server.url, keyPrefix: '' })).toThrow(/keyPrefix/);
     expect(() => createRedisStore({ url: server.url, pollIntervalMs: 0 })).toThrow(
       /pollIntervalMs/,
+    );
+    expect(() => createRedisStore({ url: server.url, failFastAfterMs: -1 })).toThrow(
+      /failFastAfterMs/,
     );
   });
 });

@@ -66,6 +66,14 @@ export interface RedisStoreOptions {
   onError?: RedisStoreErrorHandler;
   /** Default 10,000 ms. */
   errorReportIntervalMs?: number;
+  /**
+   * Once a command has gone unanswered this long (ms), later commands fail at
+   * once (`ERR_KS_TIMEOUT`) instead of queueing behind it on the same
+   * connection, until Redis answers it or the connection drops: a Redis that
+   * hangs costs the issuer one `storeTimeoutMs`, not one per request.
+   * Default 250 (the issuer's default `storeTimeoutMs`).
+   */
+  failFastAfterMs?: number;
 }
 
 /** A `KsSharedStore` on Redis, for `createKsIssuer({ store })`. */
@@ -127,6 +135,7 @@ export function createRedisStore({
   ignoreMissedRevocations = false,
   onError,
   errorReportIntervalMs = 10_000,
+  failFastAfterMs = 250,
 }: RedisStoreOptions = {}): RedisStore {
   if ((url === undefined) === (client === undefined))
     throw option('createRedisStore needs exactly one of url or client');
@@ -139,6 +148,7 @@ export function createRedisStore({
   positiveMs(pollIntervalMs, 'pollIntervalMs');
   positiveMs(reconnectMaxDelayMs, 'reconnectMaxDelayMs');
   positiveMs(errorReportIntervalMs, 'errorReportIntervalMs');
+  positiveMs(failFastAfterMs, 'failFastAfterMs');
   if (onError !== undefined && typeof onError !== 'function')
     throw option('onError must be a function');
 
@@ -185,6 +195,7 @@ export function createRedisStore({
     closeCommands,
     pollIntervalMs,
     ignoreMissedRevocations,
+    failFastAfterMs,
     report,
   });
 }
@@ -197,6 +208,7 @@ interface StoreParts {
   closeCommands: (() => Promise<void>) | undefined;
   pollIntervalMs: number;
   ignoreMissedRevocations: boolean;
+  failFastAfterMs: number;
   report: (connection: 'commands' | 'subscriber', error: unknown) => void;
 }
 
@@ -208,6 +220,11 @@ class Store implements RedisStore {
   readonly #closeCommands: (() => Promise<void>) | undefined;
   readonly #pollIntervalMs: number;
   readonly #ignoreMissedRevocations: boolean;
+  readonly #failFastAfterMs: number;
+  /** When each command Redis has not answered yet was sent, oldest first. */
+  readonly #unanswered = new Map<symbol, number>();
+  /** Every command goes through here (see `#sendCommand`). */
+  readonly #send: CommandSender = { sendCommand: (args) => this.#sendCommand(args) };
   /** Tags this store's revocation messages, so it does not hear its own. */
   readonly #instance = randomUUID();
   readonly #listeners = new Set<(userId: string | null) => void>();
@@ -232,6 +249,7 @@ class Store implements RedisStore {
     this.#closeCommands = parts.closeCommands;
     this.#pollIntervalMs = parts.pollIntervalMs;
     this.#ignoreMissedRevocations = parts.ignoreMissedRevocations;
+    this.#failFastAfterMs = parts.failFastAfterMs;
     this.#report = parts.report;
 
     // An `error` event without a listener would crash the process: always listen.
@@ -286,8 +304,40 @@ class Store implements RedisStore {
     });
   }
 
+  /**
+   * Sends a command, or fails at once while an earlier one has gone
+   * unanswered for `failFastAfterMs`: Redis answers a connection's commands
+   * in order, so this one would wait behind it anyway (a circuit breaker
+   * whose probe is the command already in flight).
+   */
+  #sendCommand(args: readonly string[]): Promise<unknown> {
+    const now = performance.now();
+    const oldest = this.#unanswered.values().next();
+    if (!oldest.done && now - oldest.value >= this.#failFastAfterMs) {
+      const error = new KsError(
+        'ERR_KS_TIMEOUT',
+        `Redis has left a command unanswered for over ${this.#failFastAfterMs} ms`,
+      );
+      this.#report('commands', error);
+      return Promise.reject(error);
+    }
+    const id = Symbol();
+    this.#unanswered.set(id, now);
+    const answered = () => {
+      this.#unanswered.delete(id);
+    };
+    try {
+      const reply = this.#commands.sendCommand(args);
+      reply.then(answered, answered);
+      return reply;
+    } catch (error) {
+      answered();
+      return Promise.reject(error);
+    }
+  }
+
   async get(key: string): Promise<KsSession | undefined> {
-    const raw = await this.#commands.sendCommand(['GET', this.#keys.session(this.#keys.hash(key))]);
+    const raw = await this.#send.sendCommand(['GET', this.#keys.session(this.#keys.hash(key))]);
     return decodeSession(raw);
   }
 
@@ -296,7 +346,7 @@ class Store implements RedisStore {
     if (!(ttl > 0)) return;
     const hash = this.#keys.hash(key);
     await runScript(
-      this.#commands,
+      this.#send,
       SET_SESSION,
       [this.#keys.session(hash), this.#keys.user(userId)],
       [encodeSession(session), String(ttl), hash, this.#keys.mintedChannel],
@@ -308,12 +358,12 @@ class Store implements RedisStore {
     const lockKey = this.#keys.lock(hash);
     const token = randomBytes(16).toString('base64url');
     const ttl = String(Math.max(1, Math.ceil(ttlMs)));
-    const reply = await this.#commands.sendCommand(['SET', lockKey, token, 'NX', 'PX', ttl]);
+    const reply = await this.#send.sendCommand(['SET', lockKey, token, 'NX', 'PX', ttl]);
     if (reply !== 'OK') return undefined;
     let released: Promise<void> | undefined;
     return () => {
       released ??= runScript(
-        this.#commands,
+        this.#send,
         RELEASE_LOCK,
         [lockKey],
         [token, this.#keys.mintedChannel, hash],
@@ -346,7 +396,7 @@ class Store implements RedisStore {
       for (;;) {
         waiter.notified = false;
         const reply = await runScript(
-          this.#commands,
+          this.#send,
           PEEK,
           [this.#keys.session(hash), this.#keys.lock(hash)],
           [],
@@ -414,7 +464,7 @@ class Store implements RedisStore {
     const message = JSON.stringify({ from: this.#instance, userId });
     if (userId !== null) {
       await runScript(
-        this.#commands,
+        this.#send,
         REVOKE_USER,
         [this.#keys.user(userId)],
         [this.#keys.sessionPrefix, this.#keys.revokeChannel, message],
@@ -425,7 +475,7 @@ class Store implements RedisStore {
     for (const pattern of this.#keys.patterns) {
       let cursor = '0';
       do {
-        const reply = await this.#commands.sendCommand([
+        const reply = await this.#send.sendCommand([
           'SCAN',
           cursor,
           'MATCH',
@@ -437,10 +487,10 @@ class Store implements RedisStore {
         if (!Array.isArray(found)) throw new Error('Unexpected SCAN reply');
         cursor = String(next);
         const names = found.map(String);
-        if (names.length > 0) await this.#commands.sendCommand(['UNLINK', ...names]);
+        if (names.length > 0) await this.#send.sendCommand(['UNLINK', ...names]);
       } while (cursor !== '0');
     }
-    await this.#commands.sendCommand(['PUBLISH', this.#keys.revokeChannel, message]);
+    await this.#send.sendCommand(['PUBLISH', this.#keys.revokeChannel, message]);
   }
 
   async #replayRevocations(): Promise<void> {
