@@ -1,5 +1,5 @@
 export { createKsEngine, type KsEngine, type RouteRequest } from './engine.js';
-export { type JwtUserOptions, jwtUser } from './jwt-user.js';
+export { type JwtRejectReason, type JwtUserOptions, jwtUser } from './jwt-user.js';
 export type {
   HasHeaders,
   KalturaContext,

@@ -10,11 +10,17 @@ const key = new TextEncoder().encode(SECRET);
 
 async function token(
   claims: Record<string, unknown>,
-  options: { expiresIn?: string; audience?: string; issuer?: string; secret?: Uint8Array } = {},
+  options: {
+    expiresIn?: string | number;
+    audience?: string;
+    issuer?: string;
+    secret?: Uint8Array;
+    issuedAt?: number;
+  } = {},
 ) {
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256' })
-    .setIssuedAt()
+    .setIssuedAt(options.issuedAt)
     .setIssuer(options.issuer ?? 'https://app.example.com')
     .setAudience(options.audience ?? 'kaltura-ks')
     .setExpirationTime(options.expiresIn ?? '10m')
@@ -59,6 +65,16 @@ describe('jwtUser with a shared secret', () => {
       'ERR_JWT_CLAIM_VALIDATION_FAILED',
     ],
     [
+      'a token that never expires (no exp claim)',
+      () =>
+        new SignJWT({ sub: 'x' })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setIssuer('https://app.example.com')
+          .setAudience('kaltura-ks')
+          .sign(key),
+      'ERR_JWT_CLAIM_VALIDATION_FAILED',
+    ],
+    [
       'the wrong signature',
       () =>
         token(
@@ -90,6 +106,17 @@ describe('jwtUser with a shared secret', () => {
     expect(() => jwtUser({ secret: SECRET, issuer: '', audience: 'a' })).toThrow(
       expect.objectContaining({ code: 'ERR_KS_INVALID_OPTION' }),
     );
+    for (const bad of [
+      { now: 1_700_000_000_000 },
+      { clockToleranceSeconds: -1 },
+      { clockToleranceSeconds: '5s' },
+      { userIdClaim: '' },
+      { privilegesClaim: 7 },
+    ]) {
+      expect(() =>
+        jwtUser({ secret: SECRET, issuer: 'i', audience: 'a', ...(bad as object) }),
+      ).toThrow(expect.objectContaining({ code: 'ERR_KS_INVALID_OPTION' }));
+    }
   });
 
   it('a user id from a claim that would inject a field is refused by the route (400), not signed', async () => {
@@ -113,6 +140,199 @@ describe('jwtUser with a shared secret', () => {
     });
     expect(second.status).toBe(400);
     expect(engine.issuer.size).toBe(0);
+  });
+});
+
+describe('jwtUser on an injected clock', () => {
+  // Far from the wall clock, so a check against the real time could not pass by chance.
+  const START = Date.UTC(2001, 0, 1);
+  const seconds = (ms: number) => Math.floor(ms / 1000);
+
+  it('checks exp against the injected clock, with the configured tolerance', async () => {
+    let t = START;
+    const rejections: string[] = [];
+    const getUser = jwtUser({
+      secret: SECRET,
+      issuer: 'https://app.example.com',
+      audience: 'kaltura-ks',
+      clockToleranceSeconds: 5,
+      now: () => t,
+      onReject: (r) => rejections.push(r.code),
+    });
+    const wallClock = jwtUser({
+      secret: SECRET,
+      issuer: 'https://app.example.com',
+      audience: 'kaltura-ks',
+    });
+    const req = bearer(
+      await token(
+        { sub: 'alice' },
+        { issuedAt: seconds(START), expiresIn: seconds(START) + 600 }, // 10 minutes on that clock
+      ),
+    );
+    expect(await getUser(req)).toEqual({ id: 'alice' });
+    expect(await wallClock(req)).toBeNull(); // long expired on the real clock
+
+    t = START + 600_000 + 4_000; // past exp, within the tolerance
+    expect(await getUser(req)).toEqual({ id: 'alice' });
+    t = START + 600_000 + 5_000; // exp + tolerance
+    expect(await getUser(req)).toBeNull();
+    expect(rejections).toEqual(['ERR_JWT_EXPIRED']);
+  });
+
+  it('checks nbf against the injected clock', async () => {
+    let t = START;
+    const getUser = jwtUser({
+      secret: SECRET,
+      issuer: 'https://app.example.com',
+      audience: 'kaltura-ks',
+      clockToleranceSeconds: 0,
+      now: () => t,
+    });
+    const later = await new SignJWT({ sub: 'bob' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('https://app.example.com')
+      .setAudience('kaltura-ks')
+      .setNotBefore(seconds(START) + 60)
+      .setExpirationTime(seconds(START) + 600)
+      .sign(key);
+    expect(await getUser(bearer(later))).toBeNull();
+    t = START + 60_000;
+    expect(await getUser(bearer(later))).toEqual({ id: 'bob' });
+  });
+});
+
+describe('jwtUser with a claim of the wrong type', () => {
+  const reasons: { code: string; message: string }[] = [];
+  const getUser = jwtUser({
+    secret: SECRET,
+    issuer: 'https://app.example.com',
+    audience: 'kaltura-ks',
+    privilegesClaim: 'kaltura',
+    onReject: (r) => reasons.push(r),
+  });
+  const engine = createKsEngine({ partnerId: 1, adminSecret: 'admin-secret', getUser });
+  afterAll(() => engine.close());
+
+  async function route(claims: Record<string, unknown>) {
+    const req = bearer(await token(claims));
+    return engine.respond(await engine.context(req), { method: 'GET', headers: req.headers });
+  }
+
+  it.each([
+    ['the user id is an object', { sub: { id: 'alice' } }],
+    ['the user id is an array', { sub: ['alice'] }],
+    ['the user id is a boolean', { sub: true }],
+    ['the user id is null', { sub: null }],
+    ['the user id is a fraction', { sub: 1.5 }],
+    ['the user id is an integer beyond 2^53 (not exact)', { sub: 2 ** 60 }],
+    ['the privileges are a number', { sub: 'alice', kaltura: 5 }],
+    ['the privileges are a boolean', { sub: 'alice', kaltura: true }],
+    ['the privileges are null', { sub: 'alice', kaltura: null }],
+    ['the privileges are an array', { sub: 'alice', kaltura: ['sview:*'] }],
+  ])(
+    '%s: no user (401 ERR_KS_NO_USER at the route), a typed reason, nothing minted',
+    async (_, claims) => {
+      reasons.length = 0;
+      expect(await getUser(bearer(await token(claims)))).toBeNull();
+      expect(reasons).toEqual([
+        { code: 'ERR_JWT_CLAIM_INVALID', message: expect.stringMatching(/ claim must be /) },
+      ]);
+      const answer = await route(claims);
+      expect(answer.status).toBe(401);
+      expect(JSON.parse(answer.body).error.code).toBe('ERR_KS_NO_USER');
+      expect(engine.issuer.size).toBe(0);
+    },
+  );
+
+  it.each([
+    ['exp is a string', { exp: 'never' }],
+    ['nbf is an object', { nbf: {} }],
+    ['iat is a list', { iat: [1] }],
+    ['iss is a list', { iss: ['https://app.example.com'] }],
+    ['aud is a number', { aud: 7 }],
+  ])('%s (checked by jose): no user (401), a typed reason', async (_, wrong) => {
+    reasons.length = 0;
+    const claims: Record<string, unknown> = {
+      sub: 'alice',
+      iss: 'https://app.example.com',
+      aud: 'kaltura-ks',
+      exp: 4_102_444_800, // 2100-01-01: only the wrong claim can fail
+      ...wrong,
+    };
+    const signed = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(key);
+    const req = bearer(signed);
+    expect(await getUser(req)).toBeNull();
+    expect(reasons.map((r) => r.code)).toEqual(['ERR_JWT_CLAIM_VALIDATION_FAILED']);
+    const answer = await engine.respond(await engine.context(req), {
+      method: 'GET',
+      headers: req.headers,
+    });
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.body).error.code).toBe('ERR_KS_NO_USER');
+  });
+
+  it('a throwing onReject does not turn a refused token into an exception', async () => {
+    const throwing = jwtUser({
+      secret: SECRET,
+      issuer: 'https://app.example.com',
+      audience: 'kaltura-ks',
+      privilegesClaim: 'kaltura',
+      onReject: () => {
+        throw new Error('listener failed');
+      },
+    });
+    expect(await throwing(bearer(await token({ sub: 'alice', kaltura: 5 })))).toBeNull();
+    expect(await throwing(bearer('not.a.jwt'))).toBeNull();
+  });
+
+  it('never puts a claim value in the reason', async () => {
+    reasons.length = 0;
+    await getUser(bearer(await token({ sub: 'alice', kaltura: ['sview:secret-entry'] })));
+    await getUser(bearer(await token({ sub: { email: 'alice@example.com' } })));
+    expect(reasons).toHaveLength(2);
+    expect(JSON.stringify(reasons)).not.toMatch(/secret-entry|alice/);
+  });
+
+  it('a privileges object holding a value of the wrong type: 400 ERR_KS_INVALID_FIELD', async () => {
+    const answer = await route({ sub: 'alice', kaltura: { sview: { entry: '0_abc' } } });
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.body).error.code).toBe('ERR_KS_INVALID_FIELD');
+    expect(engine.issuer.size).toBe(0);
+  });
+
+  it('keeps the types it accepts: a string or an integer id, string or object privileges', async () => {
+    expect(await getUser(bearer(await token({ sub: 42 })))).toEqual({ id: '42' });
+    expect(
+      await getUser(bearer(await token({ sub: 'alice', kaltura: { sview: '0_abc' } }))),
+    ).toEqual({
+      id: 'alice',
+      privileges: { sview: '0_abc' },
+    });
+    const answer = await route({ sub: 42, kaltura: 'sview:0_abc' });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ userId: '42', privileges: 'sview:0_abc' });
+  });
+
+  it('reads only claims the token carries, not names inherited from Object.prototype', async () => {
+    const inherited = jwtUser({
+      secret: SECRET,
+      issuer: 'https://app.example.com',
+      audience: 'kaltura-ks',
+      userIdClaim: 'sub',
+      privilegesClaim: 'constructor',
+    });
+    expect(await inherited(bearer(await token({ sub: 'alice' })))).toEqual({ id: 'alice' });
+    const rejected: string[] = [];
+    const noId = jwtUser({
+      secret: SECRET,
+      issuer: 'https://app.example.com',
+      audience: 'kaltura-ks',
+      userIdClaim: 'toString',
+      onReject: (r) => rejected.push(r.code),
+    });
+    expect(await noId(bearer(await token({ sub: 'alice' })))).toBeNull();
+    expect(rejected).toEqual(['ERR_JWT_CLAIM_MISSING']);
   });
 });
 

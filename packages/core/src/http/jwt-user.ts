@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { type Clock, systemClock } from '../clock.js';
 import { KsError } from '../errors.js';
 import type { PrivilegesInput } from '../privileges/privileges.js';
 import type { HasHeaders, KsUser } from './types.js';
@@ -22,8 +23,34 @@ export interface JwtUserOptions {
   algorithms?: string[];
   /** Seconds of clock skew tolerated on `exp`/`nbf`. Default 5. */
   clockToleranceSeconds?: number;
-  /** Called with the reason a token was refused (never the token). */
-  onReject?: (reason: { code: string; message: string }) => void;
+  /** The clock `exp` and `nbf` are checked against, in epoch milliseconds. Default `Date.now`. */
+  now?: Clock;
+  /** Called with the reason a token was refused (never the token, never a claim's value). */
+  onReject?: (reason: JwtRejectReason) => void;
+}
+
+/**
+ * Why `jwtUser` refused a token. `code` is jose's own (`ERR_JWT_EXPIRED`,
+ * `ERR_JWS_SIGNATURE_VERIFICATION_FAILED`, `ERR_JWT_CLAIM_VALIDATION_FAILED`,
+ * `ERR_JWKS_TIMEOUT`…), or one of jwtUser's claim checks:
+ * `ERR_JWT_CLAIM_MISSING` (no user id claim) and `ERR_JWT_CLAIM_INVALID` (the
+ * user id or privileges claim has the wrong type).
+ */
+export interface JwtRejectReason {
+  code: string;
+  message: string;
+}
+
+/** A claim the token itself carries (not one inherited from `Object.prototype`). */
+function claim(payload: JWTPayload, name: string): unknown {
+  return Object.hasOwn(payload, name) ? payload[name] : undefined;
+}
+
+/** A JSON value's type, for messages: never the value itself. */
+function jsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 function invalidOption(message: string): KsError {
@@ -66,6 +93,8 @@ export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<K
     userIdClaim = 'sub',
     privilegesClaim,
     cookie,
+    clockToleranceSeconds = 5,
+    now = systemClock,
     onReject,
   } = options;
   if ((jwksUrl === undefined) === (secret === undefined))
@@ -74,6 +103,22 @@ export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<K
     throw invalidOption('jwtUser needs issuer');
   if (!audience || (Array.isArray(audience) && audience.length === 0))
     throw invalidOption('jwtUser needs audience');
+  if (typeof userIdClaim !== 'string' || userIdClaim === '')
+    throw invalidOption('jwtUser userIdClaim must be a claim name');
+  if (
+    privilegesClaim !== undefined &&
+    (typeof privilegesClaim !== 'string' || privilegesClaim === '')
+  )
+    throw invalidOption('jwtUser privilegesClaim must be a claim name');
+  if (typeof now !== 'function')
+    throw invalidOption('jwtUser now must be a function returning epoch milliseconds');
+  if (
+    typeof clockToleranceSeconds !== 'number' ||
+    !Number.isFinite(clockToleranceSeconds) ||
+    clockToleranceSeconds < 0
+  ) {
+    throw invalidOption('jwtUser clockToleranceSeconds must be a non-negative number of seconds');
+  }
   let key: Uint8Array | JWTVerifyGetKey;
   if (secret !== undefined) {
     key = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
@@ -91,7 +136,17 @@ export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<K
     issuer,
     audience,
     algorithms: options.algorithms ?? (secret !== undefined ? ['HS256'] : undefined),
-    clockTolerance: options.clockToleranceSeconds ?? 5,
+    clockTolerance: clockToleranceSeconds,
+    // jose checks `exp` only when present: a token without one would never expire.
+    requiredClaims: ['exp'],
+  };
+  const reject = (code: string, message: string): null => {
+    try {
+      onReject?.({ code, message });
+    } catch {
+      // A failing listener must not turn a refused token into an exception.
+    }
+    return null;
   };
 
   return async (req) => {
@@ -102,28 +157,45 @@ export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<K
     if (token === undefined || token === '') return null;
     let payload: JWTPayload;
     try {
+      const checks = { ...verifyOptions, currentDate: new Date(now()) };
       ({ payload } =
         typeof key === 'function'
-          ? await jwtVerify(token, key, verifyOptions)
-          : await jwtVerify(token, key, verifyOptions));
+          ? await jwtVerify(token, key, checks)
+          : await jwtVerify(token, key, checks));
     } catch (error) {
-      onReject?.({
-        code: (error as { code?: string }).code ?? 'ERR_JWT_INVALID',
-        message: (error as Error).message,
-      });
-      return null;
+      return reject(
+        (error as { code?: string }).code ?? 'ERR_JWT_INVALID',
+        (error as Error).message,
+      );
     }
-    const id = payload[userIdClaim];
-    if (typeof id !== 'string' && typeof id !== 'number') {
-      onReject?.({
-        code: 'ERR_JWT_CLAIM_MISSING',
-        message: `The token has no ${userIdClaim} claim`,
-      });
-      return null;
+    // A claim of the wrong type is a refused token (null: 401), never an exception (500).
+    const id = claim(payload, userIdClaim);
+    if (id === undefined) {
+      return reject('ERR_JWT_CLAIM_MISSING', `The token has no ${userIdClaim} claim`);
+    }
+    // An integer id is kept (it has one exact decimal form); any other number would not round-trip.
+    if (typeof id !== 'string' && !Number.isSafeInteger(id)) {
+      return reject(
+        'ERR_JWT_CLAIM_INVALID',
+        `The token's ${userIdClaim} claim must be a string or an integer (got ${jsonType(id)})`,
+      );
     }
     const user: KsUser = { id: String(id) };
-    if (privilegesClaim !== undefined && payload[privilegesClaim] !== undefined) {
-      user.privileges = payload[privilegesClaim] as PrivilegesInput;
+    if (privilegesClaim !== undefined) {
+      const privileges = claim(payload, privilegesClaim);
+      if (privileges !== undefined) {
+        // The engine checks what is inside (400 ERR_KS_INVALID_FIELD); the type is checked here.
+        if (
+          typeof privileges !== 'string' &&
+          (typeof privileges !== 'object' || privileges === null || Array.isArray(privileges))
+        ) {
+          return reject(
+            'ERR_JWT_CLAIM_INVALID',
+            `The token's ${privilegesClaim} claim must be a string or an object (got ${jsonType(privileges)})`,
+          );
+        }
+        user.privileges = privileges as PrivilegesInput;
+      }
     }
     return user;
   };
