@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { KsType } from '@kaltura-ks/core';
+import { type Clock, KsType } from '@kaltura-ks/core';
 import { createKalturaClient } from '@kaltura-ks/core/client';
 import { type Emulator, startEmulator } from '@kaltura-ks/emulator';
 import type { DemoConfig } from './config.js';
@@ -11,8 +11,19 @@ export interface PreparedKaltura {
   close(): Promise<void>;
 }
 
+export interface PrepareKalturaOptions {
+  /**
+   * The embedded emulator's clock (epoch ms), and the clock of the call that makes its app
+   * token: give it the clock given to createDemoApp. Default `Date.now`.
+   */
+  now?: Clock;
+}
+
 /** Where KSs come from: the embedded emulator (seeded from the settings) or a real account. */
-export async function prepareKaltura(config: DemoConfig): Promise<PreparedKaltura> {
+export async function prepareKaltura(
+  config: DemoConfig,
+  { now = Date.now }: PrepareKalturaOptions = {},
+): Promise<PreparedKaltura> {
   if (config.serviceUrl !== undefined) {
     const partnerId = config.partnerId!;
     const serviceUrl = config.serviceUrl;
@@ -44,7 +55,7 @@ export async function prepareKaltura(config: DemoConfig): Promise<PreparedKaltur
             userSecret: config.userSecret ?? randomBytes(16).toString('hex'),
           },
         ];
-  const emulator = await startEmulator({ partners: seeded });
+  const emulator = await startEmulator({ partners: seeded, now });
   const partner = emulator.partners[0]!;
   const serviceUrl = emulator.url;
   let issuerOptions: KalturaSetup['issuerOptions'];
@@ -60,7 +71,7 @@ export async function prepareKaltura(config: DemoConfig): Promise<PreparedKaltur
     issuerOptions = {
       partnerId: partner.id,
       appToken:
-        config.appToken ?? (await createAppToken(serviceUrl, partner.id, partner.adminSecret)),
+        config.appToken ?? (await createAppToken(serviceUrl, partner.id, partner.adminSecret, now)),
       serviceUrl,
     };
   }
@@ -81,8 +92,18 @@ export async function prepareKaltura(config: DemoConfig): Promise<PreparedKaltur
 }
 
 /** On the emulator, KS_STRATEGY=app-token without a token gets one made at start, as an admin would. */
-async function createAppToken(serviceUrl: string, partnerId: number, adminSecret: string) {
-  const client = createKalturaClient({ serviceUrl, partnerId, clientTag: 'kaltura-ks-demo' });
+async function createAppToken(
+  serviceUrl: string,
+  partnerId: number,
+  adminSecret: string,
+  now: Clock,
+) {
+  const client = createKalturaClient({
+    serviceUrl,
+    partnerId,
+    clientTag: 'kaltura-ks-demo',
+    now,
+  });
   try {
     const ks = await client.session.start({
       secret: adminSecret,

@@ -9,9 +9,13 @@ const ADMIN_SECRET = 'demo-test-admin-secret-000000000000';
 const PARTNER = 777;
 const assets = { html: '<!doctype html><title>demo</title>', js: 'void 0', css: '' };
 
-function demo(overrides: Partial<Parameters<typeof createDemoApp>[0]['config']> = {}) {
+function demo(
+  overrides: Partial<Parameters<typeof createDemoApp>[0]['config']> = {},
+  now?: () => number,
+) {
   const logs: string[] = [];
   const app = createDemoApp({
+    now,
     config: { ...loadConfig({}), expiresInSeconds: 60, ...overrides },
     kaltura: {
       issuerOptions: { partnerId: PARTNER, adminSecret: ADMIN_SECRET },
@@ -167,6 +171,64 @@ describe('the demo server', () => {
     await http.post('/login').type('form').send({ user: 'frank' });
     for (const path of ['/', '/app.js', '/api/me', '/kaltura/ks']) {
       expect((await http.get(path)).text).not.toContain(ADMIN_SECRET);
+    }
+  });
+});
+
+describe('the demo on an injected clock', () => {
+  // Years from the wall clock: a check made against the real time cannot pass by chance.
+  const START = Date.UTC(2001, 0, 1);
+  const SESSION_MS = 8 * 3600 * 1000;
+
+  it('the sign-in cookie is checked on that clock: valid for 8 hours of it, then not', async () => {
+    let t = START;
+    const { http } = demo({}, () => t);
+    await http.post('/login').type('form').send({ user: 'heidi' });
+    const first = await http.get('/kaltura/ks');
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ userId: 'heidi', serverTime: START });
+    expect(first.body.expiresAt).toBe(START + 60_000);
+    expect((await http.get('/api/me')).body.user).toEqual({ id: 'heidi' });
+
+    t = START + SESSION_MS - 60_000;
+    expect((await http.get('/kaltura/ks')).status).toBe(200);
+    t = START + SESSION_MS + 5_000; // past exp and jwtUser's 5 s of tolerance
+    const expired = await http.get('/kaltura/ks');
+    expect(expired.status).toBe(401);
+    expect(expired.body.error.code).toBe('ERR_KS_NO_USER');
+    expect((await http.get('/api/me')).body.user).toBeNull();
+  });
+
+  it('prepareKaltura runs the emulator on it too: app-token sessions expire on that clock', async () => {
+    let t = START;
+    const now = () => t;
+    const kaltura = await prepareKaltura(loadConfig({ KS_STRATEGY: 'app-token' }), { now });
+    const app = createDemoApp({
+      config: { ...loadConfig({}), expiresInSeconds: 60 },
+      kaltura: kaltura.setup,
+      assets,
+      now,
+    });
+    try {
+      const http = request.agent(app.app);
+      await http.post('/login').type('form').send({ user: 'ivan' });
+      const body = (await http.get('/kaltura/ks')).body;
+      expect(body.serverTime).toBe(START);
+      expect(body.expiresAt).toBe(START + 60_000);
+      const partner = kaltura.emulator!.partners[0]!;
+      const fields = verifyKs(body.ks, {
+        secrets: partner.adminSecret,
+        partnerId: partner.id,
+        now,
+      });
+      expect(fields.validUntil).toBe(START / 1000 + 60);
+      t = START + 61_000;
+      expect(() =>
+        verifyKs(body.ks, { secrets: partner.adminSecret, partnerId: partner.id, now }),
+      ).toThrow(expect.objectContaining({ code: 'ERR_KS_EXPIRED' }));
+    } finally {
+      await app.close();
+      await kaltura.close();
     }
   });
 });

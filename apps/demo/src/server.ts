@@ -43,6 +43,10 @@ export interface DemoAppOptions {
   >;
   kaltura: KalturaSetup;
   assets: PageAssets;
+  /**
+   * The clock (epoch ms) for everything time-based: KS expiry and renewal, the sign-in
+   * cookie's JWT, KS verification. Give prepareKaltura the same one. Default `Date.now`.
+   */
   now?: Clock;
   /** Where warnings and issuer errors are reported (never with a secret or KS). */
   log?: (line: string) => void;
@@ -91,6 +95,8 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     issuer: JWT_ISSUER,
     audience: JWT_ISSUER,
     cookie: SESSION_COOKIE,
+    // The cookie's expiry is set on this clock (see /login): check it on the same one.
+    now,
   });
   const middleware = kalturaKs({
     ...kaltura.issuerOptions,
