@@ -19,9 +19,8 @@ import {
  * other follow. The real server (createDemoApp, the built page) on the embedded emulator,
  * with the server clock and the page clock moved together.
  *
- * prepareKaltura() starts its own emulator on the wall clock, so the Kaltura setup is built
- * here the way prepareKaltura builds it for KS_STRATEGY=local, with the emulator on the
- * shared clock (logout ends the session there).
+ * The Kaltura setup is built here the way prepareKaltura builds it for KS_STRATEGY=local,
+ * with the emulator on the shared clock (logout ends the session there).
  */
 
 const PARTNER = {
@@ -63,8 +62,8 @@ const inspected: { status: number; verified: unknown }[] = [];
 const pending: Promise<unknown>[] = [];
 
 beforeAll(async () => {
-  // The sign-in cookie is a JWT that jwtUser checks against the wall clock (it takes no
-  // `now`), so the shared clock starts at the real time.
+  // The shared clock starts at the real time, so the page's own Date and the server's agree
+  // at the start.
   clock = new SharedClock(Math.ceil(Date.now() / 1000) * 1000);
   const [b, e, assets] = await Promise.all([
     launchChromium(),
