@@ -129,8 +129,28 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
     'Cross-Origin-Resource-Policy': 'same-origin',
   };
   if (varyHeaders.length > 0) baseHeaders.Vary = varyHeaders.join(', ');
+  // Shared by every answer: frozen, so an adapter that edits one cannot change the rest.
+  Object.freeze(baseHeaders);
 
-  async function privilegesFor(
+  // The common case (static privileges, none from the user or the call) is one
+  // string, joined once here rather than per request.
+  const fixedPrivileges =
+    typeof privileges === 'function'
+      ? undefined
+      : [staticPrivileges, appIdPrivilege].filter(Boolean).join(',');
+
+  function privilegesFor(
+    user: KsUser,
+    req: Req,
+    extra: PrivilegesInput | undefined,
+  ): string | Promise<string> {
+    if (fixedPrivileges !== undefined && user.privileges === undefined && extra === undefined) {
+      return fixedPrivileges;
+    }
+    return computePrivileges(user, req, extra);
+  }
+
+  async function computePrivileges(
     user: KsUser,
     req: Req,
     extra: PrivilegesInput | undefined,
@@ -166,11 +186,12 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
             'A signed-in user cannot have the anonymous user id "" or "0"',
           );
         }
+        const granted = privilegesFor(user, req, overrides.privileges);
         return issuer.getKs(
           {
             userId: user.id,
             type: overrides.type ?? user.type ?? KsType.USER,
-            privileges: await privilegesFor(user, req, overrides.privileges),
+            privileges: typeof granted === 'string' ? granted : await granted,
           },
           getOptions,
         );
@@ -179,6 +200,26 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
         if (user !== null) await issuer.revoke(user.id, revokeOptions);
       },
     };
+  }
+
+  // The route's body for a session, but for `serverTime`: serialized once per cached
+  // session (the same object until it is renewed), not once per request.
+  const bodyPrefixes = new WeakMap<KsSession, string>();
+  function sessionBody(session: KsSession): string {
+    let prefix = bodyPrefixes.get(session);
+    if (prefix === undefined) {
+      const body: Omit<KsRouteBody, 'serverTime'> = {
+        ks: session.ks,
+        partnerId: session.partnerId,
+        userId: session.userId,
+        type: session.type,
+        privileges: session.privileges,
+        expiresAt: session.expiresAt,
+      };
+      prefix = `${JSON.stringify(body).slice(0, -1)},"serverTime":`;
+      bodyPrefixes.set(session, prefix);
+    }
+    return `${prefix}${JSON.stringify(now())}}`;
   }
 
   function json(status: number, body: unknown, extra?: Record<string, string>): KsHttpResponse {
@@ -237,16 +278,7 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
           'An ADMIN KS is not sent to a browser (see allowAdminKs)',
         );
       }
-      const body: KsRouteBody = {
-        ks: session.ks,
-        partnerId: session.partnerId,
-        userId: session.userId,
-        type: session.type,
-        privileges: session.privileges,
-        expiresAt: session.expiresAt,
-        serverTime: now(),
-      };
-      return json(200, body);
+      return { status: 200, headers: baseHeaders, body: sessionBody(session) };
     } catch (error) {
       if (error instanceof KsError && STATUS[error.code] !== undefined) return failure(error);
       throw error;
