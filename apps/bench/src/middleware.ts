@@ -1,83 +1,157 @@
+import type { ChildProcess } from 'node:child_process';
+import { cpus } from 'node:os';
 import autocannon from 'autocannon';
+import { SignJWT } from 'jose';
 import { median, ratio, type SuiteResult } from './harness.js';
-import { startProcess, stopProcess } from './processes.js';
+import { canPin, cpuUsage, pinSelf, startProcess, stopProcess } from './processes.js';
+import {
+  BENCH_USER,
+  JWT_AUDIENCE,
+  JWT_COOKIE,
+  JWT_ISSUER,
+  JWT_SECRET,
+} from './servers/serve-constants.js';
 
 const SERVE = new URL('./servers/serve.ts', import.meta.url);
+const CONNECTIONS = 50;
+const VARIANTS = ['bare', 'ks', 'hand', 'ks-jwt'] as const;
+type Variant = (typeof VARIANTS)[number];
+
+const LABEL: Record<Variant, string> = {
+  bare: 'bare app, fixed same-size body',
+  ks: '+ kalturaKs (user from a header)',
+  hand: 'hand-rolled: jose JWT cookie + Map',
+  'ks-jwt': '+ kalturaKs, jwtUser cookie',
+};
 
 interface Measure {
   requestsPerSecond: number;
   p50: number;
   p99: number;
+  /** Server CPU time per request, µs. */
+  cpuPerRequest: number;
 }
 
-async function load(port: number, seconds: number): Promise<Measure> {
+async function load(
+  server: { child: ChildProcess; port: number },
+  seconds: number,
+  headers: Record<string, string>,
+): Promise<Measure> {
+  const before = await cpuUsage(server.child);
   const result = await autocannon({
-    url: `http://127.0.0.1:${port}/kaltura/ks`,
-    connections: 50,
+    url: `http://127.0.0.1:${server.port}/kaltura/ks`,
+    connections: CONNECTIONS,
     pipelining: 1,
     duration: seconds,
-    headers: { 'x-user': 'bench-user@example.com' },
+    headers,
   });
+  const cpu = (await cpuUsage(server.child)) - before;
   if (result.non2xx > 0 || result.errors > 0)
     throw new Error(`non-2xx or errors: ${result.non2xx}/${result.errors}`);
   return {
     requestsPerSecond: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
+    cpuPerRequest: cpu / result.requests.total,
   };
 }
 
 /**
- * 2. Middleware overhead: the KS route from a warm cache vs. a bare app answering
- * a same-size fixed JSON body, each server in its own process, autocannon in
- * this one, on loopback; rounds alternate.
+ * 2. Middleware overhead: the KS route from a warm cache against two baselines, each
+ * server in its own process pinned to core 1 (when `taskset` is there), autocannon in
+ * this process pinned to core 0, 50 connections each, rounds alternating:
+ * - a bare app answering a same-size fixed JSON body (no user, no KS: the floor);
+ * - a hand-rolled route that verifies the same JWT cookie with jose and serves a KS
+ *   from a Map (what an app would write without kaltura-ks), against kaltura-ks with
+ *   `jwtUser` reading that cookie.
+ * Besides req/s, each server's CPU time per request (process.cpuUsage over IPC) is
+ * reported: on a shared machine it is steadier than throughput.
  */
 export async function runMiddlewareSuite({ seconds = 5, rounds = 3 } = {}): Promise<SuiteResult> {
   const rows: SuiteResult['rows'] = [];
   const targets: SuiteResult['targets'] = [];
-  for (const framework of ['express', 'koa'] as const) {
-    const ks = await startProcess<{ port: number }>(SERVE, [framework, 'ks']);
-    const bare = await startProcess<{ port: number }>(SERVE, [framework, 'bare']);
-    try {
-      // Warm up both (JIT, the KS cache, keep-alive sockets).
-      await load(ks.ready.port, 1);
-      await load(bare.ready.port, 1);
-      const a: Measure[] = [];
-      const b: Measure[] = [];
-      for (let r = 0; r < rounds; r++) {
-        a.push(await load(ks.ready.port, seconds));
-        b.push(await load(bare.ready.port, seconds));
+  const pinned = canPin() && pinSelf('0');
+  const jwt = await new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(BENCH_USER)
+    .setIssuer(JWT_ISSUER)
+    .setAudience(JWT_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime('2h')
+    .sign(new TextEncoder().encode(JWT_SECRET));
+  // Every server gets the same request: the header user and the cookie.
+  const headers = { 'x-user': BENCH_USER, cookie: `${JWT_COOKIE}=${jwt}` };
+  try {
+    for (const framework of ['express', 'koa'] as const) {
+      const servers = new Map<Variant, { child: ChildProcess; port: number }>();
+      try {
+        for (const variant of VARIANTS) {
+          const started = await startProcess<{ port: number }>(SERVE, [framework, variant], {
+            cpus: '1',
+            ipc: true,
+          });
+          servers.set(variant, { child: started.child, port: started.ready.port });
+        }
+        // Warm up (JIT, the KS cache, keep-alive sockets).
+        for (const variant of VARIANTS) await load(servers.get(variant)!, 1, headers);
+        const measures = new Map<Variant, Measure[]>(VARIANTS.map((v) => [v, []]));
+        for (let r = 0; r < rounds; r++) {
+          for (const variant of VARIANTS)
+            measures.get(variant)!.push(await load(servers.get(variant)!, seconds, headers));
+        }
+        const pick = (variant: Variant, key: keyof Measure) =>
+          median(measures.get(variant)!.map((m) => m[key]));
+        const against: Record<Variant, Variant> = {
+          bare: 'bare',
+          ks: 'bare',
+          hand: 'hand',
+          'ks-jwt': 'hand',
+        };
+        for (const variant of VARIANTS) {
+          const base = against[variant];
+          rows.push({
+            app: `${framework}: ${LABEL[variant]}`,
+            'req/s': Math.round(pick(variant, 'requestsPerSecond')),
+            'p50 ms': pick(variant, 'p50'),
+            'p99 ms': pick(variant, 'p99'),
+            'CPU µs/req': Math.round(pick(variant, 'cpuPerRequest') * 10) / 10,
+            'req/s vs baseline':
+              variant === base
+                ? 'baseline'
+                : ratio(pick(variant, 'requestsPerSecond') / pick(base, 'requestsPerSecond')),
+            'CPU-bound capacity vs baseline':
+              variant === base
+                ? 'baseline'
+                : ratio(pick(base, 'cpuPerRequest') / pick(variant, 'cpuPerRequest')),
+          });
+        }
+        const share = pick('ks', 'requestsPerSecond') / pick('bare', 'requestsPerSecond');
+        const capacity = pick('bare', 'cpuPerRequest') / pick('ks', 'cpuPerRequest');
+        targets.push({
+          target: `${framework}: >= 0.9x the bare app's throughput`,
+          met: share >= 0.9,
+          detail: `${ratio(share)} req/s; ${ratio(capacity)} by server CPU per request`,
+        });
+        const jwtShare = pick('ks-jwt', 'requestsPerSecond') / pick('hand', 'requestsPerSecond');
+        targets.push({
+          target: `${framework}: with a JWT cookie, >= 0.9x the hand-rolled route`,
+          met: jwtShare >= 0.9,
+          detail: `${ratio(jwtShare)} req/s; ${ratio(pick('hand', 'cpuPerRequest') / pick('ks-jwt', 'cpuPerRequest'))} by server CPU per request`,
+        });
+      } finally {
+        for (const server of servers.values()) await stopProcess(server.child);
       }
-      const pick = (list: Measure[], key: keyof Measure) => median(list.map((m) => m[key]));
-      const share = pick(a, 'requestsPerSecond') / pick(b, 'requestsPerSecond');
-      rows.push({
-        app: `${framework} + kalturaKs`,
-        'req/s': Math.round(pick(a, 'requestsPerSecond')),
-        'p50 ms': pick(a, 'p50'),
-        'p99 ms': pick(a, 'p99'),
-        'vs bare': ratio(share),
-      });
-      rows.push({
-        app: `${framework}, bare fixed body`,
-        'req/s': Math.round(pick(b, 'requestsPerSecond')),
-        'p50 ms': pick(b, 'p50'),
-        'p99 ms': pick(b, 'p99'),
-        'vs bare': ratio(1),
-      });
-      targets.push({
-        target: `${framework}: >= 0.9x the bare app's throughput`,
-        met: share >= 0.9,
-        detail: ratio(share),
-      });
-    } finally {
-      await stopProcess(ks.child);
-      await stopProcess(bare.child);
     }
+  } finally {
+    if (pinned) pinSelf(`0-${cpus().length - 1}`);
   }
   return {
     suite: 'middleware',
-    title: `Middleware overhead: KS route from a warm cache vs a bare app with a same-size body (autocannon, 50 connections, ${rounds} × ${seconds} s rounds, medians)`,
+    title: `Middleware overhead: the KS route from a warm cache vs baselines (autocannon, ${CONNECTIONS} connections, ${rounds} × ${seconds} s rounds alternating, medians; ${pinned ? 'servers pinned to core 1, autocannon to core 0' : 'not pinned: no taskset'})`,
     rows,
     targets,
+    notes: [
+      '"CPU µs/req" is the server process\'s CPU time (user + system) per request served; "CPU-bound capacity" is the inverse ratio, the throughput each server would reach with a core to itself.',
+    ],
   };
 }

@@ -1,18 +1,59 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
 const TSX = ['--import', 'tsx', '--conditions=@kaltura-ks/source'];
+
+/** `BENCH_CPU_PROF=<dir>` starts every child with `--cpu-prof` writing there (not allowed in NODE_OPTIONS). */
+const PROFILE = process.env.BENCH_CPU_PROF
+  ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+  : [];
+
+let tasksetAvailable: boolean | undefined;
+
+/** Whether processes can be pinned to cores (`taskset`, Linux, more than one core). */
+export function canPin(): boolean {
+  if (tasksetAvailable === undefined) {
+    try {
+      execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+      tasksetAvailable = true;
+    } catch {
+      tasksetAvailable = false;
+    }
+  }
+  return tasksetAvailable;
+}
+
+/** Pins this whole process (all its threads) to `cpus` (a taskset list like `0` or `0,1`), when it can. */
+export function pinSelf(cpus: string): boolean {
+  if (!canPin()) return false;
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
+  return true;
+}
+
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Pin the child to these cores (a taskset list), when `taskset` is available. */
+  cpus?: string;
+  /** Open an IPC channel (for `cpuUsage`). */
+  ipc?: boolean;
+}
 
 /** Starts a TypeScript entry point in its own Node process; resolves with its first JSON stdout line. */
 export async function startProcess<T>(
   entry: URL,
   args: string[],
-  env: NodeJS.ProcessEnv = {},
+  { env = {}, cpus, ipc = false }: StartOptions = {},
 ): Promise<{ child: ChildProcess; ready: T }> {
-  const child = spawn(process.execPath, [...TSX, entry.pathname, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ...env },
-  });
+  const node = [...PROFILE, ...TSX, entry.pathname, ...args];
+  const pinned = cpus !== undefined && canPin();
+  const child = spawn(
+    pinned ? 'taskset' : process.execPath,
+    pinned ? ['-c', cpus, process.execPath, ...node] : node,
+    {
+      stdio: ['ignore', 'pipe', 'inherit', ...(ipc ? (['ipc'] as const) : [])],
+      env: { ...process.env, ...env },
+    },
+  );
   const lines = createInterface({ input: child.stdout! });
   const ready = await new Promise<T>((resolve, reject) => {
     child.once('exit', (code) =>
@@ -23,8 +64,31 @@ export async function startProcess<T>(
   return { child, ready };
 }
 
+/** CPU time (µs, user + system) a child has used so far; it must answer `cpu` on its IPC channel. */
+export function cpuUsage(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: unknown) => {
+      const m = message as { cpu?: { user: number; system: number } };
+      if (m.cpu === undefined) return;
+      child.off('message', onMessage);
+      resolve(m.cpu.user + m.cpu.system);
+    };
+    child.on('message', onMessage);
+    child.send('cpu', (error) => {
+      if (error) reject(error);
+    });
+  });
+}
+
+/** Answers `cpuUsage()` from the parent: call once in a child started with `ipc: true`. */
+export function answerCpuUsage(): void {
+  process.on('message', (message) => {
+    if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+  });
+}
+
 export async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await exited;

@@ -1,19 +1,31 @@
 /**
- * A benchmark target in its own process: `serve.ts <express|koa> <ks|bare>`.
- * Prints `{"port":N}` when listening. The `ks` app serves the KS route through
- * kaltura-ks from a warm cache; the `bare` app answers a fixed JSON body of the
- * same size with the same headers and no middleware.
+ * A benchmark target in its own process: `serve.ts <express|koa> <variant>`.
+ * Prints `{"port":N}` when listening; answers `cpu` on its IPC channel.
+ *
+ * - `bare`: a fixed JSON body of the route's size, same headers, no middleware, no user.
+ * - `ks`: the KS route through kaltura-ks from a warm cache, the user from a header.
+ * - `ks-jwt`: the same, the user from a signed JWT cookie (`jwtUser`).
+ * - `hand`: what an app would write without kaltura-ks: verify the same JWT cookie
+ *   with jose, keep each user's KS in a Map, answer the same JSON.
  */
 import type { AddressInfo } from 'node:net';
 import { createKs } from '@kaltura-ks/core';
-import { kalturaKs as expressKs } from '@kaltura-ks/express';
+import { jwtUser as expressJwtUser, kalturaKs as expressKs } from '@kaltura-ks/express';
 import { kalturaKs as koaKs } from '@kaltura-ks/koa';
 import express from 'express';
+import { jwtVerify } from 'jose';
 import Koa from 'koa';
+import { answerCpuUsage } from '../processes.js';
+import {
+  BENCH_PARTNER,
+  BENCH_SECRET,
+  BENCH_USER,
+  JWT_AUDIENCE,
+  JWT_COOKIE,
+  JWT_ISSUER,
+  JWT_SECRET,
+} from './serve-constants.js';
 
-export const BENCH_PARTNER = 12345;
-export const BENCH_SECRET = 'bench-admin-secret-0123456789abcdef';
-export const BENCH_USER = 'bench-user@example.com';
 const PRIVILEGES = 'sview:*';
 const APP_ID = 'bench.example.com';
 
@@ -45,16 +57,66 @@ const fixedBody = JSON.stringify({
   serverTime: now,
 });
 
+const fromHeader = (req: { headers: Record<string, string | string[] | undefined> }) => {
+  const id = req.headers['x-user'];
+  return typeof id === 'string' ? { id } : null;
+};
+const fromJwt = expressJwtUser({
+  secret: JWT_SECRET,
+  issuer: JWT_ISSUER,
+  audience: JWT_AUDIENCE,
+  cookie: JWT_COOKIE,
+});
 const options = {
   partnerId: BENCH_PARTNER,
   adminSecret: BENCH_SECRET,
   privileges: PRIVILEGES,
   appId: APP_ID,
-  getUser: (req: { headers: Record<string, string | string[] | undefined> }) => {
-    const id = req.headers['x-user'];
-    return typeof id === 'string' ? { id } : null;
-  },
+  getUser: variant === 'ks-jwt' ? fromJwt : fromHeader,
 };
+
+// The hand-rolled route: a Map of KSs by user, renewed 10 minutes before expiry.
+const jwtKey = new TextEncoder().encode(JWT_SECRET);
+const handCache = new Map<string, { ks: string; expiresAt: number }>();
+async function handRolled(cookieHeader: string | undefined): Promise<string | undefined> {
+  const token = cookieHeader
+    ?.split(';')
+    .map((part) => part.trim())
+    .find((part) => part.startsWith(`${JWT_COOKIE}=`))
+    ?.slice(JWT_COOKIE.length + 1);
+  if (token === undefined) return undefined;
+  const { payload } = await jwtVerify(token, jwtKey, {
+    issuer: JWT_ISSUER,
+    audience: JWT_AUDIENCE,
+    algorithms: ['HS256'],
+  });
+  const userId = payload.sub;
+  if (typeof userId !== 'string') return undefined;
+  const privileges = `${PRIVILEGES},appid:${APP_ID}`;
+  let entry = handCache.get(userId);
+  if (entry === undefined || entry.expiresAt - Date.now() < 600_000) {
+    entry = {
+      ks: createKs({
+        secret: BENCH_SECRET,
+        partnerId: BENCH_PARTNER,
+        userId,
+        privileges,
+        expiresInSeconds: 3600,
+      }),
+      expiresAt: Date.now() + 3_600_000,
+    };
+    handCache.set(userId, entry);
+  }
+  return JSON.stringify({
+    ks: entry.ks,
+    partnerId: BENCH_PARTNER,
+    userId,
+    type: 0,
+    privileges,
+    expiresAt: entry.expiresAt,
+    serverTime: Date.now(),
+  });
+}
 
 function listen(server: import('node:http').Server): void {
   server.keepAliveTimeout = 60_000;
@@ -66,8 +128,14 @@ function listen(server: import('node:http').Server): void {
 if (framework === 'express') {
   const app = express();
   app.disable('x-powered-by');
-  if (variant === 'ks') {
+  if (variant === 'ks' || variant === 'ks-jwt') {
     app.use(expressKs(options));
+  } else if (variant === 'hand') {
+    app.get('/kaltura/ks', async (req, res) => {
+      const body = await handRolled(req.headers.cookie);
+      if (body === undefined) res.status(401).end();
+      else res.status(200).set(headers).end(body);
+    });
   } else {
     app.get('/kaltura/ks', (_req, res) => {
       res.status(200).set(headers).end(fixedBody);
@@ -76,8 +144,21 @@ if (framework === 'express') {
   listen(app.listen(0, '127.0.0.1'));
 } else if (framework === 'koa') {
   const app = new Koa();
-  if (variant === 'ks') {
+  if (variant === 'ks' || variant === 'ks-jwt') {
     app.use(koaKs(options));
+  } else if (variant === 'hand') {
+    app.use(async (ctx) => {
+      if (ctx.path !== '/kaltura/ks') return;
+      const body = await handRolled(ctx.headers.cookie);
+      if (body === undefined) {
+        ctx.status = 401;
+        return;
+      }
+      ctx.status = 200;
+      ctx.set(headers);
+      ctx.body = body;
+      ctx.type = headers['Content-Type'];
+    });
   } else {
     app.use(async (ctx) => {
       if (ctx.path !== '/kaltura/ks') return;
@@ -89,9 +170,10 @@ if (framework === 'express') {
   }
   listen(app.listen(0, '127.0.0.1'));
 } else {
-  process.stderr.write('usage: serve.ts <express|koa> <ks|bare>\n');
+  process.stderr.write('usage: serve.ts <express|koa> <bare|ks|ks-jwt|hand>\n');
   process.exit(2);
 }
 
+answerCpuUsage();
 // Exit cleanly on SIGTERM so --cpu-prof and the like can write their output.
 process.on('SIGTERM', () => process.exit(0));
