@@ -10,7 +10,9 @@ import {
   type KsIssuerEvent,
   type KsMinter,
   type KsSession,
+  type KsSharedStore,
 } from '@kaltura-ks/core/issuer';
+import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRedisStore, type RedisStore } from './redis-store.js';
 import { type RedisServer, startRedisServer } from './test-utils/redis-server.js';
@@ -37,6 +39,8 @@ interface FleetOptions {
   lockTtlMs?: number;
   lockWaitMs?: number;
   storeTimeoutMs?: number;
+  /** What issuer `i` is given instead of its store (to hold calls back at chosen points). */
+  wrap?: (store: RedisStore, i: number) => KsSharedStore;
 }
 
 /** A fleet of issuers, each with its own Redis store, each counting its own mints. */
@@ -83,7 +87,7 @@ async function fleet(size: number, options: FleetOptions = {}) {
       createKsIssuer({
         partnerId: 1,
         minter,
-        store,
+        store: options.wrap?.(store, i) ?? store,
         now,
         onEvent: (e) => log.push(e),
         lockTtlMs: options.lockTtlMs,
@@ -98,6 +102,7 @@ async function fleet(size: number, options: FleetOptions = {}) {
     await Promise.all(stores.map((store) => store.close()));
   });
   return {
+    keyPrefix,
     issuers,
     events,
     mints,
@@ -116,6 +121,62 @@ async function fleet(size: number, options: FleetOptions = {}) {
 }
 
 const storeErrors = (events: KsIssuerEvent[]) => events.filter((e) => e.type === 'store-error');
+
+function deferred() {
+  let resolve: () => void = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+/** `store`, with some of its methods replaced. */
+function delegate(store: KsSharedStore, overrides: Partial<KsSharedStore>): KsSharedStore {
+  return {
+    get: (key) => store.get(key),
+    set: (key, session, ttlMs, userId, fence) => store.set(key, session, ttlMs, userId, fence),
+    lock: (key, ttlMs) => store.lock(key, ttlMs),
+    waitFor: (key, accept, timeoutMs, signal) => store.waitFor(key, accept, timeoutMs, signal),
+    revoke: (userId) => store.revoke(userId),
+    onRevoke: (listener) => store.onRevoke(listener),
+    ...overrides,
+  };
+}
+
+/** A store whose revocation broadcasts reach its issuer only once `deliver()` is called. */
+function lateBroadcasts() {
+  const held: (() => void)[] = [];
+  let holding = true;
+  return {
+    wrap: (store: KsSharedStore) =>
+      delegate(store, {
+        onRevoke: (listener) =>
+          store.onRevoke((userId) => {
+            if (holding) held.push(() => listener(userId));
+            else listener(userId);
+          }),
+      }),
+    deliver: () => {
+      holding = false;
+      for (const send of held.splice(0)) send();
+    },
+  };
+}
+
+/** Session keys and user indexes under a prefix, as Redis holds them. */
+async function sessionKeys(prefix: string): Promise<string[]> {
+  const admin = createClient({ url: server.url });
+  admin.on('error', () => {});
+  await admin.connect();
+  try {
+    const names = await admin.keys(`${prefix}*`);
+    return names.filter(
+      (name) => name.startsWith(`${prefix}ks:`) || name.startsWith(`${prefix}user:`),
+    );
+  } finally {
+    admin.destroy();
+  }
+}
 
 describe('a fleet of issuers sharing Redis', () => {
   it('serves a KS minted by one instance from every other (no second mint)', async () => {
@@ -168,6 +229,79 @@ describe('a fleet of issuers sharing Redis', () => {
     await vi.waitFor(() => {
       for (const issuer of f.issuers) expect(issuer.size).toBe(0);
     }, poll);
+  });
+
+  it('a KS whose write was already on its way when another instance revoked the user never lands after the revocation', async () => {
+    const writing = deferred();
+    const letWrite = deferred();
+    const f = await fleet(3, {
+      storeTimeoutMs: 10_000,
+      wrap: (store, i) =>
+        i !== 0
+          ? store
+          : delegate(store, {
+              set: async (...args) => {
+                writing.resolve();
+                await letWrite.promise;
+                return store.set(...args);
+              },
+            }),
+    });
+    const pending = f.issuers[0]!.getKs({ userId: 'alice' });
+    await writing.promise; // A has minted and sent its write...
+    await f.issuers[1]!.revoke('alice'); // ...when B revokes; the write reaches Redis after it.
+    letWrite.resolve();
+    expect((await pending).ks).toBe('ks-1'); // to the callers that were already waiting only
+    expect(await sessionKeys(f.keyPrefix)).toEqual([]);
+    expect(f.issuers[0]!.peek({ userId: 'alice' })).toBeUndefined();
+    const fresh = await f.issuers[2]!.getKs({ userId: 'alice' });
+    expect(fresh.ks).toBe('ks-2');
+    expect(f.events[2]!.some((e) => e.type === 'mint')).toBe(true);
+    // And the fresh one is shared as usual.
+    expect((await f.issuers[1]!.getKs({ userId: 'alice' })).ks).toBe('ks-2');
+    expect((await f.issuers[0]!.getKs({ userId: 'alice' })).ks).toBe('ks-2');
+    expect(f.total()).toBe(2);
+  });
+
+  it('a mint in flight when another instance revoked the user is neither written nor kept, even if the broadcast comes late', async () => {
+    const late = lateBroadcasts();
+    const f = await fleet(3, {
+      hold: true,
+      wrap: (store, i) => (i === 0 ? late.wrap(store) : store),
+    });
+    const pending = f.issuers[0]!.getKs({ userId: 'alice' });
+    await vi.waitFor(() => expect(f.mints[0]).toBe(1), poll); // A is minting
+    await f.issuers[1]!.revoke('alice'); // Redis has it; A has not heard yet
+    f.release(); // A's mint ends and A writes it: after the revocation
+    expect((await pending).ks).toBe('ks-1');
+    expect(await sessionKeys(f.keyPrefix)).toEqual([]);
+    // Refused by Redis, A does not keep it either, broadcast or not.
+    expect(f.issuers[0]!.peek({ userId: 'alice' })).toBeUndefined();
+    const fresh = await f.issuers[2]!.getKs({ userId: 'alice' });
+    expect(fresh.ks).toBe('ks-2');
+    late.deliver();
+    expect((await f.issuers[1]!.getKs({ userId: 'alice' })).ks).toBe('ks-2');
+    expect(f.events[1]!.some((e) => e.type === 'shared-hit')).toBe(true);
+    expect(f.total()).toBe(2);
+  });
+
+  it('a mint in flight when another instance cleared everything is neither written nor kept', async () => {
+    const late = lateBroadcasts();
+    const f = await fleet(3, {
+      hold: true,
+      wrap: (store, i) => (i === 0 ? late.wrap(store) : store),
+    });
+    const pending = f.issuers[0]!.getKs({ userId: 'alice' });
+    await vi.waitFor(() => expect(f.mints[0]).toBe(1), poll);
+    await f.issuers[1]!.clear();
+    f.release();
+    expect((await pending).ks).toBe('ks-1');
+    expect(await sessionKeys(f.keyPrefix)).toEqual([]);
+    expect(f.issuers[0]!.peek({ userId: 'alice' })).toBeUndefined();
+    expect((await f.issuers[2]!.getKs({ userId: 'alice' })).ks).toBe('ks-2');
+    late.deliver();
+    expect((await f.issuers[1]!.getKs({ userId: 'alice' })).ks).toBe('ks-2');
+    expect(f.total()).toBe(2);
   });
 
   it("takes over once a crashed holder's lock lapses, well before lockWaitMs", async () => {

@@ -14,13 +14,22 @@ export interface RedisKeyLayout {
   lock(hash: string): string;
   /** The set of session hashes minted for a user, so `revoke(userId)` can find them. */
   user(userId: string): string;
+  /** The revocation count right after a user's latest revocation (with a PX TTL: `revocationTtlMs`). */
+  revoked(userId: string): string;
+  /** The revocation count right after the latest `revoke(null)` (with a PX TTL: `revocationTtlMs`). */
+  readonly cleared: string;
+  /** Counts every revocation (an integer, no TTL): a read's fence is its value then. */
+  readonly revocations: string;
   /** What `session(hash)` is prefixed with (for the revoke script). */
   readonly sessionPrefix: string;
   /** Pub/sub: revocations, as JSON `{ from, userId }` (`userId: null` for everything). */
   readonly revokeChannel: string;
   /** Pub/sub: a key hash, each time its session is written or its lock released. */
   readonly mintedChannel: string;
-  /** SCAN patterns matching every session and user index under the prefix. */
+  /**
+   * SCAN patterns matching every user index and session under the prefix, in
+   * the order `revoke(null)` deletes them (never the revocation marks).
+   */
   readonly patterns: readonly string[];
 }
 
@@ -40,9 +49,13 @@ export function redisKeyLayout(prefix: string): RedisKeyLayout {
     session: (hash) => `${sessionPrefix}${hash}`,
     lock: (hash) => `${prefix}lock:${hash}`,
     user: (userId) => `${prefix}user:${sha256(userId)}`,
+    revoked: (userId) => `${prefix}revoked:${sha256(userId)}`,
+    cleared: `${prefix}cleared`,
+    revocations: `${prefix}revocations`,
     sessionPrefix,
     revokeChannel: `${prefix}revoke`,
     mintedChannel: `${prefix}minted`,
-    patterns: [`${escapeGlob(sessionPrefix)}*`, `${escapeGlob(prefix)}user:*`],
+    // Indexes first: a session written while the sessions are being scanned keeps its index.
+    patterns: [`${escapeGlob(prefix)}user:*`, `${escapeGlob(sessionPrefix)}*`],
   };
 }

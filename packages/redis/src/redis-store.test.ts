@@ -7,7 +7,7 @@ import { escapeGlob, redisKeyLayout } from './keys.js';
 import { createRedisStore, type RedisStore } from './redis-store.js';
 import { rateLimitedReporter } from './report.js';
 import { freePort, type RedisServer, startRedisServer } from './test-utils/redis-server.js';
-import { describeStoreContract, testSession } from './test-utils/store-contract.js';
+import { describeStoreContract, put, read, testSession } from './test-utils/store-contract.js';
 import { startTcpProxy } from './test-utils/tcp-proxy.js';
 
 let server: RedisServer;
@@ -73,7 +73,8 @@ describe('the Redis key layout', () => {
   it('namespaces and hashes every key: no user id or privilege in a key name', async () => {
     const prefix = uniquePrefix();
     const [store] = await fleetOf(1, prefix);
-    await store!.set(
+    await put(
+      store!,
       key('alice@example.com', 'sview:*'),
       testSession('alice', 'ks-1'),
       60_000,
@@ -100,8 +101,8 @@ describe('the Redis key layout', () => {
     const [store] = await fleetOf(1, prefix);
     const layout = redisKeyLayout(prefix);
     const extra = { ...testSession('alice', 'ks-1'), secret: 'do-not-store' };
-    await store!.set(key('alice'), extra, 60_000, 'alice');
-    await store!.set(key('alice', 'sview:*'), testSession('alice', 'ks-2'), 5_000, 'alice');
+    await put(store!, key('alice'), extra, 60_000, 'alice');
+    await put(store!, key('alice', 'sview:*'), testSession('alice', 'ks-2'), 5_000, 'alice');
     const stored = JSON.parse((await admin.get(layout.session(layout.hash(key('alice')))))!);
     expect(Object.keys(stored).sort()).toEqual(
       ['expiresAt', 'issuedAt', 'ks', 'partnerId', 'privileges', 'type', 'userId'].sort(),
@@ -132,7 +133,7 @@ describe('the Redis key layout', () => {
       JSON.stringify({ ...valid, userId: undefined }),
     ]) {
       await admin.set(name, bad);
-      expect(await store!.get(key('alice'))).toBeUndefined();
+      expect(await read(store!, key('alice'))).toBeUndefined();
     }
     await admin.del(name);
     await admin.hSet(name, 'a', 'b'); // the wrong type altogether
@@ -143,13 +144,75 @@ describe('the Redis key layout', () => {
   it('escapes the prefix in SCAN patterns: revoke(null) touches only its own namespace', async () => {
     const [wild] = await fleetOf(1, 'a*:');
     const [other] = await fleetOf(1, 'ab:');
-    await wild!.set(key('alice'), testSession('alice', 'ks-1'), 60_000, 'alice');
-    await other!.set(key('alice'), testSession('alice', 'ks-2'), 60_000, 'alice');
+    await put(wild!, key('alice'), testSession('alice', 'ks-1'), 60_000, 'alice');
+    await put(other!, key('alice'), testSession('alice', 'ks-2'), 60_000, 'alice');
     await wild!.revoke(null);
-    expect(await wild!.get(key('alice'))).toBeUndefined();
-    expect((await other!.get(key('alice')))?.ks).toBe('ks-2');
-    expect(await keysUnder('a*:')).toEqual([]);
+    expect(await read(wild!, key('alice'))).toBeUndefined();
+    expect((await read(other!, key('alice')))?.ks).toBe('ks-2');
+    // Only the revocation count and mark, which must outlive the sessions they fence.
+    const layout = redisKeyLayout('a*:');
+    expect((await keysUnder('a*:')).sort()).toEqual([layout.cleared, layout.revocations].sort());
     await Promise.all([wild!.close(), other!.close()]);
+  });
+});
+
+describe('revocation fences', () => {
+  it('keeps a hashed mark per revoked user and one for revoke(null), each for revocationTtlMs, and a count without TTL', async () => {
+    const prefix = uniquePrefix();
+    const store = createRedisStore({ url: server.url, keyPrefix: prefix, revocationTtlMs: 30_000 });
+    await store.ready;
+    await store.revoke('alice@example.com');
+    await store.revoke(null);
+    const layout = redisKeyLayout(prefix);
+    const names = await keysUnder(prefix);
+    expect(names.sort()).toEqual(
+      [layout.revocations, layout.revoked('alice@example.com'), layout.cleared].sort(),
+    );
+    for (const name of names) expect(name).not.toMatch(/alice|example/);
+    expect(await admin.get(layout.revocations)).toBe('2');
+    expect(await admin.pTTL(layout.revocations)).toBe(-1);
+    for (const mark of [layout.revoked('alice@example.com'), layout.cleared]) {
+      const ttl = await admin.pTTL(mark);
+      expect(ttl).toBeGreaterThan(25_000);
+      expect(ttl).toBeLessThanOrEqual(30_000);
+    }
+    await store.close();
+  });
+
+  it('writes at once while nothing was revoked since the read, whatever its age', async () => {
+    const [store] = await fleetOf(1);
+    const { fence } = await store!.get(key('alice'));
+    const [count, readAt] = fence.split(':');
+    const old = `${count}:${Number(readAt) - 3_600_000}`;
+    expect(await store!.set(key('alice'), testSession('alice', 'ks-1'), 60_000, 'alice', old)).toBe(
+      true,
+    );
+    await store!.close();
+  });
+
+  it('refuses a fence older than revocationTtlMs once anything was revoked since: its mark may be gone', async () => {
+    const [store] = await fleetOf(1);
+    const { fence } = await store!.get(key('alice'));
+    await store!.revoke('bob');
+    const [count, readAt] = fence.split(':');
+    const old = `${count}:${Number(readAt) - 600_000}`;
+    const s = testSession('alice', 'ks-1');
+    expect(await store!.set(key('alice'), s, 60_000, 'alice', old)).toBe(false);
+    expect(await store!.set(key('alice'), s, 60_000, 'alice', fence)).toBe(true);
+    await store!.close();
+  });
+
+  it('refuses every fence once the revocation count went back (Redis lost it: restart, failover)', async () => {
+    const prefix = uniquePrefix();
+    const [store] = await fleetOf(1, prefix);
+    await store!.revoke('bob');
+    const { fence } = await store!.get(key('alice'));
+    await admin.del(redisKeyLayout(prefix).revocations);
+    const s = testSession('alice', 'ks-1');
+    expect(await store!.set(key('alice'), s, 60_000, 'alice', fence)).toBe(false);
+    expect(await read(store!, key('alice'))).toBeUndefined();
+    expect(await put(store!, key('alice'), s, 60_000, 'alice')).toBe(true);
+    await store!.close();
   });
 });
 
@@ -192,7 +255,7 @@ describe('waiting for another instance', () => {
     const release = await a!.lock(key('alice'), 60_000);
     const waiting = slow.waitFor(key('alice'), () => true, 30_000, never);
     await new Promise((resolve) => setImmediate(resolve));
-    await a!.set(key('alice'), testSession('alice', 'ks-1'), 60_000, 'alice');
+    await put(a!, key('alice'), testSession('alice', 'ks-1'), 60_000, 'alice');
     const started = performance.now();
     expect((await waiting)?.ks).toBe('ks-1');
     expect(performance.now() - started).toBeLessThan(1_000); // its next poll is 6 s away
@@ -209,8 +272,8 @@ describe('connections', () => {
     const store = createRedisStore({ client, keyPrefix: uniquePrefix() });
     const [peer] = await fleetOf(1);
     await store.ready;
-    await store.set(key('alice'), testSession('alice', 'ks-1'), 60_000, 'alice');
-    expect((await store.get(key('alice')))?.ks).toBe('ks-1');
+    await put(store, key('alice'), testSession('alice', 'ks-1'), 60_000, 'alice');
+    expect((await read(store, key('alice')))?.ks).toBe('ks-1');
     const before = (await admin.clientList()).length;
     await store.close();
     await vi.waitFor(async () => expect((await admin.clientList()).length).toBe(before - 1), poll);
@@ -235,7 +298,7 @@ describe('connections', () => {
       store.get(key('alice')).catch((e: Error) => e),
       store.lock(key('alice'), 1_000).catch((e: Error) => e),
       store
-        .set(key('alice'), testSession('alice', 'ks-s3cret'), 1_000, 'alice')
+        .set(key('alice'), testSession('alice', 'ks-s3cret'), 1_000, 'alice', '0:0')
         .catch((e: Error) => e),
     ]);
     for (const failure of failures) {
@@ -277,9 +340,9 @@ describe('connections', () => {
       });
       expect(reported.map((e) => (e as KsError).code)).toEqual(['ERR_KS_TIMEOUT']);
       own.resume();
-      expect(await stuck).toBeUndefined();
+      expect((await stuck).session).toBeUndefined();
       // Redis answered: commands go through again.
-      expect(await store.get(key('bob'))).toBeUndefined();
+      expect(await read(store, key('bob'))).toBeUndefined();
     } finally {
       vi.useRealTimers();
       own.resume();
@@ -319,14 +382,14 @@ describe('connections', () => {
     await cutOff.ready;
     const heard: (string | null)[] = [];
     peer!.onRevoke((u) => heard.push(u));
-    await peer!.set(key('alice'), testSession('alice', 'ks-1'), 60_000, 'alice');
+    await put(peer!, key('alice'), testSession('alice', 'ks-1'), 60_000, 'alice');
 
     proxy.cut();
     await expect(cutOff.revoke('alice')).rejects.toThrow();
-    expect((await peer!.get(key('alice')))?.ks).toBe('ks-1');
+    expect((await read(peer!, key('alice')))?.ks).toBe('ks-1');
     proxy.heal();
     await vi.waitFor(() => expect(heard).toEqual(['alice']), poll);
-    expect(await peer!.get(key('alice'))).toBeUndefined();
+    expect(await read(peer!, key('alice'))).toBeUndefined();
     await Promise.all([cutOff.close(), peer!.close()]);
     await proxy.close();
   });
@@ -340,6 +403,9 @@ describe('connections', () => {
     );
     expect(() => createRedisStore({ url: server.url, failFastAfterMs: -1 })).toThrow(
       /failFastAfterMs/,
+    );
+    expect(() => createRedisStore({ url: server.url, revocationTtlMs: 0 })).toThrow(
+      /revocationTtlMs/,
     );
   });
 });

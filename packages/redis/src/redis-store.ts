@@ -1,13 +1,20 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { KsError } from '@kaltura-ks/core';
-import type { KsLockRelease, KsSession, KsSharedStore } from '@kaltura-ks/core/issuer';
+import type {
+  KsLockRelease,
+  KsSession,
+  KsSharedRead,
+  KsSharedStore,
+} from '@kaltura-ks/core/issuer';
 import { createClient } from 'redis';
 import { decodeSession, encodeSession } from './codec.js';
 import { type RedisKeyLayout, redisKeyLayout } from './keys.js';
 import { type RedisStoreErrorHandler, rateLimitedReporter } from './report.js';
 import {
   type CommandSender,
+  MARK_CLEARED,
   PEEK,
+  READ,
   RELEASE_LOCK,
   REVOKE_USER,
   runScript,
@@ -67,6 +74,15 @@ export interface RedisStoreOptions {
   /** Default 10,000 ms. */
   errorReportIntervalMs?: number;
   /**
+   * How long Redis remembers each revocation (ms), which bounds the time from
+   * an issuer's read to its write of the KS it then minted (lock wait plus
+   * mint): a write that comes later is refused (the KS is then served only to
+   * the callers already waiting for it), as the store could no longer tell
+   * whether its user was revoked meanwhile. Keep it well above the issuer's
+   * `lockWaitMs` + `mintTimeoutMs`. Default 600,000 (10 minutes).
+   */
+  revocationTtlMs?: number;
+  /**
    * Once a command has gone unanswered this long (ms), later commands fail at
    * once (`ERR_KS_TIMEOUT`) instead of queueing behind it on the same
    * connection, until Redis answers it or the connection drops: a Redis that
@@ -89,6 +105,8 @@ export interface RedisStore extends KsSharedStore {
 }
 
 const PENDING_REVOCATIONS_MAX = 10_000;
+/** A fence: the revocation count and Redis's clock (ms) at the read. */
+const FENCE = /^(\d+):(\d+)$/;
 const CLOSE_GRACE_MS = 1_000;
 
 function option(message: string): KsError {
@@ -136,6 +154,7 @@ export function createRedisStore({
   onError,
   errorReportIntervalMs = 10_000,
   failFastAfterMs = 250,
+  revocationTtlMs = 600_000,
 }: RedisStoreOptions = {}): RedisStore {
   if ((url === undefined) === (client === undefined))
     throw option('createRedisStore needs exactly one of url or client');
@@ -149,6 +168,7 @@ export function createRedisStore({
   positiveMs(reconnectMaxDelayMs, 'reconnectMaxDelayMs');
   positiveMs(errorReportIntervalMs, 'errorReportIntervalMs');
   positiveMs(failFastAfterMs, 'failFastAfterMs');
+  positiveMs(revocationTtlMs, 'revocationTtlMs');
   if (onError !== undefined && typeof onError !== 'function')
     throw option('onError must be a function');
 
@@ -196,6 +216,7 @@ export function createRedisStore({
     pollIntervalMs,
     ignoreMissedRevocations,
     failFastAfterMs,
+    revocationTtlMs: String(Math.ceil(revocationTtlMs)),
     report,
   });
 }
@@ -209,6 +230,8 @@ interface StoreParts {
   pollIntervalMs: number;
   ignoreMissedRevocations: boolean;
   failFastAfterMs: number;
+  /** Whole milliseconds, as the scripts take it. */
+  revocationTtlMs: string;
   report: (connection: 'commands' | 'subscriber', error: unknown) => void;
 }
 
@@ -221,6 +244,7 @@ class Store implements RedisStore {
   readonly #pollIntervalMs: number;
   readonly #ignoreMissedRevocations: boolean;
   readonly #failFastAfterMs: number;
+  readonly #revocationTtlMs: string;
   /** When each command Redis has not answered yet was sent, oldest first. */
   readonly #unanswered = new Map<symbol, number>();
   /** Every command goes through here (see `#sendCommand`). */
@@ -250,6 +274,7 @@ class Store implements RedisStore {
     this.#pollIntervalMs = parts.pollIntervalMs;
     this.#ignoreMissedRevocations = parts.ignoreMissedRevocations;
     this.#failFastAfterMs = parts.failFastAfterMs;
+    this.#revocationTtlMs = parts.revocationTtlMs;
     this.#report = parts.report;
 
     // An `error` event without a listener would crash the process: always listen.
@@ -336,21 +361,53 @@ class Store implements RedisStore {
     }
   }
 
-  async get(key: string): Promise<KsSession | undefined> {
-    const raw = await this.#send.sendCommand(['GET', this.#keys.session(this.#keys.hash(key))]);
-    return decodeSession(raw);
+  async get(key: string): Promise<KsSharedRead> {
+    const reply = await runScript(
+      this.#send,
+      READ,
+      [this.#keys.session(this.#keys.hash(key)), this.#keys.revocations],
+      [],
+    );
+    const [raw, count, ms] = Array.isArray(reply) ? reply : [];
+    const fence = `${String(count)}:${String(ms)}`;
+    if (!FENCE.test(fence)) throw new Error('Unexpected reply to a read');
+    return { session: decodeSession(raw), fence };
   }
 
-  async set(key: string, session: KsSession, ttlMs: number, userId: string): Promise<void> {
+  async set(
+    key: string,
+    session: KsSession,
+    ttlMs: number,
+    userId: string,
+    fence: string,
+  ): Promise<boolean> {
     const ttl = Math.ceil(ttlMs);
-    if (!(ttl > 0)) return;
+    if (!(ttl > 0)) return true;
+    // Not a fence this store gave: it cannot tell what was revoked since.
+    const [, count, readAt] = FENCE.exec(fence) ?? [];
+    if (count === undefined || readAt === undefined) return false;
     const hash = this.#keys.hash(key);
-    await runScript(
+    const written = await runScript(
       this.#send,
       SET_SESSION,
-      [this.#keys.session(hash), this.#keys.user(userId)],
-      [encodeSession(session), String(ttl), hash, this.#keys.mintedChannel],
+      [
+        this.#keys.session(hash),
+        this.#keys.user(userId),
+        this.#keys.revocations,
+        this.#keys.revoked(userId),
+        this.#keys.cleared,
+      ],
+      [
+        encodeSession(session),
+        String(ttl),
+        hash,
+        this.#keys.mintedChannel,
+        count,
+        readAt,
+        this.#revocationTtlMs,
+      ],
     );
+    return Number(written) === 1;
   }
 
   async lock(key: string, ttlMs: number): Promise<KsLockRelease | undefined> {
@@ -466,12 +523,19 @@ class Store implements RedisStore {
       await runScript(
         this.#send,
         REVOKE_USER,
-        [this.#keys.user(userId)],
-        [this.#keys.sessionPrefix, this.#keys.revokeChannel, message],
+        [this.#keys.user(userId), this.#keys.revocations, this.#keys.revoked(userId)],
+        [this.#keys.sessionPrefix, this.#keys.revokeChannel, message, this.#revocationTtlMs],
       );
       return;
     }
-    // Everything under the prefix, by SCAN (never KEYS, which blocks Redis).
+    // First the mark, so that no write fenced before it lands once the keys below are gone.
+    await runScript(
+      this.#send,
+      MARK_CLEARED,
+      [this.#keys.revocations, this.#keys.cleared],
+      [this.#revocationTtlMs],
+    );
+    // Then everything under the prefix, by SCAN (never KEYS, which blocks Redis).
     for (const pattern of this.#keys.patterns) {
       let cursor = '0';
       do {

@@ -15,11 +15,42 @@ function lua(source: string): LuaScript {
 }
 
 /**
+ * What `get` needs in one round trip: the session, the fence (the revocation
+ * count) and Redis's clock (ms), which together say where revocations stood.
+ * KEYS: session, revocation count.
+ */
+export const READ = lua(`
+local t = redis.call('TIME')
+return {
+  redis.call('GET', KEYS[1]),
+  redis.call('GET', KEYS[2]) or '0',
+  tostring(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+}
+`);
+
+/**
  * Writes a session with its TTL, adds its hash to the user's index (whose TTL
- * only ever grows, to the longest session's), and wakes the waiters.
- * KEYS: session, user index. ARGV: value, ttl ms, key hash, minted channel.
+ * only ever grows, to the longest session's), and wakes the waiters — unless
+ * the user, or everything, was revoked after the read that gave the fence.
+ * Every revocation bumps the count, so an unchanged count writes at once. A
+ * changed one is checked against the user's and the global marks, which live
+ * `revocationTtlMs`: a fence older than that can no longer be checked, and a
+ * count lower than the fence means Redis lost it (restart, failover) — both
+ * refuse. Returns 1 when written, 0 when refused.
+ * KEYS: session, user index, revocation count, user's mark, global mark.
+ * ARGV: value, ttl ms, key hash, minted channel, fence count, fence ms, revocationTtlMs.
  */
 export const SET_SESSION = lua(`
+local count = tonumber(redis.call('GET', KEYS[3]) or '0')
+local fence = tonumber(ARGV[5])
+if count ~= fence then
+  if count < fence then return 0 end
+  if tonumber(redis.call('GET', KEYS[4]) or '0') > fence then return 0 end
+  if tonumber(redis.call('GET', KEYS[5]) or '0') > fence then return 0 end
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if now - tonumber(ARGV[6]) >= tonumber(ARGV[7]) then return 0 end
+end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[3])
 if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then
@@ -52,11 +83,15 @@ return { redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[2]) }
 `);
 
 /**
- * Deletes every session of a user, then tells the fleet (in that order, so an
+ * Marks the user revoked (so no write fenced before now lands later), deletes
+ * every session of the user, then tells the fleet (in that order, so an
  * instance told of the revocation cannot read the session back).
- * KEYS: user index. ARGV: session key prefix, revoke channel, message.
+ * KEYS: user index, revocation count, user's mark.
+ * ARGV: session key prefix, revoke channel, message, revocationTtlMs.
  */
 export const REVOKE_USER = lua(`
+local count = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[3], count, 'PX', ARGV[4])
 local hashes = redis.call('SMEMBERS', KEYS[1])
 for i = 1, #hashes do
   redis.call('UNLINK', ARGV[1] .. hashes[i])
@@ -64,6 +99,17 @@ end
 redis.call('UNLINK', KEYS[1])
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 return #hashes
+`);
+
+/**
+ * The first step of `revoke(null)`: marks everything revoked, so no write
+ * fenced before now lands later; the sessions are deleted after it.
+ * KEYS: revocation count, global mark. ARGV: revocationTtlMs.
+ */
+export const MARK_CLEARED = lua(`
+local count = redis.call('INCR', KEYS[1])
+redis.call('SET', KEYS[2], count, 'PX', ARGV[1])
+return count
 `);
 
 /** EVALSHA, falling back to EVAL once when Redis does not know the script yet (or restarted). */

@@ -8,5 +8,5 @@ export { localMinter } from './local-minter.js';
 export { createMemoryStoreHub } from './memory-store.js';
 export type { KsMinter, MintRequest } from './minter.js';
 export { type Freshness, type FreshnessPolicy, freshness, renewAt } from './policy.js';
-export type { KsLockRelease, KsSharedStore } from './store.js';
+export type { KsLockRelease, KsSharedRead, KsSharedStore } from './store.js';
 export type { KsEvictReason, KsIssuerEvent, KsKeyInfo, KsRequest, KsSession } from './types.js';

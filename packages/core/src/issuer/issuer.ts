@@ -17,7 +17,7 @@ import { localMinter } from './local-minter.js';
 import type { KsMinter, MintRequest } from './minter.js';
 import { backoffDelay, type FreshnessPolicy, freshness } from './policy.js';
 import { appTokenMinter, sessionStartMinter } from './remote-minters.js';
-import type { KsLockRelease, KsSharedStore } from './store.js';
+import type { KsLockRelease, KsSharedRead, KsSharedStore } from './store.js';
 import type { KsEvictReason, KsIssuerEvent, KsKeyInfo, KsRequest, KsSession } from './types.js';
 
 export interface KsIssuerOptions {
@@ -119,10 +119,13 @@ export interface KsIssuer {
    * Drops every cached session of a user (logout); mints in flight for them
    * are discarded: their KS goes to the callers already waiting, but is
    * neither cached nor written to the shared store, and later requests mint
-   * anew. With `endSession`, also ends the dropped sessions at Kaltura where
-   * the way of minting can (`session.end`); one that could not be ended is
-   * reported as an `end-error` event and never makes `revoke` reject.
-   * Returns how many sessions were dropped.
+   * anew. With a shared store this holds across the fleet: a KS whose mint
+   * began on any instance before the revocation reached the store is refused
+   * by it (see `KsSharedRead.fence`), even if the broadcast reaches that
+   * instance late. With `endSession`, also ends the dropped sessions at
+   * Kaltura where the way of minting can (`session.end`); one that could not
+   * be ended is reported as an `end-error` event and never makes `revoke`
+   * reject. Returns how many sessions were dropped.
    */
   revoke(userId: string, options?: { endSession?: boolean }): Promise<number>;
   /** Drops every cached session (and, with a shared store, tells the fleet). */
@@ -595,8 +598,12 @@ class Issuer implements KsIssuer {
       this.#emit(() => ({ type: 'shared-hit', key: info }));
       return { session, minted: false };
     };
-    const shared = await this.#storeCall('get', () => store.get(key));
-    if (shared !== FAILED && shared !== undefined && accept(shared)) return sharedHit(shared);
+    const shared = await this.#storeCall('get', () => readShared(store, key));
+    if (shared !== FAILED && shared.session !== undefined && accept(shared.session))
+      return sharedHit(shared.session);
+    // Where the fleet's revocations stood before this mint began: the store refuses the KS if
+    // the user is revoked after it (taken from the latest read, so as close to the mint as can be).
+    let fence = shared === FAILED ? undefined : shared.fence;
     let release: KsLockRelease | undefined | typeof FAILED = FAILED;
     if (shared !== FAILED) {
       release = await this.#storeCall('lock', () => store.lock(key, this.#lockTtlMs));
@@ -608,21 +615,31 @@ class Issuer implements KsIssuer {
       }
       if (typeof release === 'function') {
         // Double-check under the lock: the previous holder may have just finished.
-        const again = await this.#storeCall('get', () => store.get(key));
-        if (again !== FAILED && again !== undefined && accept(again)) {
-          const unlock = release;
-          void this.#storeCall('unlock', () => unlock());
-          return sharedHit(again);
+        const again = await this.#storeCall('get', () => readShared(store, key));
+        if (again !== FAILED) {
+          fence = again.fence;
+          if (again.session !== undefined && accept(again.session)) {
+            const unlock = release;
+            void this.#storeCall('unlock', () => unlock());
+            return sharedHit(again.session);
+          }
         }
       }
     }
     try {
       const session = await this.#minter.mint(mint, signal);
       // Kept in the store only while this issuer would still hand it out, and never once the
-      // user was revoked (or everything cleared) while it was being minted.
+      // user was revoked (or everything cleared) while it was being minted: neither when this
+      // instance heard of it in time (`discarded`), nor when the revocation reached the store
+      // first (the fence: the store refuses the write, and this instance does not keep it either).
       const ttl = session.expiresAt - this.#policy.minRemainingMs - this.#now();
-      if (ttl > 0 && release !== FAILED && !flight.discarded)
-        await this.#storeCall('set', () => store.set(key, session, ttl, mint.userId));
+      const sealed = fence;
+      if (ttl > 0 && release !== FAILED && sealed !== undefined && !flight.discarded) {
+        const stored = await this.#storeCall('set', () =>
+          store.set(key, session, ttl, mint.userId, sealed),
+        );
+        if (stored === false) flight.discarded = true;
+      }
       return { session, minted: true };
     } finally {
       if (typeof release === 'function') {
@@ -817,6 +834,14 @@ class Issuer implements KsIssuer {
 }
 
 const FAILED = Symbol('store call failed');
+
+/** `store.get`, checked: a store that gives no fence could not keep a revocation from being undone. */
+async function readShared(store: KsSharedStore, key: string): Promise<KsSharedRead> {
+  const result = await store.get(key);
+  if (typeof result !== 'object' || result === null || typeof result.fence !== 'string')
+    throw new KsError('ERR_KS_INVALID_OPTION', 'store.get must resolve to { session, fence }');
+  return result;
+}
 
 /** How many times a waiter may wait for a holder that took the lock over from another. */
 const WAIT_ROUNDS_MAX = 3;

@@ -1,4 +1,4 @@
-import type { KsLockRelease, KsSharedStore } from './store.js';
+import type { KsLockRelease, KsSharedRead, KsSharedStore } from './store.js';
 import type { KsSession } from './types.js';
 
 /**
@@ -13,6 +13,11 @@ export function createMemoryStoreHub(now: () => number = Date.now) {
   /** Called with a session when one is written, with `undefined` when the key's lock goes. */
   const waiters = new Map<string, Set<(session: KsSession | undefined) => void>>();
   let failing = false;
+  /** Counts revocations; a fence is its value at a read. */
+  let revocations = 0;
+  /** The count right after each user's latest revocation, and after the latest `revoke(null)`. */
+  const revokedAt = new Map<string, number>();
+  let clearedAt = 0;
 
   function check(): void {
     if (failing) throw new Error('store unavailable');
@@ -40,14 +45,19 @@ export function createMemoryStoreHub(now: () => number = Date.now) {
   function store(): KsSharedStore {
     const own = new Set<(userId: string | null) => void>();
     return {
-      async get(key) {
+      async get(key): Promise<KsSharedRead> {
         check();
-        return read(key);
+        return { session: read(key), fence: String(revocations) };
       },
-      async set(key, session, ttlMs, userId) {
+      async set(key, session, ttlMs, userId, fence) {
         check();
+        // A fence this hub did not give, or one older than a revocation of the user: refuse.
+        const seen = /^\d+$/.test(fence) ? Number(fence) : Number.NaN;
+        if (!(seen <= revocations) || clearedAt > seen || (revokedAt.get(userId) ?? 0) > seen)
+          return false;
         sessions.set(key, { session, expiresAt: now() + ttlMs, userId });
         wake(key, session);
+        return true;
       },
       async lock(key, ttlMs): Promise<KsLockRelease | undefined> {
         check();
@@ -96,6 +106,14 @@ export function createMemoryStoreHub(now: () => number = Date.now) {
       },
       async revoke(userId) {
         check();
+        revocations++;
+        if (userId === null) {
+          clearedAt = revocations;
+          // Every fence older than this is stale anyway: the users' marks are no longer needed.
+          revokedAt.clear();
+        } else {
+          revokedAt.set(userId, revocations);
+        }
         for (const [key, entry] of sessions)
           if (userId === null || entry.userId === userId) sessions.delete(key);
         for (const listener of listeners) if (!own.has(listener)) listener(userId);

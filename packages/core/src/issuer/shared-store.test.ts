@@ -9,7 +9,14 @@ import type { KsIssuerEvent, KsSession } from './types.js';
 const START = 1_700_000_000_000;
 
 /** A fleet of issuers sharing one store hub, each counting its own mints. */
-function fleet(size: number, options: { hold?: boolean } = {}) {
+function fleet(
+  size: number,
+  options: {
+    hold?: boolean;
+    /** What issuer `i` is given instead of its store (to hold calls back at chosen points). */
+    wrap?: (store: KsSharedStore, i: number) => KsSharedStore;
+  } = {},
+) {
   let t = START;
   const now = () => t;
   const hub = createMemoryStoreHub(now);
@@ -45,7 +52,7 @@ function fleet(size: number, options: { hold?: boolean } = {}) {
       createKsIssuer({
         partnerId: 1,
         minter,
-        store: hub.store(),
+        store: options.wrap?.(hub.store(), i) ?? hub.store(),
         now,
         onEvent: (e) => log.push(e),
         lockWaitMs: 1_000,
@@ -68,6 +75,26 @@ function fleet(size: number, options: { hold?: boolean } = {}) {
     },
     hang: (value: boolean) => {
       hang = value;
+    },
+  };
+}
+
+/** A store whose revocation broadcasts reach its issuer only once `deliver()` is called. */
+function lateBroadcasts() {
+  const held: (() => void)[] = [];
+  let holding = true;
+  return {
+    wrap: (store: KsSharedStore): KsSharedStore => ({
+      ...store,
+      onRevoke: (listener) =>
+        store.onRevoke((userId) => {
+          if (holding) held.push(() => listener(userId));
+          else listener(userId);
+        }),
+    }),
+    deliver: () => {
+      holding = false;
+      for (const send of held.splice(0)) send();
     },
   };
 }
@@ -122,6 +149,68 @@ describe('a fleet of issuers sharing a store', () => {
     expect(again.ks).not.toBe('ks-1');
     await f.issuers[0]!.clear();
     for (const issuer of f.issuers) expect(issuer.size).toBe(0);
+  });
+
+  it('a mint in flight when another instance revoked the user is neither written nor kept, even if the broadcast comes late', async () => {
+    const late = lateBroadcasts();
+    const f = fleet(3, { hold: true, wrap: (store, i) => (i === 0 ? late.wrap(store) : store) });
+    const pending = f.issuers[0]!.getKs({ userId: 'alice' });
+    await vi.waitFor(() => expect(f.mints[0]).toBe(1)); // A is minting
+    await f.issuers[1]!.revoke('alice'); // the store has it; A has not heard yet
+    f.release(); // A's mint ends and A writes it: after the revocation
+    expect((await pending).ks).toBe('ks-1'); // to the callers that were already waiting only
+    expect(f.hub.size).toBe(0);
+    expect(f.issuers[0]!.peek({ userId: 'alice' })).toBeUndefined();
+    expect((await f.issuers[2]!.getKs({ userId: 'alice' })).ks).toBe('ks-2');
+    late.deliver();
+    expect((await f.issuers[1]!.getKs({ userId: 'alice' })).ks).toBe('ks-2');
+    expect(f.total()).toBe(2);
+  });
+
+  it('a mint in flight when another instance cleared everything is neither written nor kept', async () => {
+    const late = lateBroadcasts();
+    const f = fleet(3, { hold: true, wrap: (store, i) => (i === 0 ? late.wrap(store) : store) });
+    const pending = f.issuers[0]!.getKs({ userId: 'alice' });
+    await vi.waitFor(() => expect(f.mints[0]).toBe(1));
+    await f.issuers[1]!.clear();
+    f.release();
+    expect((await pending).ks).toBe('ks-1');
+    expect(f.hub.size).toBe(0);
+    expect(f.issuers[0]!.peek({ userId: 'alice' })).toBeUndefined();
+    expect((await f.issuers[2]!.getKs({ userId: 'alice' })).ks).toBe('ks-2');
+    late.deliver();
+    expect((await f.issuers[1]!.getKs({ userId: 'alice' })).ks).toBe('ks-2');
+    expect(f.total()).toBe(2);
+  });
+
+  it('treats a store whose get gives no fence as failing: reports it and mints alone', async () => {
+    const events: KsIssuerEvent[] = [];
+    const base = createMemoryStoreHub(() => START).store();
+    let writes = 0;
+    const issuer = createKsIssuer({
+      partnerId: 1,
+      adminSecret: 'secret',
+      now: () => START,
+      onEvent: (e) => events.push(e),
+      store: {
+        ...base,
+        // An implementation written against the old interface.
+        get: async (key) => (await base.get(key)).session as never,
+        set: async (...args) => {
+          writes++;
+          return base.set(...args);
+        },
+      },
+    });
+    await issuer.getKs({ userId: 'u' });
+    expect(writes).toBe(0);
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        type: 'store-error',
+        operation: 'get',
+        error: expect.objectContaining({ code: 'ERR_KS_INVALID_OPTION' }),
+      }),
+    );
   });
 
   it('takes over when the lock holder crashed: waits lockWaitMs, then mints itself', async () => {
@@ -247,9 +336,9 @@ describe('a fleet sharing a store: races and events', () => {
     const base = hub.store();
     const store: KsSharedStore = {
       ...base,
-      set: (key, session, ttlMs, userId) => {
+      set: (key, session, ttlMs, userId, fence) => {
         ttls.push(ttlMs);
-        return base.set(key, session, ttlMs, userId);
+        return base.set(key, session, ttlMs, userId, fence);
       },
     };
     const issuer = createKsIssuer({
@@ -291,8 +380,9 @@ describe('the in-memory store', () => {
     const hub = createMemoryStoreHub(() => START);
     const [a, b] = [hub.store(), hub.store()];
     await a.lock('k', 60_000);
+    const { fence } = await a.get('k');
     const waiting = b.waitFor('k', () => true, 1_000, new AbortController().signal);
-    await a.set('k', session('ks-new'), 60_000, 'u');
+    await a.set('k', session('ks-new'), 60_000, 'u', fence);
     await vi.advanceTimersByTimeAsync(1_000);
     expect((await waiting)?.ks).toBe('ks-new');
   });

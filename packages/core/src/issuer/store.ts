@@ -3,6 +3,19 @@ import type { KsSession } from './types.js';
 /** Releases a lock taken with `KsSharedStore.lock`. */
 export type KsLockRelease = () => Promise<void>;
 
+/** What `KsSharedStore.get` read. */
+export interface KsSharedRead {
+  /** The session cached under the key, if any. */
+  session: KsSession | undefined;
+  /**
+   * Where the fleet's revocations stood at this read (opaque to the issuer).
+   * A KS minted after the read is written with `set(…, fence)`, and the store
+   * refuses it if its user (or everything) was revoked since: a mint that was
+   * already under way when a revocation happened can never land after it.
+   */
+  fence: string;
+}
+
 /**
  * A second cache tier shared by a fleet of issuers (Redis, for one). The
  * in-memory LRU stays in front of it. Every method may fail or be slow: the
@@ -15,10 +28,22 @@ export type KsLockRelease = () => Promise<void>;
  * contain a secret.
  */
 export interface KsSharedStore {
-  /** The session cached under `key`, if any. */
-  get(key: string): Promise<KsSession | undefined>;
-  /** Caches `session` under `key` for `ttlMs`, remembering it belongs to `userId` (the one asked for). */
-  set(key: string, session: KsSession, ttlMs: number, userId: string): Promise<void>;
+  /** The session cached under `key`, if any, and the fence to `set` a KS minted after this read with. */
+  get(key: string): Promise<KsSharedRead>;
+  /**
+   * Caches `session` under `key` for `ttlMs`, remembering it belongs to
+   * `userId` (the one asked for) — unless `userId` or everything was revoked
+   * after the read that gave `fence`, or the store can no longer tell (an
+   * unknown or too old fence): then it writes nothing and resolves `false`.
+   * The check and the write are one atomic step, ordered with `revoke`.
+   */
+  set(
+    key: string,
+    session: KsSession,
+    ttlMs: number,
+    userId: string,
+    fence: string,
+  ): Promise<boolean>;
   /**
    * Tries to become the one instance minting `key`: resolves to a release
    * function when acquired, `undefined` when another instance holds the lock.
@@ -40,7 +65,11 @@ export interface KsSharedStore {
     timeoutMs: number,
     signal: AbortSignal,
   ): Promise<KsSession | undefined>;
-  /** Deletes a user's sessions (or, with `null`, all) everywhere, and tells every instance. */
+  /**
+   * Deletes a user's sessions (or, with `null`, all) everywhere, makes every
+   * fence read before it stale for that user (or for all), and tells every
+   * instance.
+   */
   revoke(userId: string | null): Promise<void>;
   /** Subscribes to revocations made by any instance (`null`: everything). Returns an unsubscribe. */
   onRevoke(listener: (userId: string | null) => void): () => void;

@@ -31,6 +31,23 @@ function key(userId: string, privileges = ''): string {
   return `1\n0\n${userId}\n${privileges}`;
 }
 
+/** The session cached under `key`, if any. */
+export async function read(store: KsSharedStore, key: string): Promise<KsSession | undefined> {
+  return (await store.get(key)).session;
+}
+
+/** Writes `session` the way the issuer does: fenced by a read just before it. */
+export async function put(
+  store: KsSharedStore,
+  key: string,
+  session: KsSession,
+  ttlMs: number,
+  userId: string,
+): Promise<boolean> {
+  const { fence } = await store.get(key);
+  return store.set(key, session, ttlMs, userId, fence);
+}
+
 const SHORT_MS = 150;
 const poll = { timeout: 3_000, interval: 20 };
 
@@ -58,16 +75,16 @@ export function describeStoreContract(
     });
 
     it('serves what one store set from every other, and nothing for an unknown key', async () => {
-      expect(await a.get(key('nobody'))).toBeUndefined();
-      await a.set(key('alice'), testSession('alice', 'ks-a'), 60_000, 'alice');
-      expect(await b.get(key('alice'))).toEqual(testSession('alice', 'ks-a'));
-      expect(await c.get(key('alice', 'sview:*'))).toBeUndefined();
+      expect(await read(a, key('nobody'))).toBeUndefined();
+      await put(a, key('alice'), testSession('alice', 'ks-a'), 60_000, 'alice');
+      expect(await read(b, key('alice'))).toEqual(testSession('alice', 'ks-a'));
+      expect(await read(c, key('alice', 'sview:*'))).toBeUndefined();
     });
 
     it('forgets a session after its TTL', async () => {
-      await a.set(key('alice'), testSession('alice', 'ks-a'), SHORT_MS, 'alice');
+      await put(a, key('alice'), testSession('alice', 'ks-a'), SHORT_MS, 'alice');
       fleet.elapse(SHORT_MS);
-      await vi.waitFor(async () => expect(await b.get(key('alice'))).toBeUndefined(), poll);
+      await vi.waitFor(async () => expect(await read(b, key('alice'))).toBeUndefined(), poll);
     });
 
     it('gives a lock to one store at a time, until released', async () => {
@@ -99,14 +116,14 @@ export function describeStoreContract(
     it("waitFor resolves with another store's mint, skipping sessions it does not accept", async () => {
       const release = await a.lock(key('alice'), 60_000);
       const waiting = b.waitFor(key('alice'), (s) => s.ks === 'ks-new', 5_000, never);
-      await a.set(key('alice'), testSession('alice', 'ks-old'), 60_000, 'alice');
-      await a.set(key('alice'), testSession('alice', 'ks-new'), 60_000, 'alice');
+      await put(a, key('alice'), testSession('alice', 'ks-old'), 60_000, 'alice');
+      await put(a, key('alice'), testSession('alice', 'ks-new'), 60_000, 'alice');
       expect((await waiting)?.ks).toBe('ks-new');
       await release?.();
     });
 
     it('waitFor returns an acceptable session that is already there', async () => {
-      await a.set(key('alice'), testSession('alice', 'ks-a'), 60_000, 'alice');
+      await put(a, key('alice'), testSession('alice', 'ks-a'), 60_000, 'alice');
       expect((await b.waitFor(key('alice'), () => true, 5_000, never))?.ks).toBe('ks-a');
     });
 
@@ -126,7 +143,7 @@ export function describeStoreContract(
       );
       // Once it has been shown a session it rejects, it is waiting.
       await vi.waitFor(async () => {
-        await a.set(key('alice'), testSession('alice', 'ks-rejected'), 60_000, 'alice');
+        await put(a, key('alice'), testSession('alice', 'ks-rejected'), 60_000, 'alice');
         expect(seen).toContain('ks-rejected');
       }, poll);
       controller.abort();
@@ -156,14 +173,14 @@ export function describeStoreContract(
       a.onRevoke((u) => heard.a.push(u));
       b.onRevoke((u) => heard.b.push(u));
       c.onRevoke((u) => heard.c.push(u));
-      await a.set(key('alice'), testSession('alice', 'ks-a1'), 60_000, 'alice');
-      await c.set(key('alice', 'sview:*'), testSession('alice', 'ks-a2'), 60_000, 'alice');
-      await a.set(key('bob'), testSession('bob', 'ks-b'), 60_000, 'bob');
+      await put(a, key('alice'), testSession('alice', 'ks-a1'), 60_000, 'alice');
+      await put(c, key('alice', 'sview:*'), testSession('alice', 'ks-a2'), 60_000, 'alice');
+      await put(a, key('bob'), testSession('bob', 'ks-b'), 60_000, 'bob');
 
       await b.revoke('alice');
-      expect(await c.get(key('alice'))).toBeUndefined();
-      expect(await a.get(key('alice', 'sview:*'))).toBeUndefined();
-      expect((await c.get(key('bob')))?.ks).toBe('ks-b');
+      expect(await read(c, key('alice'))).toBeUndefined();
+      expect(await read(a, key('alice', 'sview:*'))).toBeUndefined();
+      expect((await read(c, key('bob')))?.ks).toBe('ks-b');
       await vi.waitFor(() => {
         expect(heard.a).toEqual(['alice']);
         expect(heard.c).toEqual(['alice']);
@@ -177,12 +194,49 @@ export function describeStoreContract(
     it('revoke(null) deletes everything and tells the other stores', async () => {
       const heard: (string | null)[] = [];
       b.onRevoke((u) => heard.push(u));
-      await a.set(key('alice'), testSession('alice', 'ks-a'), 60_000, 'alice');
-      await a.set(key('bob'), testSession('bob', 'ks-b'), 60_000, 'bob');
+      await put(a, key('alice'), testSession('alice', 'ks-a'), 60_000, 'alice');
+      await put(a, key('bob'), testSession('bob', 'ks-b'), 60_000, 'bob');
       await a.revoke(null);
-      expect(await b.get(key('alice'))).toBeUndefined();
-      expect(await c.get(key('bob'))).toBeUndefined();
+      expect(await read(b, key('alice'))).toBeUndefined();
+      expect(await read(c, key('bob'))).toBeUndefined();
       await vi.waitFor(() => expect(heard).toEqual([null]), poll);
+    });
+
+    it('refuses a write fenced before its user was revoked, on any store; other users and later fences write', async () => {
+      const alice = (await a.get(key('alice'))).fence;
+      const bob = (await a.get(key('bob'))).fence;
+      await b.revoke('alice');
+      // A mint that began before the revocation lands after it: refused, nothing written.
+      expect(
+        await a.set(key('alice'), testSession('alice', 'ks-old'), 60_000, 'alice', alice),
+      ).toBe(false);
+      expect(await read(c, key('alice'))).toBeUndefined();
+      // Someone else's revocation does not stand in the way.
+      expect(await a.set(key('bob'), testSession('bob', 'ks-b'), 60_000, 'bob', bob)).toBe(true);
+      expect((await read(c, key('bob')))?.ks).toBe('ks-b');
+      // A mint that began after it writes as usual.
+      expect(await put(a, key('alice'), testSession('alice', 'ks-new'), 60_000, 'alice')).toBe(
+        true,
+      );
+      expect((await read(c, key('alice')))?.ks).toBe('ks-new');
+    });
+
+    it('refuses every write fenced before a revoke(null), and a fence it did not give', async () => {
+      const alice = (await a.get(key('alice'))).fence;
+      const bob = (await b.get(key('bob'))).fence;
+      await c.revoke(null);
+      expect(await a.set(key('alice'), testSession('alice', 'ks-a'), 60_000, 'alice', alice)).toBe(
+        false,
+      );
+      expect(await b.set(key('bob'), testSession('bob', 'ks-b'), 60_000, 'bob', bob)).toBe(false);
+      expect(await read(c, key('alice'))).toBeUndefined();
+      expect(await read(c, key('bob'))).toBeUndefined();
+      expect(await a.set(key('bob'), testSession('bob', 'ks-b'), 60_000, 'bob', 'forged')).toBe(
+        false,
+      );
+      expect(await read(c, key('bob'))).toBeUndefined();
+      expect(await put(b, key('bob'), testSession('bob', 'ks-b2'), 60_000, 'bob')).toBe(true);
+      expect((await read(a, key('bob')))?.ks).toBe('ks-b2');
     });
 
     it('stops telling a listener once it unsubscribes', async () => {
