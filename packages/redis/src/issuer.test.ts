@@ -372,4 +372,25 @@ describe('a fleet of issuers sharing Redis', () => {
     const other = await f.issuers[0]!.getKs({ userId: 'v' });
     expect(other.ks).toBe('ks-2');
   });
+
+  it('a busy event loop is not a slow Redis: the answer waiting in the socket is used', async () => {
+    const f = await fleet(2, { storeTimeoutMs: 50 });
+    const first = await f.issuers[0]!.getKs({ userId: 'u' });
+    const pending = f.issuers[1]!.getKs({ userId: 'u' });
+    // The read is on its way; CPU pressure (a burst of requests, say) keeps the loop busy
+    // past storeTimeoutMs while Redis answers into the socket.
+    await new Promise((resolve) => setImmediate(resolve));
+    busy(150);
+    expect((await pending).ks).toBe(first.ks);
+    expect(f.total()).toBe(1);
+    expect(storeErrors(f.events[1]!)).toEqual([]);
+  });
 });
+
+/** Keeps the event loop busy for `ms`, as a CPU-bound burst of requests would. */
+function busy(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // spin
+  }
+}

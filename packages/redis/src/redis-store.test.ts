@@ -328,11 +328,16 @@ describe('connections', () => {
       onError: (error) => reported.push(error),
     });
     await store.ready;
-    vi.useFakeTimers({ toFake: ['performance'] });
+    vi.useFakeTimers({ toFake: ['performance', 'setTimeout', 'clearTimeout'] });
     try {
       own.pause(); // SIGSTOP: the connection stays up, nothing answers
       const stuck = store.get(key('alice'));
-      vi.advanceTimersByTime(100);
+      // Not yet due: later commands still go out.
+      vi.advanceTimersByTime(99);
+      const queued = store.get(key('carol'));
+      vi.advanceTimersByTime(1);
+      // The deadline's check runs after the I/O waiting to be read (none: Redis is stopped).
+      await new Promise((resolve) => setImmediate(resolve));
       // Every later command would queue behind the unanswered one: it fails at once instead.
       await expect(store.get(key('bob'))).rejects.toMatchObject({ code: 'ERR_KS_TIMEOUT' });
       await expect(store.lock(key('bob'), 1_000)).rejects.toMatchObject({
@@ -341,6 +346,7 @@ describe('connections', () => {
       expect(reported.map((e) => (e as KsError).code)).toEqual(['ERR_KS_TIMEOUT']);
       own.resume();
       expect((await stuck).session).toBeUndefined();
+      expect((await queued).session).toBeUndefined();
       // Redis answered: commands go through again.
       expect(await read(store, key('bob'))).toBeUndefined();
     } finally {
@@ -348,6 +354,29 @@ describe('connections', () => {
       own.resume();
       await store.close();
       await own.stop();
+    }
+  });
+
+  it('does not take a busy event loop for a Redis that does not answer', async () => {
+    const reported: Error[] = [];
+    const store = createRedisStore({
+      url: server.url,
+      keyPrefix: uniquePrefix(),
+      failFastAfterMs: 50,
+      onError: (error) => reported.push(error),
+    });
+    await store.ready;
+    try {
+      const first = store.get(key('alice'));
+      // CPU pressure, not a timer: the answer arrives while the loop is busy and sits
+      // unread in the socket past failFastAfterMs.
+      busy(150);
+      const second = store.get(key('bob'));
+      expect((await first).session).toBeUndefined();
+      expect((await second).session).toBeUndefined();
+      expect(reported).toEqual([]);
+    } finally {
+      await store.close();
     }
   });
 
@@ -444,3 +473,11 @@ describe('helpers', () => {
     ).not.toHaveProperty('extra');
   });
 });
+
+/** Keeps the event loop busy for `ms`, as a CPU-bound burst of requests would. */
+function busy(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // spin
+  }
+}

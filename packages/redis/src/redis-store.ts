@@ -87,7 +87,7 @@ export interface RedisStoreOptions {
    * once (`ERR_KS_TIMEOUT`) instead of queueing behind it on the same
    * connection, until Redis answers it or the connection drops: a Redis that
    * hangs costs the issuer one `storeTimeoutMs`, not one per request.
-   * Default 250 (the issuer's default `storeTimeoutMs`).
+   * Default 1000 (the issuer's default `storeTimeoutMs`).
    */
   failFastAfterMs?: number;
 }
@@ -153,7 +153,7 @@ export function createRedisStore({
   ignoreMissedRevocations = false,
   onError,
   errorReportIntervalMs = 10_000,
-  failFastAfterMs = 250,
+  failFastAfterMs = 1_000,
   revocationTtlMs = 600_000,
 }: RedisStoreOptions = {}): RedisStore {
   if ((url === undefined) === (client === undefined))
@@ -247,6 +247,10 @@ class Store implements RedisStore {
   readonly #revocationTtlMs: string;
   /** When each command Redis has not answered yet was sent, oldest first. */
   readonly #unanswered = new Map<symbol, number>();
+  /** The unanswered command that opened the breaker, if it is open. */
+  #stalled: symbol | undefined;
+  /** The timer that checks the oldest unanswered command at its deadline. */
+  #watch: ReturnType<typeof setTimeout> | undefined;
   /** Every command goes through here (see `#sendCommand`). */
   readonly #send: CommandSender = { sendCommand: (args) => this.#sendCommand(args) };
   /** Tags this store's revocation messages, so it does not hear its own. */
@@ -336,9 +340,7 @@ class Store implements RedisStore {
    * whose probe is the command already in flight).
    */
   #sendCommand(args: readonly string[]): Promise<unknown> {
-    const now = performance.now();
-    const oldest = this.#unanswered.values().next();
-    if (!oldest.done && now - oldest.value >= this.#failFastAfterMs) {
+    if (this.#stalled !== undefined) {
       const error = new KsError(
         'ERR_KS_TIMEOUT',
         `Redis has left a command unanswered for over ${this.#failFastAfterMs} ms`,
@@ -347,18 +349,46 @@ class Store implements RedisStore {
       return Promise.reject(error);
     }
     const id = Symbol();
-    this.#unanswered.set(id, now);
+    this.#unanswered.set(id, performance.now());
     const answered = () => {
       this.#unanswered.delete(id);
+      if (this.#stalled === id) {
+        this.#stalled = undefined;
+        this.#watchOldest();
+      }
     };
     try {
       const reply = this.#commands.sendCommand(args);
       reply.then(answered, answered);
+      this.#watchOldest();
       return reply;
     } catch (error) {
       answered();
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Opens the breaker when the oldest unanswered command is still unanswered at
+   * its deadline — judged by a timer and after the I/O waiting to be read, so a
+   * busy event loop (whose answers sit unread in the socket) does not count as
+   * a Redis that does not answer.
+   */
+  #watchOldest(): void {
+    if (this.#watch !== undefined || this.#stalled !== undefined || this.#closed) return;
+    const oldest = this.#unanswered.entries().next();
+    if (oldest.done) return;
+    const [id, sentAt] = oldest.value;
+    const due = Math.max(0, sentAt + this.#failFastAfterMs - performance.now());
+    this.#watch = setTimeout(() => {
+      setImmediate(() => {
+        this.#watch = undefined;
+        if (this.#closed) return;
+        if (this.#unanswered.has(id)) this.#stalled = id;
+        else this.#watchOldest();
+      });
+    }, due);
+    this.#watch.unref?.();
   }
 
   async get(key: string): Promise<KsSharedRead> {
@@ -611,6 +641,7 @@ class Store implements RedisStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#watch);
     this.#listeners.clear();
     this.#wake(undefined);
     this.#stopSubscribing?.(closedError());

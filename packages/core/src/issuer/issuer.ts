@@ -74,7 +74,12 @@ export interface KsIssuerOptions {
    * across the fleet cause one mint, and revocations reach every instance.
    */
   store?: KsSharedStore;
-  /** Each call to the shared store may take this long (ms) before the issuer goes on alone. Default 250. */
+  /**
+   * Each call to the shared store may take this long (ms) before the issuer goes on alone.
+   * Default 1 s: a Redis round trip is well under a millisecond, but a cold storm queues
+   * thousands of calls at once, and a bound that such a queue crosses makes every
+   * instance mint alone exactly when sharing matters most.
+   */
   storeTimeoutMs?: number;
   /** How long an instance may hold the fleet-wide mint lock (ms). Default: `mintTimeoutMs`. */
   lockTtlMs?: number;
@@ -258,7 +263,7 @@ class Issuer implements KsIssuer {
     this.kind = this.#minter.kind;
 
     this.#store = options.store;
-    this.#storeTimeoutMs = checkMs(options.storeTimeoutMs ?? 250, 'storeTimeoutMs');
+    this.#storeTimeoutMs = checkMs(options.storeTimeoutMs ?? 1_000, 'storeTimeoutMs');
     this.#lockTtlMs = checkMs(options.lockTtlMs ?? this.#mintTimeoutMs, 'lockTtlMs');
     this.#lockWaitMs = checkMs(options.lockWaitMs ?? this.#mintTimeoutMs / 2, 'lockWaitMs');
     if (this.#store !== undefined) {
@@ -708,7 +713,12 @@ class Issuer implements KsIssuer {
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () =>
-              reject(new KsError('ERR_KS_TIMEOUT', `The shared store took over ${timeoutMs} ms`)),
+              // Read whatever I/O is waiting first: on a busy event loop the answer may be in
+              // the socket already, and that is not a slow store (the poll phase comes
+              // before setImmediate's).
+              setImmediate(() =>
+                reject(new KsError('ERR_KS_TIMEOUT', `The shared store took over ${timeoutMs} ms`)),
+              ),
             timeoutMs,
           );
           timer.unref?.();
