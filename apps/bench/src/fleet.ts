@@ -55,7 +55,8 @@ export async function runFleetSuite({
   users = 500,
   perUser = 2,
   latencyMs = 20,
-  storeTimeoutMs = 5_000,
+  /** The issuer's storeTimeoutMs and the store's failFastAfterMs; the defaults when absent. */
+  storeTimeoutMs = undefined as number | undefined,
 } = {}): Promise<SuiteResult> {
   let redis: RedisServer | undefined;
   const emulator = await startEmulator(latencyMs);

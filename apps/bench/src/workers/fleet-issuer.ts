@@ -29,7 +29,7 @@ await runIssuerWorker({
         redis: {
           url: config.redisUrl,
           keyPrefix: config.keyPrefix ?? 'bench:',
-          // Matches storeTimeoutMs below (the store's default, 250 ms, matches the issuer's).
+          // Matches storeTimeoutMs below (the defaults match too: 1 s each).
           failFastAfterMs: config.storeTimeoutMs,
         },
       }),
