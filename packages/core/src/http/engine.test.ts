@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createKsIssuer } from '../issuer/issuer.js';
 import { createKsEngine } from './engine.js';
 import type { KsRouteBody, KsUser } from './types.js';
 
@@ -54,5 +55,53 @@ describe('the route body, serialized once per cached session', () => {
     const { get } = setup(() => ({ id: 'bob', privileges: { edit: 'entry-1' } }));
     const { body } = await get();
     expect(body.privileges).toBe('sview:*,edit:entry-1,appid:app.example.com');
+  });
+});
+
+describe('an engine given an issuer of its own', () => {
+  const make = () =>
+    createKsIssuer({ partnerId: 4242, adminSecret: 'engine-test-admin-secret-0123456789' });
+
+  it('serves from that issuer, and leaves it open when the engine closes', async () => {
+    const issuer = make();
+    const engine = createKsEngine<object>({
+      partnerId: 4242,
+      issuer,
+      getUser: () => ({ id: 'alice' }),
+    });
+    const answer = await engine.respond(await engine.context({}), { method: 'GET', headers: {} });
+    expect(answer.status).toBe(200);
+    expect(issuer.size).toBe(1);
+    await engine.close();
+    expect((await issuer.getKs({ userId: 'bob' })).userId).toBe('bob');
+    await issuer.close();
+  });
+
+  it.each([
+    ['max', { max: 10 }],
+    ['expiresInSeconds', { expiresInSeconds: 60 }],
+    ['onEvent', { onEvent: () => {} }],
+    ['store', { store: {} }],
+  ])('refuses %s next to it, instead of ignoring it', (name, extra) => {
+    const issuer = make();
+    expect(() =>
+      createKsEngine<object>({
+        partnerId: 4242,
+        issuer,
+        getUser: () => null,
+        ...(extra as object),
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'ERR_KS_INVALID_OPTION',
+        message: expect.stringContaining(name),
+      }),
+    );
+  });
+
+  it("refuses a partnerId other than the issuer's", () => {
+    expect(() =>
+      createKsEngine<object>({ partnerId: 1, issuer: make(), getUser: () => null }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_KS_INVALID_OPTION' }));
   });
 });

@@ -42,6 +42,7 @@ const STATUS: Partial<Record<KsErrorCode, number>> = {
   ERR_KS_ABORTED: 503,
 };
 
+/** Options that configure the issuer the engine makes: meaningless next to `issuer`. */
 const ISSUER_OPTION_NAMES = [
   'adminSecret',
   'minter',
@@ -49,6 +50,21 @@ const ISSUER_OPTION_NAMES = [
   'appToken',
   'serviceUrl',
   'client',
+  'clientOptions',
+  'ksVersion',
+  'expiresInSeconds',
+  'refreshAtFraction',
+  'minRemainingMs',
+  'minForcedRefreshIntervalMs',
+  'max',
+  'mintTimeoutMs',
+  'failureBackoff',
+  'store',
+  'storeTimeoutMs',
+  'lockTtlMs',
+  'lockWaitMs',
+  'random',
+  'onEvent',
 ] as const;
 
 function invalidOption(message: string): KsError {
@@ -96,7 +112,14 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
     const clash = ISSUER_OPTION_NAMES.find(
       (name) => (options as unknown as Record<string, unknown>)[name] !== undefined,
     );
-    if (clash) throw invalidOption(`Give either issuer or ${clash}, not both`);
+    if (clash) {
+      throw invalidOption(
+        `Give either issuer or ${clash}, not both (set ${clash} on the issuer itself)`,
+      );
+    }
+    if (options.partnerId !== undefined && options.partnerId !== options.issuer.partnerId) {
+      throw invalidOption("partnerId differs from the issuer's partnerId");
+    }
     issuer = options.issuer;
   } else {
     const {
