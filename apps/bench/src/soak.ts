@@ -1,26 +1,8 @@
 import { execFileSync } from 'node:child_process';
+import type { SoakReport } from '@kaltura-ks/testing/soak';
 import type { SuiteResult } from './harness.js';
 
 const WORKER = new URL('./workers/soak.ts', import.meta.url).pathname;
-
-interface SoakReport {
-  durationMs: number;
-  requests: number;
-  requestsPerSecond: number;
-  usersServed: number;
-  mints: number;
-  failures: string[];
-  failureCount: number;
-  maxCacheSize: number;
-  cacheSamples: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  heapBeforeBytes: number;
-  heapAfterBytes: number;
-  heapGrowthBytes: number;
-  gcForced: boolean;
-}
 
 const MiB = 2 ** 20;
 
