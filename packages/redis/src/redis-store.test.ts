@@ -357,6 +357,143 @@ describe('connections', () => {
     }
   });
 
+  it('drops its own connection once the breaker has been open for reconnectAfterMs, and recovers on a new one', async () => {
+    const own = await startRedisServer();
+    const reported: Error[] = [];
+    const store = createRedisStore({
+      url: own.url.replace('redis://', 'redis://default:pw-s3cret@'),
+      keyPrefix: uniquePrefix(),
+      failFastAfterMs: 100,
+      reconnectAfterMs: 1_000,
+      reconnectMaxDelayMs: 20,
+      onError: (error) => reported.push(error),
+    });
+    // A password in the URL (this server's `default` user takes any): no report may show it.
+    await store.ready;
+    vi.useFakeTimers({ toFake: ['performance', 'setTimeout', 'clearTimeout'] });
+    try {
+      own.pause(); // SIGSTOP: the connection stays up, the reply never comes
+      let outcome: unknown;
+      void store.get(key('alice')).then(
+        () => {
+          outcome = 'answered';
+        },
+        (error: unknown) => {
+          outcome = error;
+        },
+      );
+      vi.advanceTimersByTime(100);
+      await new Promise((resolve) => setImmediate(resolve));
+      await expect(store.get(key('bob'))).rejects.toMatchObject({ code: 'ERR_KS_TIMEOUT' });
+      // Not yet: the breaker has been open for less than reconnectAfterMs.
+      vi.advanceTimersByTime(999);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(outcome).toBeUndefined();
+      vi.advanceTimersByTime(1);
+      // Judged after the I/O waiting to be read, as the breaker is.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(outcome).toBeInstanceOf(Error);
+      // Reported once, although within errorReportIntervalMs of the breaker's report.
+      expect(reported.map((e) => (e as KsError).code)).toEqual([
+        'ERR_KS_TIMEOUT',
+        'ERR_KS_TIMEOUT',
+      ]);
+      expect(reported[1]!.message).toMatch(/reconnecting/);
+      for (const error of reported)
+        expect(`${error.message}\n${error.stack}`).not.toMatch(/s3cret/);
+      // The breaker is closed: commands are no longer refused for a stalled one (the new
+      // connection is not ready yet, so they fail as offline, at once).
+      await expect(store.get(key('bob'))).rejects.not.toMatchObject({ code: 'ERR_KS_TIMEOUT' });
+      own.resume();
+      vi.useRealTimers();
+      await vi.waitFor(async () => expect(await read(store, key('bob'))).toBeUndefined(), poll);
+      expect(reported).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+      own.resume();
+      await store.close();
+      await own.stop();
+    }
+  });
+
+  it('leaves no reconnection timer behind once closed with the breaker open', async () => {
+    const own = await startRedisServer();
+    const store = createRedisStore({
+      url: own.url,
+      keyPrefix: uniquePrefix(),
+      failFastAfterMs: 100,
+      reconnectAfterMs: 5_000,
+    });
+    await store.ready;
+    vi.useFakeTimers({ toFake: ['performance', 'setTimeout', 'clearTimeout'] });
+    try {
+      own.pause();
+      const stuck = store.get(key('alice')).catch((error: unknown) => error);
+      vi.advanceTimersByTime(100);
+      await new Promise((resolve) => setImmediate(resolve));
+      await expect(store.get(key('bob'))).rejects.toMatchObject({ code: 'ERR_KS_TIMEOUT' });
+      const closing = store.close();
+      vi.advanceTimersByTime(1_000); // close() waits that long for the commands in flight
+      await closing;
+      expect(await stuck).toBeInstanceOf(Error);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+      own.resume();
+      await store.close();
+      await own.stop();
+    }
+  });
+
+  it('never drops a client of yours, however long the breaker stays open', async () => {
+    const own = await startRedisServer();
+    const client = createClient({ url: own.url, disableOfflineQueue: true });
+    client.on('error', () => {});
+    await client.connect();
+    let ended = 0;
+    client.on('end', () => ended++);
+    const destroy = vi.spyOn(client, 'destroy');
+    const reported: Error[] = [];
+    const store = createRedisStore({
+      client,
+      keyPrefix: uniquePrefix(),
+      failFastAfterMs: 100,
+      reconnectAfterMs: 200,
+      onError: (error) => reported.push(error),
+    });
+    await store.ready;
+    vi.useFakeTimers({ toFake: ['performance', 'setTimeout', 'clearTimeout'] });
+    try {
+      own.pause();
+      let settled = false;
+      const stuck = store.get(key('alice')).finally(() => {
+        settled = true;
+      });
+      vi.advanceTimersByTime(100);
+      await new Promise((resolve) => setImmediate(resolve));
+      await expect(store.get(key('bob'))).rejects.toMatchObject({ code: 'ERR_KS_TIMEOUT' });
+      vi.advanceTimersByTime(10_000);
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(settled).toBe(false);
+      expect(destroy).not.toHaveBeenCalled();
+      expect(ended).toBe(0);
+      expect(client.isReady).toBe(true);
+      expect(reported).toHaveLength(1);
+      own.resume();
+      // The same connection: Redis answers the stalled command, and the breaker closes.
+      expect((await stuck).session).toBeUndefined();
+      expect(await read(store, key('bob'))).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+      own.resume();
+      await store.close();
+      destroy.mockRestore();
+      client.destroy();
+      await own.stop();
+    }
+  });
+
   it('does not take a busy event loop for a Redis that does not answer', async () => {
     const reported: Error[] = [];
     const store = createRedisStore({
@@ -436,6 +573,12 @@ describe('connections', () => {
     expect(() => createRedisStore({ url: server.url, revocationTtlMs: 0 })).toThrow(
       /revocationTtlMs/,
     );
+    expect(() => createRedisStore({ url: server.url, reconnectAfterMs: 0 })).toThrow(
+      /reconnectAfterMs/,
+    );
+    expect(() =>
+      createRedisStore({ url: server.url, reconnectAfterMs: true as unknown as false }),
+    ).toThrow(/reconnectAfterMs/);
   });
 });
 

@@ -55,7 +55,7 @@ export interface RedisStoreClient extends CommandSender {
 export interface RedisStoreOptions {
   /** `redis[s]://[[user][:password]@]host[:port][/db]`: the store creates, connects and closes its own clients. */
   url?: string;
-  /** Or a client of yours (TLS options, a credentials provider...). The store never closes it; it closes its own `duplicate()` used to subscribe. */
+  /** Or a client of yours (TLS options, a credentials provider...). The store never closes nor reconnects it; it closes its own `duplicate()` used to subscribe. */
   client?: RedisStoreClient;
   /** Namespace of every key and channel. Default `kaltura-ks:`. Give each partner (and each environment) sharing a Redis its own. */
   keyPrefix?: string;
@@ -69,7 +69,7 @@ export interface RedisStoreOptions {
    * meanwhile); the next requests are served from Redis. Set to keep it.
    */
   ignoreMissedRevocations?: boolean;
-  /** Connection errors, at most one per connection per `errorReportIntervalMs`. Errors never carry keys or values. */
+  /** Connection errors, at most one per connection per `errorReportIntervalMs` (a `reconnectAfterMs` reconnection is always reported). Errors never carry keys or values. */
   onError?: RedisStoreErrorHandler;
   /** Default 10,000 ms. */
   errorReportIntervalMs?: number;
@@ -85,11 +85,24 @@ export interface RedisStoreOptions {
   /**
    * Once a command has gone unanswered this long (ms), later commands fail at
    * once (`ERR_KS_TIMEOUT`) instead of queueing behind it on the same
-   * connection, until Redis answers it or the connection drops: a Redis that
-   * hangs costs the issuer one `storeTimeoutMs`, not one per request.
-   * Default 1000 (the issuer's default `storeTimeoutMs`).
+   * connection, until Redis answers it or the connection drops (see
+   * `reconnectAfterMs`): a Redis that hangs costs the issuer one
+   * `storeTimeoutMs`, not one per request. Default 1000 (the issuer's
+   * default `storeTimeoutMs`).
    */
   failFastAfterMs?: number;
+  /**
+   * With `url`: once commands have been failing fast this long (ms) — the
+   * command that opened the breaker still unanswered while the connection
+   * stays up (a blackholed path, a wedged Redis) — the store drops its
+   * commands connection and reconnects, instead of waiting for the kernel to
+   * give up on it (~15 minutes for a blackholed path, never for a wedged
+   * Redis whose host still acknowledges). The commands unanswered then reject,
+   * and commands flow again once the new connection is ready. Reported once
+   * to `onError`. `false` never does. Default 10,000. A `client` of yours is
+   * never dropped: reconnecting it is yours to do.
+   */
+  reconnectAfterMs?: number | false;
 }
 
 /** A `KsSharedStore` on Redis, for `createKsIssuer({ store })`. */
@@ -154,6 +167,7 @@ export function createRedisStore({
   onError,
   errorReportIntervalMs = 10_000,
   failFastAfterMs = 1_000,
+  reconnectAfterMs = 10_000,
   revocationTtlMs = 600_000,
 }: RedisStoreOptions = {}): RedisStore {
   if ((url === undefined) === (client === undefined))
@@ -168,6 +182,7 @@ export function createRedisStore({
   positiveMs(reconnectMaxDelayMs, 'reconnectMaxDelayMs');
   positiveMs(errorReportIntervalMs, 'errorReportIntervalMs');
   positiveMs(failFastAfterMs, 'failFastAfterMs');
+  if (reconnectAfterMs !== false) positiveMs(reconnectAfterMs, 'reconnectAfterMs');
   positiveMs(revocationTtlMs, 'revocationTtlMs');
   if (onError !== undefined && typeof onError !== 'function')
     throw option('onError must be a function');
@@ -178,6 +193,7 @@ export function createRedisStore({
   let commands: RedisStoreClient;
   let subscriber: RedisSubscriberClient;
   let closeCommands: (() => Promise<void>) | undefined;
+  let reconnectCommands: (() => void) | undefined;
   if (url !== undefined) {
     const reconnectStrategy = (retries: number) => reconnectDelay(retries, reconnectMaxDelayMs);
     const own = createClient({ url, disableOfflineQueue: true, socket: { reconnectStrategy } });
@@ -204,6 +220,12 @@ export function createRedisStore({
         own.destroy();
       }
     };
+    reconnectCommands = () => {
+      // destroy() rejects every command waiting on the old socket and emits no `error`;
+      // connect() then goes through the reconnect strategy until Redis answers (or close()).
+      own.destroy();
+      own.connect().catch(() => {});
+    };
   } else {
     commands = client as RedisStoreClient;
     subscriber = commands.duplicate();
@@ -213,9 +235,11 @@ export function createRedisStore({
     commands,
     subscriber,
     closeCommands,
+    reconnectCommands: reconnectAfterMs === false ? undefined : reconnectCommands,
     pollIntervalMs,
     ignoreMissedRevocations,
     failFastAfterMs,
+    reconnectAfterMs: reconnectAfterMs === false ? 0 : reconnectAfterMs,
     revocationTtlMs: String(Math.ceil(revocationTtlMs)),
     report,
   });
@@ -227,12 +251,16 @@ interface StoreParts {
   subscriber: RedisSubscriberClient;
   /** Closes the commands connection, when the store opened it. */
   closeCommands: (() => Promise<void>) | undefined;
+  /** Drops the commands connection and connects anew, when the store opened it (and may). */
+  reconnectCommands: (() => void) | undefined;
   pollIntervalMs: number;
   ignoreMissedRevocations: boolean;
   failFastAfterMs: number;
+  /** How long the breaker stays open before `reconnectCommands` (when there is one). */
+  reconnectAfterMs: number;
   /** Whole milliseconds, as the scripts take it. */
   revocationTtlMs: string;
-  report: (connection: 'commands' | 'subscriber', error: unknown) => void;
+  report: (connection: 'commands' | 'subscriber', error: unknown, always?: boolean) => void;
 }
 
 class Store implements RedisStore {
@@ -241,9 +269,11 @@ class Store implements RedisStore {
   readonly #commands: RedisStoreClient;
   readonly #subscriber: RedisSubscriberClient;
   readonly #closeCommands: (() => Promise<void>) | undefined;
+  readonly #reconnectCommands: (() => void) | undefined;
   readonly #pollIntervalMs: number;
   readonly #ignoreMissedRevocations: boolean;
   readonly #failFastAfterMs: number;
+  readonly #reconnectAfterMs: number;
   readonly #revocationTtlMs: string;
   /** When each command Redis has not answered yet was sent, oldest first. */
   readonly #unanswered = new Map<symbol, number>();
@@ -251,6 +281,8 @@ class Store implements RedisStore {
   #stalled: symbol | undefined;
   /** The timer that checks the oldest unanswered command at its deadline. */
   #watch: ReturnType<typeof setTimeout> | undefined;
+  /** While the breaker is open: the timer that drops the connection after `reconnectAfterMs`. */
+  #reconnect: ReturnType<typeof setTimeout> | undefined;
   /** Every command goes through here (see `#sendCommand`). */
   readonly #send: CommandSender = { sendCommand: (args) => this.#sendCommand(args) };
   /** Tags this store's revocation messages, so it does not hear its own. */
@@ -265,7 +297,11 @@ class Store implements RedisStore {
     void this.#replayRevocations();
   };
   #commandsUp: (() => void) | undefined;
-  readonly #report: (connection: 'commands' | 'subscriber', error: unknown) => void;
+  readonly #report: (
+    connection: 'commands' | 'subscriber',
+    error: unknown,
+    always?: boolean,
+  ) => void;
   #subscribed = false;
   #closed = false;
   #stopSubscribing: ((error: Error) => void) | undefined;
@@ -275,9 +311,11 @@ class Store implements RedisStore {
     this.#commands = parts.commands;
     this.#subscriber = parts.subscriber;
     this.#closeCommands = parts.closeCommands;
+    this.#reconnectCommands = parts.reconnectCommands;
     this.#pollIntervalMs = parts.pollIntervalMs;
     this.#ignoreMissedRevocations = parts.ignoreMissedRevocations;
     this.#failFastAfterMs = parts.failFastAfterMs;
+    this.#reconnectAfterMs = parts.reconnectAfterMs;
     this.#revocationTtlMs = parts.revocationTtlMs;
     this.#report = parts.report;
 
@@ -354,6 +392,8 @@ class Store implements RedisStore {
       this.#unanswered.delete(id);
       if (this.#stalled === id) {
         this.#stalled = undefined;
+        clearTimeout(this.#reconnect);
+        this.#reconnect = undefined;
         this.#watchOldest();
       }
     };
@@ -384,11 +424,41 @@ class Store implements RedisStore {
       setImmediate(() => {
         this.#watch = undefined;
         if (this.#closed) return;
-        if (this.#unanswered.has(id)) this.#stalled = id;
+        if (this.#unanswered.has(id)) this.#open(id);
         else this.#watchOldest();
       });
     }, due);
     this.#watch.unref?.();
+  }
+
+  /**
+   * Opens the breaker on `id`. If it is still open `reconnectAfterMs` later
+   * (judged after the I/O waiting to be read, as above), Redis is not going to
+   * answer on this connection — the path may have lost the reply, or the
+   * server is wedged — while TCP keeps it up: the store drops the connection
+   * it owns, which rejects the commands unanswered on it (and so closes the
+   * breaker), and connects anew.
+   */
+  #open(id: symbol): void {
+    this.#stalled = id;
+    if (this.#reconnectCommands === undefined) return;
+    const reconnect = this.#reconnectCommands;
+    this.#reconnect = setTimeout(() => {
+      setImmediate(() => {
+        if (this.#closed || this.#stalled !== id) return;
+        this.#reconnect = undefined;
+        this.#report(
+          'commands',
+          new KsError(
+            'ERR_KS_TIMEOUT',
+            `Redis has left a command unanswered for over ${this.#failFastAfterMs + this.#reconnectAfterMs} ms with the connection up: reconnecting`,
+          ),
+          true,
+        );
+        reconnect();
+      });
+    }, this.#reconnectAfterMs);
+    this.#reconnect.unref?.();
   }
 
   async get(key: string): Promise<KsSharedRead> {
@@ -642,6 +712,7 @@ class Store implements RedisStore {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#watch);
+    clearTimeout(this.#reconnect);
     this.#listeners.clear();
     this.#wake(undefined);
     this.#stopSubscribing?.(closedError());
