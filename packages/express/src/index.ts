@@ -53,7 +53,8 @@ export function kalturaKs(options: ExpressKalturaKsOptions): KalturaKsMiddleware
       const answer = await engine.respond(context, {
         method: req.method,
         headers: req.headers,
-        renew: req.query.renew === '1',
+        // Parse the query only when there is one: this is the hot path.
+        renew: req.url.includes('?') && req.query.renew === '1',
       });
       // end(), not send(): no ETag or 304 handling for a response that must never be cached.
       res.status(answer.status).set(answer.headers).end(answer.body);

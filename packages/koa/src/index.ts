@@ -50,12 +50,13 @@ export function kalturaKs(options: KoaKalturaKsOptions): KalturaKsMiddleware {
     const answer = await engine.respond(context, {
       method: ctx.method,
       headers: ctx.headers,
-      renew: ctx.query.renew === '1',
+      // Parse the query only when there is one: this is the hot path.
+      renew: ctx.querystring !== '' && ctx.query.renew === '1',
     });
     ctx.status = answer.status;
+    // Content-Type is among these headers, so the body setter keeps it.
     ctx.set(answer.headers);
     ctx.body = answer.status === 204 ? null : answer.body;
-    if (answer.status !== 204) ctx.type = answer.headers['Content-Type']!;
   };
   return Object.assign(middleware, { engine });
 }

@@ -139,10 +139,39 @@ export interface KsIssuer {
   close(): Promise<void>;
 }
 
-interface Normalized {
-  key: string;
-  mint: MintRequest;
-  info: KsKeyInfo;
+/**
+ * A request, validated and keyed. What a mint needs and what events report are made
+ * only when asked for: a cache hit needs the key alone.
+ */
+class Normalized {
+  #info: KsKeyInfo | undefined;
+  constructor(
+    readonly key: string,
+    private readonly partnerId: number,
+    private readonly userId: string,
+    private readonly type: KsType,
+    private readonly memo: { privileges: string; normalized: string },
+    private readonly expiresInSeconds: number,
+  ) {}
+
+  get mint(): MintRequest {
+    return {
+      userId: this.userId,
+      type: this.type,
+      privileges: this.memo.privileges,
+      expiresInSeconds: this.expiresInSeconds,
+    };
+  }
+
+  get info(): KsKeyInfo {
+    this.#info ??= {
+      partnerId: this.partnerId,
+      userId: this.userId,
+      type: this.type,
+      privileges: this.memo.normalized,
+    };
+    return this.#info;
+  }
 }
 
 interface Flight {
@@ -414,11 +443,7 @@ class Issuer implements KsIssuer {
     // Fields cannot contain control characters, so "\n" separates them unambiguously
     // (the privileges come last: their key form may hold one "\n" of its own).
     const key = `${this.partnerId}\n${type}\n${userId}\n${memo.keyed}`;
-    return {
-      key,
-      mint: { userId, type, privileges: memo.privileges, expiresInSeconds: this.#expiresInSeconds },
-      info: { partnerId: this.partnerId, userId, type, privileges: memo.normalized },
-    };
+    return new Normalized(key, this.partnerId, userId, type, memo, this.#expiresInSeconds);
   }
 
   peek(request: KsRequest): KsSession | undefined {
@@ -441,11 +466,13 @@ class Issuer implements KsIssuer {
           : state === 'fresh';
       if (!forced && (fresh || options.fresh !== true)) {
         if (state === 'renew') this.#refreshInBackground(normalized);
-        this.#emit(() => ({ type: 'hit', key: normalized.info, stale: state === 'renew' }));
+        if (this.#onEvent !== undefined) {
+          this.#emit(() => ({ type: 'hit', key: normalized.info, stale: state === 'renew' }));
+        }
         return cached;
       }
     }
-    this.#emit(() => ({ type: 'miss', key: normalized.info }));
+    if (this.#onEvent !== undefined) this.#emit(() => ({ type: 'miss', key: normalized.info }));
     return this.#awaitMint(normalized, state === 'unusable' ? undefined : cached, options.signal);
   }
 
