@@ -13,7 +13,15 @@ import { runStormSuite } from './storm.js';
 /** The suites, numbered as issue 7 lists them (fleet: issue 9). `pnpm bench storm fleet` runs some. */
 const SUITES: Record<string, () => Promise<SuiteResult> | SuiteResult> = {
   ks: runKsSuite,
-  middleware: () => runMiddlewareSuite({ seconds: Number(process.env.BENCH_SECONDS ?? 5) }),
+  middleware: () =>
+    runMiddlewareSuite({
+      seconds: Number(process.env.BENCH_SECONDS ?? 4),
+      // e.g. BENCH_FRAMEWORKS=koa
+      frameworks: (process.env.BENCH_FRAMEWORKS?.split(',') ?? ['express', 'koa']) as (
+        | 'express'
+        | 'koa'
+      )[],
+    }),
   storm: () => runStormSuite(),
   memory: runMemorySuite,
   bundle: runBundleSuite,

@@ -67,7 +67,11 @@ async function load(
  * Besides req/s, each server's CPU time per request (process.cpuUsage over IPC) is
  * reported: on a shared machine it is steadier than throughput.
  */
-export async function runMiddlewareSuite({ seconds = 5, rounds = 3 } = {}): Promise<SuiteResult> {
+export async function runMiddlewareSuite({
+  seconds = 4,
+  rounds = 5,
+  frameworks = ['express', 'koa'] as readonly ('express' | 'koa')[],
+} = {}): Promise<SuiteResult> {
   const rows: SuiteResult['rows'] = [];
   const targets: SuiteResult['targets'] = [];
   const pinned = canPin() && pinSelf('0');
@@ -82,7 +86,7 @@ export async function runMiddlewareSuite({ seconds = 5, rounds = 3 } = {}): Prom
   // Every server gets the same request: the header user and the cookie.
   const headers = { 'x-user': BENCH_USER, cookie: `${JWT_COOKIE}=${jwt}` };
   try {
-    for (const framework of ['express', 'koa'] as const) {
+    for (const framework of frameworks) {
       const servers = new Map<Variant, { child: ChildProcess; port: number }>();
       try {
         for (const variant of VARIANTS) {
@@ -101,6 +105,15 @@ export async function runMiddlewareSuite({ seconds = 5, rounds = 3 } = {}): Prom
         }
         const pick = (variant: Variant, key: keyof Measure) =>
           median(measures.get(variant)!.map((m) => m[key]));
+        // Ratios pair each round with its baseline's round (measured next to it), then take
+        // the median: drift on a shared machine cancels within a pair.
+        const paired = (variant: Variant, base: Variant, key: keyof Measure, inverse = false) =>
+          median(
+            measures.get(variant)!.map((m, r) => {
+              const b = measures.get(base)![r]![key];
+              return inverse ? b / m[key] : m[key] / b;
+            }),
+          );
         const against: Record<Variant, Variant> = {
           bare: 'bare',
           ks: 'bare',
@@ -116,27 +129,23 @@ export async function runMiddlewareSuite({ seconds = 5, rounds = 3 } = {}): Prom
             'p99 ms': pick(variant, 'p99'),
             'CPU µs/req': Math.round(pick(variant, 'cpuPerRequest') * 10) / 10,
             'req/s vs baseline':
-              variant === base
-                ? 'baseline'
-                : ratio(pick(variant, 'requestsPerSecond') / pick(base, 'requestsPerSecond')),
+              variant === base ? 'baseline' : ratio(paired(variant, base, 'requestsPerSecond')),
             'CPU-bound capacity vs baseline':
-              variant === base
-                ? 'baseline'
-                : ratio(pick(base, 'cpuPerRequest') / pick(variant, 'cpuPerRequest')),
+              variant === base ? 'baseline' : ratio(paired(variant, base, 'cpuPerRequest', true)),
           });
         }
-        const share = pick('ks', 'requestsPerSecond') / pick('bare', 'requestsPerSecond');
-        const capacity = pick('bare', 'cpuPerRequest') / pick('ks', 'cpuPerRequest');
+        const share = paired('ks', 'bare', 'requestsPerSecond');
+        const capacity = paired('ks', 'bare', 'cpuPerRequest', true);
         targets.push({
           target: `${framework}: >= 0.9x the bare app's throughput`,
           met: share >= 0.9,
           detail: `${ratio(share)} req/s; ${ratio(capacity)} by server CPU per request`,
         });
-        const jwtShare = pick('ks-jwt', 'requestsPerSecond') / pick('hand', 'requestsPerSecond');
+        const jwtShare = paired('ks-jwt', 'hand', 'requestsPerSecond');
         targets.push({
           target: `${framework}: with a JWT cookie, >= 0.9x the hand-rolled route`,
           met: jwtShare >= 0.9,
-          detail: `${ratio(jwtShare)} req/s; ${ratio(pick('hand', 'cpuPerRequest') / pick('ks-jwt', 'cpuPerRequest'))} by server CPU per request`,
+          detail: `${ratio(jwtShare)} req/s; ${ratio(paired('ks-jwt', 'hand', 'cpuPerRequest', true))} by server CPU per request`,
         });
       } finally {
         for (const server of servers.values()) await stopProcess(server.child);
@@ -147,7 +156,7 @@ export async function runMiddlewareSuite({ seconds = 5, rounds = 3 } = {}): Prom
   }
   return {
     suite: 'middleware',
-    title: `Middleware overhead: the KS route from a warm cache vs baselines (autocannon, ${CONNECTIONS} connections, ${rounds} × ${seconds} s rounds alternating, medians; ${pinned ? 'servers pinned to core 1, autocannon to core 0' : 'not pinned: no taskset'})`,
+    title: `Middleware overhead: the KS route from a warm cache vs baselines (autocannon, ${CONNECTIONS} connections, ${rounds} × ${seconds} s rounds alternating; medians, ratios paired by round; ${pinned ? 'servers pinned to core 1, autocannon to core 0' : 'not pinned: no taskset'})`,
     rows,
     targets,
     notes: [

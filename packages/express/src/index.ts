@@ -3,6 +3,7 @@ import {
   type KalturaContext,
   type KalturaKsOptions,
   type KsEngine,
+  type KsHttpResponse,
 } from '@kaltura-ks/core/http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
@@ -45,19 +46,28 @@ export interface KalturaKsMiddleware extends RequestHandler {
  */
 export function kalturaKs(options: ExpressKalturaKsOptions): KalturaKsMiddleware {
   const engine = createKsEngine(options);
-  const middleware = async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+  // No async function on purpose: a warm cache answers without a single promise.
+  const send = (res: Response, answer: KsHttpResponse) => {
+    // end(), not send(): no ETag or 304 handling for a response that must never be cached.
+    res.status(answer.status).set(answer.headers).end(answer.body);
+  };
+  const route = (context: KalturaContext, req: Request, res: Response, next: NextFunction) => {
+    req.kaltura = context;
+    if (engine.route === false || req.path !== engine.route) return next();
+    const answer = engine.respond(context, {
+      method: req.method,
+      headers: req.headers,
+      // Parse the query only when there is one: this is the hot path.
+      renew: req.url.includes('?') && req.query.renew === '1',
+    });
+    if (answer instanceof Promise) answer.then((a) => send(res, a)).catch(next);
+    else send(res, answer);
+  };
+  const middleware = (req: Request, res: Response, next: NextFunction): void => {
     try {
-      const context = await engine.context(req);
-      req.kaltura = context;
-      if (engine.route === false || req.path !== engine.route) return next();
-      const answer = await engine.respond(context, {
-        method: req.method,
-        headers: req.headers,
-        // Parse the query only when there is one: this is the hot path.
-        renew: req.url.includes('?') && req.query.renew === '1',
-      });
-      // end(), not send(): no ETag or 304 handling for a response that must never be cached.
-      res.status(answer.status).set(answer.headers).end(answer.body);
+      const context = engine.context(req);
+      if (context instanceof Promise) context.then((c) => route(c, req, res, next)).catch(next);
+      else route(context, req, res, next);
     } catch (error) {
       next(error);
     }

@@ -3,6 +3,7 @@ import {
   type KalturaContext,
   type KalturaKsOptions,
   type KsEngine,
+  type KsHttpResponse,
 } from '@kaltura-ks/core/http';
 import type { Context, Middleware, Next } from 'koa';
 
@@ -43,20 +44,32 @@ export interface KalturaKsMiddleware extends Middleware {
  */
 export function kalturaKs(options: KoaKalturaKsOptions): KalturaKsMiddleware {
   const engine = createKsEngine(options);
-  const middleware = async (ctx: Context, next: Next): Promise<void> => {
-    const context = await engine.context(ctx);
+  // No async function on purpose: a warm cache answers without a single promise
+  // (koa-compose takes a plain return value, and turns a throw into a rejection).
+  const send = (ctx: Context, answer: KsHttpResponse) => {
+    ctx.status = answer.status;
+    // Content-Type is among these headers, so the body setter keeps it.
+    ctx.set(answer.headers);
+    ctx.body = answer.status === 204 ? null : answer.body;
+  };
+  const route = (ctx: Context, next: Next, context: KalturaContext): unknown => {
     ctx.state.kaltura = context;
     if (engine.route === false || ctx.path !== engine.route) return next();
-    const answer = await engine.respond(context, {
+    const answer = engine.respond(context, {
       method: ctx.method,
       headers: ctx.headers,
       // Parse the query only when there is one: this is the hot path.
       renew: ctx.querystring !== '' && ctx.query.renew === '1',
     });
-    ctx.status = answer.status;
-    // Content-Type is among these headers, so the body setter keeps it.
-    ctx.set(answer.headers);
-    ctx.body = answer.status === 204 ? null : answer.body;
+    if (answer instanceof Promise) return answer.then((a) => send(ctx, a));
+    send(ctx, answer);
+    return undefined;
+  };
+  const middleware = (ctx: Context, next: Next): Promise<void> | undefined => {
+    const context = engine.context(ctx);
+    if (context instanceof Promise)
+      return context.then((c) => route(ctx, next, c)) as Promise<void>;
+    return route(ctx, next, context) as Promise<void> | undefined;
   };
   return Object.assign(middleware, { engine });
 }

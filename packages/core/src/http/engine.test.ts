@@ -105,3 +105,49 @@ describe('an engine given an issuer of its own', () => {
     ).toThrow(expect.objectContaining({ code: 'ERR_KS_INVALID_OPTION' }));
   });
 });
+
+describe('the route answers a warm cache without a promise', () => {
+  it('returns the answer itself from a warm cache, a promise otherwise, the same either way', async () => {
+    const engine = createKsEngine<object>({
+      partnerId: 4242,
+      adminSecret: 'engine-test-admin-secret-0123456789',
+      privileges: 'sview:*',
+      getUser: () => ({ id: 'alice' }),
+    });
+    const ctx = engine.context({});
+    expect(ctx).not.toBeInstanceOf(Promise);
+    const get = { method: 'GET', headers: {} };
+    const cold = engine.respond(ctx as Exclude<typeof ctx, Promise<unknown>>, get);
+    expect(cold).toBeInstanceOf(Promise);
+    const first = await cold;
+    const warm = engine.respond(await ctx, get);
+    expect(warm).not.toBeInstanceOf(Promise);
+    expect((warm as typeof first).status).toBe(200);
+    expect(JSON.parse((warm as typeof first).body).ks).toBe(JSON.parse(first.body).ks);
+    // Whatever is not a plain warm GET takes the full path, with its checks.
+    const crossSite = await engine.respond(await ctx, {
+      method: 'GET',
+      headers: { 'sec-fetch-site': 'cross-site' },
+    });
+    expect(crossSite.status).toBe(403);
+    await engine.close();
+  });
+
+  it('an async getUser still gets a promise, and a throwing one a rejection', async () => {
+    const engine = createKsEngine<object>({
+      partnerId: 4242,
+      adminSecret: 'engine-test-admin-secret-0123456789',
+      getUser: async () => ({ id: 'alice' }),
+    });
+    expect(engine.context({})).toBeInstanceOf(Promise);
+    const throwing = createKsEngine<object>({
+      partnerId: 4242,
+      adminSecret: 'engine-test-admin-secret-0123456789',
+      getUser: () => {
+        throw new Error('session store down');
+      },
+    });
+    await expect(throwing.context({})).rejects.toThrow('session store down');
+    await Promise.all([engine.close(), throwing.close()]);
+  });
+});

@@ -27,10 +27,16 @@ export interface KsEngine<Req> {
   readonly issuer: KsIssuer;
   /** The route's path, or `false`. */
   readonly route: string | false;
-  /** Resolves the user and returns the lazy per-request context. */
-  context(req: Req): Promise<KalturaContext>;
-  /** Answers the route for this request and context. */
-  respond(context: KalturaContext, request: RouteRequest): Promise<KsHttpResponse>;
+  /**
+   * Resolves the user and returns the lazy per-request context: at once when `getUser`
+   * answers synchronously, else a promise (await it either way).
+   */
+  context(req: Req): KalturaContext | Promise<KalturaContext>;
+  /**
+   * Answers the route for this request and context: at once from a warm cache, else a
+   * promise (await it either way).
+   */
+  respond(context: KalturaContext, request: RouteRequest): KsHttpResponse | Promise<KsHttpResponse>;
   close(): Promise<void>;
 }
 
@@ -66,6 +72,10 @@ const ISSUER_OPTION_NAMES = [
   'random',
   'onEvent',
 ] as const;
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
 
 function invalidOption(message: string): KsError {
   return new KsError('ERR_KS_INVALID_OPTION', message);
@@ -191,8 +201,23 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
     return parts.filter(Boolean).join(',');
   }
 
-  async function context(req: Req): Promise<KalturaContext> {
-    const found = await getUser(req);
+  /** Without a promise when getUser answers synchronously: the route's hot path. */
+  function context(req: Req): KalturaContext | Promise<KalturaContext> {
+    let found: ReturnType<typeof getUser>;
+    try {
+      found = getUser(req);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (isThenable(found)) return Promise.resolve(found).then((user) => makeContext(req, user));
+    try {
+      return makeContext(req, found);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  function makeContext(req: Req, found: KsUser | null | undefined): KalturaContext {
     const user = found ?? null;
     if (user !== null && (typeof user !== 'object' || typeof user.id !== 'string')) {
       throw invalidOption('getUser must return { id: string, … } or null');
@@ -265,7 +290,43 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
     return json(status, { error: { code: error.code, message: error.message } });
   }
 
-  async function respond(ctx: KalturaContext, request: RouteRequest): Promise<KsHttpResponse> {
+  /**
+   * A warm cache answers without a promise: a GET from the same site, for a signed-in
+   * USER whose privileges are the static ones, with a KS the issuer serves at once.
+   * Anything else — and every error — takes the full path below.
+   */
+  function respond(
+    ctx: KalturaContext,
+    request: RouteRequest,
+  ): KsHttpResponse | Promise<KsHttpResponse> {
+    const { user } = ctx;
+    if (
+      request.method === 'GET' &&
+      user !== null &&
+      fixedPrivileges !== undefined &&
+      user.privileges === undefined &&
+      (user.type ?? KsType.USER) === KsType.USER &&
+      user.id !== '' &&
+      user.id !== '0' &&
+      (allowCrossSite || headerValue(request, 'sec-fetch-site') !== 'cross-site')
+    ) {
+      let session: KsSession | undefined;
+      try {
+        session = issuer.getCachedKs(
+          { userId: user.id, type: KsType.USER, privileges: fixedPrivileges },
+          { fresh: true, forceRefresh: request.renew === true },
+        );
+      } catch {
+        session = undefined; // the full path reports it
+      }
+      if (session !== undefined && session.type === KsType.USER) {
+        return { status: 200, headers: baseHeaders, body: sessionBody(session) };
+      }
+    }
+    return respondFully(ctx, request);
+  }
+
+  async function respondFully(ctx: KalturaContext, request: RouteRequest): Promise<KsHttpResponse> {
     try {
       // Fetch metadata: refuse requests made from other sites (they could not read
       // the answer, but they could still make us mint).

@@ -493,3 +493,31 @@ describe('session.start with a secret that cannot read the KS', () => {
     expect(warnings[0]).not.toContain('the-user-secret');
   });
 });
+
+describe('getCachedKs: the synchronous half of getKs', () => {
+  it('answers what getKs would answer at once, and nothing when a mint is needed', async () => {
+    const { c, script, events, issuer } = setup();
+    expect(issuer.getCachedKs({ userId: 'u' })).toBeUndefined();
+    expect(script.calls).toHaveLength(0); // never mints
+    const minted = await issuer.getKs({ userId: 'u' });
+    expect(issuer.getCachedKs({ userId: 'u' })).toBe(minted);
+    expect(events.filter((e) => e.type === 'hit')).toHaveLength(1);
+    // In the renewal window: served at once while one background refresh runs…
+    c.advance(2_880_000);
+    expect(issuer.getCachedKs({ userId: 'u' })).toBe(minted);
+    expect(script.calls).toHaveLength(2);
+    // …but not to a caller that keeps the KS for a lifetime (fresh), nor past expiry.
+    expect(issuer.getCachedKs({ userId: 'u' }, { fresh: true })).toBeUndefined();
+    c.advance(3_600_000);
+    expect(issuer.getCachedKs({ userId: 'u' })).toBeUndefined();
+    await issuer.close();
+  });
+
+  it('does not serve a forced refresh from the cache', async () => {
+    const { c, issuer } = setup();
+    await issuer.getKs({ userId: 'u' });
+    c.advance(60_000);
+    expect(issuer.getCachedKs({ userId: 'u' }, { forceRefresh: true })).toBeUndefined();
+    await issuer.close();
+  });
+});

@@ -118,6 +118,13 @@ export interface KsIssuer {
   /** The way this issuer mints: `local`, `session-start`, `app-token` or a custom minter's kind. */
   readonly kind: string;
   getKs(request: KsRequest, options?: GetKsOptions): Promise<KsSession>;
+  /**
+   * The synchronous half of `getKs`: the session `getKs` would answer at once from the
+   * cache (starting the same background renewal, reporting the same `hit`), or
+   * `undefined` when `getKs` would have to wait for a mint. For hot paths that want to
+   * skip a promise when they can; `signal` is not used.
+   */
+  getCachedKs(request: KsRequest, options?: GetKsOptions): KsSession | undefined;
   /** The cached session for a request, if any, without minting or renewing. */
   peek(request: KsRequest): KsSession | undefined;
   /**
@@ -452,28 +459,40 @@ class Issuer implements KsIssuer {
 
   async getKs(request: KsRequest, options: GetKsOptions = {}): Promise<KsSession> {
     const normalized = this.#normalize(request);
-    const { key } = normalized;
-    const now = this.#now();
-    const cached = this.#cache.get(key);
-    const state = cached === undefined ? 'unusable' : freshness(cached, now, this.#policy);
-
-    if (cached !== undefined && state !== 'unusable') {
-      const forced =
-        options.forceRefresh === true && now - cached.issuedAt >= this.#minForcedRefreshIntervalMs;
-      const fresh =
-        options.fresh === true
-          ? state === 'fresh' && youngEnough(cached, now, this.#policy)
-          : state === 'fresh';
-      if (!forced && (fresh || options.fresh !== true)) {
-        if (state === 'renew') this.#refreshInBackground(normalized);
-        if (this.#onEvent !== undefined) {
-          this.#emit(() => ({ type: 'hit', key: normalized.info, stale: state === 'renew' }));
-        }
-        return cached;
-      }
-    }
+    const served = this.#served(normalized, options);
+    if (served !== undefined) return served;
+    const cached = this.#cache.get(normalized.key);
+    const usable =
+      cached !== undefined && freshness(cached, this.#now(), this.#policy) !== 'unusable'
+        ? cached
+        : undefined;
     if (this.#onEvent !== undefined) this.#emit(() => ({ type: 'miss', key: normalized.info }));
-    return this.#awaitMint(normalized, state === 'unusable' ? undefined : cached, options.signal);
+    return this.#awaitMint(normalized, usable, options.signal);
+  }
+
+  getCachedKs(request: KsRequest, options: GetKsOptions = {}): KsSession | undefined {
+    return this.#served(this.#normalize(request), options);
+  }
+
+  /** A cache hit, as getKs serves it at once; `undefined` when a mint must be awaited. */
+  #served(normalized: Normalized, options: GetKsOptions): KsSession | undefined {
+    const cached = this.#cache.get(normalized.key);
+    if (cached === undefined) return undefined;
+    const now = this.#now();
+    const state = freshness(cached, now, this.#policy);
+    if (state === 'unusable') return undefined;
+    const forced =
+      options.forceRefresh === true && now - cached.issuedAt >= this.#minForcedRefreshIntervalMs;
+    const fresh =
+      options.fresh === true
+        ? state === 'fresh' && youngEnough(cached, now, this.#policy)
+        : state === 'fresh';
+    if (forced || (!fresh && options.fresh === true)) return undefined;
+    if (state === 'renew') this.#refreshInBackground(normalized);
+    if (this.#onEvent !== undefined) {
+      this.#emit(() => ({ type: 'hit', key: normalized.info, stale: state === 'renew' }));
+    }
+    return cached;
   }
 
   #refreshInBackground(normalized: Normalized): void {
