@@ -1,5 +1,5 @@
 import { KsError, type KsErrorCode } from '../errors.js';
-import { createKsIssuer, type KsIssuer } from '../issuer/issuer.js';
+import { createKsIssuer, type GetKsOptions, type KsIssuer } from '../issuer/issuer.js';
 import type { KsSession } from '../issuer/types.js';
 import { KsType } from '../ks/types.js';
 import { formatPrivileges, type PrivilegesInput } from '../privileges/privileges.js';
@@ -72,6 +72,15 @@ const ISSUER_OPTION_NAMES = [
   'random',
   'onEvent',
 ] as const;
+
+/** The request a context was made for, kept on the contexts this engine makes. */
+const REQUEST = Symbol('kaltura-ks request');
+
+type KsOverrides = Parameters<KalturaContext['getKs']>[0];
+
+interface EngineContext<Req> extends KalturaContext {
+  readonly [REQUEST]: Req;
+}
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
@@ -217,37 +226,49 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
     }
   }
 
+  /** A user's KS: at once (no promise) when the privileges are static and the cache serves it. */
+  function sessionOf(
+    user: KsUser | null,
+    req: Req,
+    overrides: KsOverrides = {},
+    getOptions?: GetKsOptions,
+  ): KsSession | Promise<KsSession> {
+    if (user === null) throw new KsError('ERR_KS_NO_USER', 'Nobody is signed in');
+    // Kaltura treats the users '' and '0' as anonymous: shared by everyone and, with
+    // widget:1, never revocable. A signed-in user must not become that user.
+    if (user.id === '' || user.id === '0') {
+      throw new KsError(
+        'ERR_KS_INVALID_FIELD',
+        'A signed-in user cannot have the anonymous user id "" or "0"',
+      );
+    }
+    const type = overrides.type ?? user.type ?? KsType.USER;
+    const granted = privilegesFor(user, req, overrides.privileges);
+    if (typeof granted !== 'string') {
+      return granted.then((privileges) =>
+        issuer.getKs({ userId: user.id, type, privileges }, getOptions),
+      );
+    }
+    const request = { userId: user.id, type, privileges: granted };
+    return issuer.getCachedKs(request, getOptions) ?? issuer.getKs(request, getOptions);
+  }
+
   function makeContext(req: Req, found: KsUser | null | undefined): KalturaContext {
     const user = found ?? null;
     if (user !== null && (typeof user !== 'object' || typeof user.id !== 'string')) {
       throw invalidOption('getUser must return { id: string, … } or null');
     }
-    return {
+    const context: EngineContext<Req> = {
       user,
-      async getKs(overrides = {}, getOptions) {
-        if (user === null) throw new KsError('ERR_KS_NO_USER', 'Nobody is signed in');
-        // Kaltura treats the users '' and '0' as anonymous: shared by everyone and, with
-        // widget:1, never revocable. A signed-in user must not become that user.
-        if (user.id === '' || user.id === '0') {
-          throw new KsError(
-            'ERR_KS_INVALID_FIELD',
-            'A signed-in user cannot have the anonymous user id "" or "0"',
-          );
-        }
-        const granted = privilegesFor(user, req, overrides.privileges);
-        return issuer.getKs(
-          {
-            userId: user.id,
-            type: overrides.type ?? user.type ?? KsType.USER,
-            privileges: typeof granted === 'string' ? granted : await granted,
-          },
-          getOptions,
-        );
+      async getKs(overrides, getOptions) {
+        return sessionOf(user, req, overrides, getOptions);
       },
       async revoke(revokeOptions) {
         if (user !== null) await issuer.revoke(user.id, revokeOptions);
       },
+      [REQUEST]: req,
     };
+    return context;
   }
 
   // The route's body for a session, but for `serverTime`: serialized once per cached
@@ -291,42 +312,13 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
   }
 
   /**
-   * A warm cache answers without a promise: a GET from the same site, for a signed-in
-   * USER whose privileges are the static ones, with a KS the issuer serves at once.
-   * Anything else — and every error — takes the full path below.
+   * Answers the route; at once (no promise) when the KS comes from a warm cache, which
+   * is the route's hot path. Every check is made the same way on both paths.
    */
   function respond(
     ctx: KalturaContext,
     request: RouteRequest,
   ): KsHttpResponse | Promise<KsHttpResponse> {
-    const { user } = ctx;
-    if (
-      request.method === 'GET' &&
-      user !== null &&
-      fixedPrivileges !== undefined &&
-      user.privileges === undefined &&
-      (user.type ?? KsType.USER) === KsType.USER &&
-      user.id !== '' &&
-      user.id !== '0' &&
-      (allowCrossSite || headerValue(request, 'sec-fetch-site') !== 'cross-site')
-    ) {
-      let session: KsSession | undefined;
-      try {
-        session = issuer.getCachedKs(
-          { userId: user.id, type: KsType.USER, privileges: fixedPrivileges },
-          { fresh: true, forceRefresh: request.renew === true },
-        );
-      } catch {
-        session = undefined; // the full path reports it
-      }
-      if (session !== undefined && session.type === KsType.USER) {
-        return { status: 200, headers: baseHeaders, body: sessionBody(session) };
-      }
-    }
-    return respondFully(ctx, request);
-  }
-
-  async function respondFully(ctx: KalturaContext, request: RouteRequest): Promise<KsHttpResponse> {
     try {
       // Fetch metadata: refuse requests made from other sites (they could not read
       // the answer, but they could still make us mint).
@@ -334,8 +326,9 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
         throw new KsError('ERR_KS_FORBIDDEN', 'Cross-site requests for a KS are refused');
       }
       if (request.method === 'DELETE') {
-        await ctx.revoke();
-        return { status: 204, headers: baseHeaders, body: '' };
+        return ctx
+          .revoke()
+          .then((): KsHttpResponse => ({ status: 204, headers: baseHeaders, body: '' }), failed);
       }
       if (request.method !== 'GET') {
         return {
@@ -351,22 +344,39 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
         );
       }
       // A page keeps what it gets for most of a lifetime: ask for a KS outside its renewal window.
-      const session: KsSession = await ctx.getKs(undefined, {
-        fresh: true,
-        forceRefresh: request.renew === true,
-      });
-      // Check what Kaltura issued too: an app token may override the type to ADMIN.
-      if (session.type !== KsType.USER && !allowAdminKs) {
-        throw new KsError(
-          'ERR_KS_FORBIDDEN',
-          'An ADMIN KS is not sent to a browser (see allowAdminKs)',
-        );
-      }
-      return { status: 200, headers: baseHeaders, body: sessionBody(session) };
+      const getOptions = { fresh: true, forceRefresh: request.renew === true };
+      // A context this engine made answers at once when it can; any other goes through getKs.
+      const session =
+        REQUEST in ctx
+          ? sessionOf(ctx.user, (ctx as EngineContext<Req>)[REQUEST], undefined, getOptions)
+          : ctx.getKs(undefined, getOptions);
+      return isThenable(session)
+        ? Promise.resolve(session).then(answer).catch(failed)
+        : answer(session);
     } catch (error) {
-      if (error instanceof KsError && STATUS[error.code] !== undefined) return failure(error);
-      throw error;
+      try {
+        return failed(error);
+      } catch (unexpected) {
+        return Promise.reject(unexpected);
+      }
     }
+  }
+
+  function answer(session: KsSession): KsHttpResponse {
+    // Check what Kaltura issued too: an app token may override the type to ADMIN.
+    if (session.type !== KsType.USER && !allowAdminKs) {
+      throw new KsError(
+        'ERR_KS_FORBIDDEN',
+        'An ADMIN KS is not sent to a browser (see allowAdminKs)',
+      );
+    }
+    return { status: 200, headers: baseHeaders, body: sessionBody(session) };
+  }
+
+  /** A KsError the route has a status for becomes its answer; anything else is rethrown. */
+  function failed(error: unknown): KsHttpResponse {
+    if (error instanceof KsError && STATUS[error.code] !== undefined) return failure(error);
+    throw error;
   }
 
   return {
