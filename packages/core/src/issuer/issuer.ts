@@ -459,9 +459,10 @@ class Issuer implements KsIssuer {
 
   async getKs(request: KsRequest, options: GetKsOptions = {}): Promise<KsSession> {
     const normalized = this.#normalize(request);
-    const served = this.#served(normalized, options);
-    if (served !== undefined) return served;
     const cached = this.#cache.get(normalized.key);
+    const served = this.#served(normalized, cached, options);
+    if (served !== undefined) return served;
+    // Not served at once, but a still-valid KS goes on being served while Kaltura fails.
     const usable =
       cached !== undefined && freshness(cached, this.#now(), this.#policy) !== 'unusable'
         ? cached
@@ -471,12 +472,16 @@ class Issuer implements KsIssuer {
   }
 
   getCachedKs(request: KsRequest, options: GetKsOptions = {}): KsSession | undefined {
-    return this.#served(this.#normalize(request), options);
+    const normalized = this.#normalize(request);
+    return this.#served(normalized, this.#cache.get(normalized.key), options);
   }
 
-  /** A cache hit, as getKs serves it at once; `undefined` when a mint must be awaited. */
-  #served(normalized: Normalized, options: GetKsOptions): KsSession | undefined {
-    const cached = this.#cache.get(normalized.key);
+  /** `cached`, if getKs serves it at once (a hit); `undefined` when a mint must be awaited. */
+  #served(
+    normalized: Normalized,
+    cached: KsSession | undefined,
+    options: GetKsOptions,
+  ): KsSession | undefined {
     if (cached === undefined) return undefined;
     const now = this.#now();
     const state = freshness(cached, now, this.#policy);
