@@ -1,25 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { ratio, type SuiteResult } from './harness.js';
+import { runToEnd } from './processes.js';
 
-const WORKER = new URL('./workers/memory.ts', import.meta.url).pathname;
+const WORKER = new URL('./workers/memory.ts', import.meta.url);
 
 function measure(users: number, max: number) {
-  const out = execFileSync(
-    process.execPath,
-    [
-      '--expose-gc',
-      '--import',
-      'tsx',
-      '--conditions=@kaltura-ks/source',
-      WORKER,
-      String(users),
-      String(max),
-    ],
-    {
-      encoding: 'utf8',
-    },
-  );
-  return JSON.parse(out.trim().split('\n').at(-1)!) as {
+  return runToEnd<{
     users: number;
     max: number;
     cached: number;
@@ -27,7 +12,7 @@ function measure(users: number, max: number) {
     perSession: number;
     ksPerSession: number;
     beyondKs: number;
-  };
+  }>(WORKER, [String(users), String(max)]);
 }
 
 /** 4. Heap bytes per cached session with 100,000 users, and `max` holding the cache to its bound. */

@@ -30,6 +30,19 @@ export function pinSelf(cpus: string): boolean {
   return true;
 }
 
+/**
+ * Runs a TypeScript entry point to completion in its own Node process with `--expose-gc`
+ * (heap figures after a forced GC); returns its last stdout line, parsed as JSON.
+ */
+export function runToEnd<T>(entry: URL, args: string[]): T {
+  const out = execFileSync(
+    process.execPath,
+    ['--expose-gc', ...PROFILE, ...TSX, entry.pathname, ...args],
+    { encoding: 'utf8', maxBuffer: 16 * 2 ** 20 },
+  );
+  return JSON.parse(out.trim().split('\n').at(-1)!) as T;
+}
+
 export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Pin the child to these cores (a taskset list), when `taskset` is available. */

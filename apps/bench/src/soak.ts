@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import type { SoakReport } from '@kaltura-ks/testing/soak';
 import type { SuiteResult } from './harness.js';
+import { runToEnd } from './processes.js';
 
-const WORKER = new URL('./workers/soak.ts', import.meta.url).pathname;
+const WORKER = new URL('./workers/soak.ts', import.meta.url);
 
 const MiB = 2 ** 20;
 
@@ -17,19 +17,7 @@ export function runSoakSuite({
   concurrency = 32,
 } = {}): SuiteResult {
   const options = { durationMs: seconds * 1000, users, max, concurrency, hotShare: 0.5 };
-  const out = execFileSync(
-    process.execPath,
-    [
-      '--expose-gc',
-      '--import',
-      'tsx',
-      '--conditions=@kaltura-ks/source',
-      WORKER,
-      JSON.stringify(options),
-    ],
-    { encoding: 'utf8', maxBuffer: 16 * MiB },
-  );
-  const report = JSON.parse(out.trim().split('\n').at(-1)!) as SoakReport;
+  const report = runToEnd<SoakReport>(WORKER, [JSON.stringify(options)]);
   const heapBoundMiB = 64;
   return {
     suite: 'soak',
