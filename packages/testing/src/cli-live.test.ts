@@ -1,8 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { main } from '@kaltura-ks/cli';
 import { verifyKs } from '@kaltura-ks/core';
-import { main } from '@kaltura-ks/core/cli';
 import { type Emulator, startEmulator } from '@kaltura-ks/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { createKsClient } from '@kaltura-ks/browser';
+import { main as cliMain } from '@kaltura-ks/cli';
 import {
   appTokenHash,
   createKs,
@@ -13,7 +14,6 @@ import {
   type KsVersion,
   verifyKs,
 } from '@kaltura-ks/core';
-import { main as cliMain } from '@kaltura-ks/core/cli';
 import { createKalturaClient, type KalturaClientEvent } from '@kaltura-ks/core/client';
 import { jwtUser } from '@kaltura-ks/core/http';
 import { createKsIssuer, type KsIssuerEvent } from '@kaltura-ks/core/issuer';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { KsError } from '../errors.js';
+import { KsError } from '@kaltura-ks/core';
 import {
   type Command,
   commandHelp,
@@ -33,7 +33,7 @@ export const COMMANDS: readonly Command[] = [
   emulator,
 ];
 
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 function overview(commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -1,14 +1,37 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { appTokenHash, createKs, KsType, verifyKs } from '@kaltura-ks/core';
 import { describe, expect, it } from 'vitest';
-import { verifyKs } from '../ks/verify.js';
-import { SPEC_APP_TOKEN, SPEC_V1, SPEC_V2, SPEC_WIDGET_KS } from '../test-utils/vectors.js';
 import type { CliIo } from './io.js';
 import { main } from './main.js';
 
 const SECRET = 'cli-test-admin-secret-0123456789';
 const NOW = 1_700_000_000_000;
+
+// KSs to read back: a v1 and a v2 one for alice, signed with another partner's secret.
+const OTHER_SECRET = '0123456789abcdef0123456789abcdef';
+const aliceKs = (version: 1 | 2) =>
+  createKs({
+    secret: OTHER_SECRET,
+    partnerId: 12345,
+    userId: 'alice',
+    type: KsType.ADMIN,
+    privileges: 'edit:*',
+    version,
+    validUntil: 2_000_000_000,
+    now: () => NOW,
+  });
+const KS_V1 = aliceKs(1);
+const KS_V2 = aliceKs(2);
+const WIDGET_KS = createKs({
+  secret: OTHER_SECRET,
+  partnerId: 12345,
+  userId: '0',
+  privileges: 'view:*,widget:1',
+  now: () => NOW,
+});
+const APP_TOKEN = '00112233445566778899aabbccddeeff';
 
 function run(
   argv: string[],
@@ -101,41 +124,38 @@ describe('kaltura-ks mint', () => {
 
 describe('kaltura-ks decode / verify / token-hash', () => {
   it('decodes a v1 KS without the secret, saying it is unverified', async () => {
-    const { code, stdout } = await run(['decode', SPEC_V1.ks]);
+    const { code, stdout } = await run(['decode', KS_V1]);
     expect(code).toBe(0);
     expect(stdout).toContain('UNVERIFIED');
     expect(stdout).toContain('alice');
-    expect(JSON.parse((await run(['decode', '--json', SPEC_V1.ks])).stdout)).toMatchObject({
+    expect(JSON.parse((await run(['decode', '--json', KS_V1])).stdout)).toMatchObject({
       userId: 'alice',
       verified: false,
     });
   });
 
   it('says a v2 KS is encrypted', async () => {
-    const { stdout } = await run(['decode', SPEC_V2.ks]);
+    const { stdout } = await run(['decode', KS_V2]);
     expect(stdout).toContain('KS v2 for partner 12345');
   });
 
   it('reads the KS from standard input with -', async () => {
-    const { code, stdout } = await run(['decode', '-'], { stdin: `${SPEC_V1.ks}\n` });
+    const { code, stdout } = await run(['decode', '-'], { stdin: `${KS_V1}\n` });
     expect(code).toBe(0);
     expect(stdout).toContain('alice');
   });
 
   it('verifies with the secret, and fails with exit 1 and a code otherwise', async () => {
-    const specEnv = { KALTURA_ADMIN_SECRET: '0123456789abcdef0123456789abcdef' };
-    const ok = await run(['verify', SPEC_V2.ks, '--json'], { env: specEnv });
+    const specEnv = { KALTURA_ADMIN_SECRET: OTHER_SECRET };
+    const ok = await run(['verify', KS_V2, '--json'], { env: specEnv });
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ verified: true, userId: 'alice', type: 2 });
-    const wrong = await run(['verify', SPEC_V2.ks], { env: { KALTURA_ADMIN_SECRET: 'wrong' } });
+    const wrong = await run(['verify', KS_V2], { env: { KALTURA_ADMIN_SECRET: 'wrong' } });
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('ERR_KS_SIGNATURE');
-    const rotated = await run(
-      ['verify', SPEC_V2.ks, '--also-secret', '0123456789abcdef0123456789abcdef'],
-      {
-        env: { KALTURA_ADMIN_SECRET: 'old' },
-      },
-    );
+    const rotated = await run(['verify', KS_V2, '--also-secret', OTHER_SECRET], {
+      env: { KALTURA_ADMIN_SECRET: 'old' },
+    });
     expect(rotated.code).toBe(0);
     const json = await run(['verify', 'garbage!', '--json'], { env: specEnv });
     expect(json.code).toBe(1);
@@ -143,20 +163,20 @@ describe('kaltura-ks decode / verify / token-hash', () => {
   });
 
   it('computes the app token hash of the spec', async () => {
-    const { stdout } = await run(['token-hash', SPEC_WIDGET_KS], {
-      env: { KALTURA_APP_TOKEN: SPEC_APP_TOKEN.value },
+    const { stdout } = await run(['token-hash', WIDGET_KS], {
+      env: { KALTURA_APP_TOKEN: APP_TOKEN },
     });
-    expect(stdout.trim()).toBe(SPEC_APP_TOKEN.sha1);
+    expect(stdout.trim()).toBe(appTokenHash(WIDGET_KS, APP_TOKEN, 'SHA1'));
     const sha256 = await run([
       'token-hash',
-      SPEC_WIDGET_KS,
+      WIDGET_KS,
       '--token',
-      SPEC_APP_TOKEN.value,
+      APP_TOKEN,
       '--hash-type',
       'sha256',
     ]);
-    expect(sha256.stdout.trim()).toBe(SPEC_APP_TOKEN.sha256);
-    const missing = await run(['token-hash', SPEC_WIDGET_KS]);
+    expect(sha256.stdout.trim()).toBe(appTokenHash(WIDGET_KS, APP_TOKEN, 'SHA256'));
+    const missing = await run(['token-hash', WIDGET_KS]);
     expect(missing.code).toBe(2);
   });
 });
@@ -178,10 +198,14 @@ describe('the kaltura-ks executable', () => {
     const { spawnSync } = await import('node:child_process');
     const entry = new URL('./main.ts', import.meta.url).pathname;
     const exec = (args: string[]) =>
-      spawnSync(process.execPath, ['--import', 'tsx', entry, ...args], {
-        env: { PATH: process.env.PATH, KALTURA_PARTNER_ID: '5', KALTURA_ADMIN_SECRET: SECRET },
-        encoding: 'utf8',
-      });
+      spawnSync(
+        process.execPath,
+        ['--conditions=@kaltura-ks/source', '--import', 'tsx', entry, ...args],
+        {
+          env: { PATH: process.env.PATH, KALTURA_PARTNER_ID: '5', KALTURA_ADMIN_SECRET: SECRET },
+          encoding: 'utf8',
+        },
+      );
     const minted = exec(['mint', '-q', '-u', 'bob']);
     expect(minted.status).toBe(0);
     expect(verifyKs(minted.stdout.trim(), { secrets: SECRET, partnerId: 5 }).userId).toBe('bob');

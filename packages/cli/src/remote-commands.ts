@@ -1,10 +1,12 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { toAppTokenHashType } from '../app-token/hash.js';
-import { createKalturaClient } from '../client/client.js';
-import type { KalturaAppToken, KalturaClient } from '../client/types.js';
-import { KsType } from '../ks/types.js';
+import { KsType, toAppTokenHashType } from '@kaltura-ks/core';
+import {
+  createKalturaClient,
+  type KalturaAppToken,
+  type KalturaClient,
+} from '@kaltura-ks/core/client';
 import {
   adminSecret,
   type Command,

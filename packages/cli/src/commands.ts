@@ -1,8 +1,13 @@
 import { parseArgs } from 'node:util';
-import { appTokenHash, toAppTokenHashType } from '../app-token/hash.js';
-import { createKs } from '../ks/create.js';
-import { KsType, type KsVersion } from '../ks/types.js';
-import { decodeKs, verifyKs } from '../ks/verify.js';
+import {
+  appTokenHash,
+  createKs,
+  decodeKs,
+  KsType,
+  type KsVersion,
+  toAppTokenHashType,
+  verifyKs,
+} from '@kaltura-ks/core';
 import { describeExpiry, table, typeName } from './format.js';
 import { type CliIo, Settings, UsageError } from './io.js';
 

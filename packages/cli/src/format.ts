@@ -1,4 +1,4 @@
-import { KsType } from '../ks/types.js';
+import { KsType } from '@kaltura-ks/core';
 
 export function typeName(type: number): string {
   if (type === KsType.USER) return 'USER (0)';
