@@ -636,7 +636,7 @@ async function driveEmulator(): Promise<void> {
   );
   for (const argv of [
     ['--config', config, '--json', '--print-secrets'],
-    ['--config', config, '--print-secrets', '--env-file', join(dir, 'emulator.env')],
+    ['--config', config, '--print-secrets', '--write-env', join(dir, 'emulator.env')],
     ['--config', badSecret],
     ['--config', notJson],
     ['--config', badUser],
