@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { appTokenHash, createKs, KsType, verifyKs } from '@kaltura-ks/core';
 import { describe, expect, it } from 'vitest';
-import type { CliIo } from './io.js';
-import { main } from './main.js';
+import { type RunOptions, runCli } from './test-utils/run.js';
 
 const SECRET = 'cli-test-admin-secret-0123456789';
 const NOW = 1_700_000_000_000;
@@ -33,26 +32,8 @@ const WIDGET_KS = createKs({
 });
 const APP_TOKEN = '00112233445566778899aabbccddeeff';
 
-function run(
-  argv: string[],
-  options: { env?: Record<string, string>; cwd?: string; stdin?: string } = {},
-) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: options.env ?? {},
-    cwd: options.cwd ?? mkdtempSync(join(tmpdir(), 'ks-cli-')),
-    readStdin: async () => options.stdin ?? '',
-    now: () => NOW,
-  };
-  return main(argv, io).then((code) => ({ code, stdout, stderr }));
-}
+const run = (argv: string[], options: RunOptions = {}) =>
+  runCli(argv, { now: () => NOW, ...options });
 
 const env = { KALTURA_PARTNER_ID: '12345', KALTURA_ADMIN_SECRET: SECRET };
 
@@ -113,7 +94,9 @@ describe('kaltura-ks mint', () => {
     [['mint', '--type', 'root'], env, '--type must be user'],
     [['mint', '--expires-in', 'soon'], env, '--expires-in must be an integer'],
     [['mint', '--bogus'], env, "Unknown option '--bogus'"],
-    [['mint', '--env-file', '/nonexistent/.env'], {}, 'Cannot read the env file'],
+    [['mint', '--dotenv', '/nonexistent/.env'], {}, 'Cannot read the settings file'],
+    [['mint', '--env-file', '.env'], env, 'name the settings file with --dotenv'],
+    [['mint', '--env-file=.env'], env, 'nodejs/node#54232'],
   ])('%j is a usage error (exit 2)', async (argv, environment, message) => {
     const { code, stderr } = await run(argv, { env: environment });
     expect(code).toBe(2);
@@ -146,20 +129,46 @@ describe('kaltura-ks decode / verify / token-hash', () => {
   });
 
   it('verifies with the secret, and fails with exit 1 and a code otherwise', async () => {
-    const specEnv = { KALTURA_ADMIN_SECRET: OTHER_SECRET };
+    const specEnv = { KALTURA_ADMIN_SECRET: OTHER_SECRET, KALTURA_PARTNER_ID: '12345' };
     const ok = await run(['verify', KS_V2, '--json'], { env: specEnv });
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ verified: true, userId: 'alice', type: 2 });
-    const wrong = await run(['verify', KS_V2], { env: { KALTURA_ADMIN_SECRET: 'wrong' } });
+    const wrong = await run(['verify', KS_V2, '-p', '12345'], {
+      env: { KALTURA_ADMIN_SECRET: 'wrong' },
+    });
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('ERR_KS_SIGNATURE');
-    const rotated = await run(['verify', KS_V2, '--also-secret', OTHER_SECRET], {
+    const rotated = await run(['verify', KS_V2, '-p', '12345', '--also-secret', OTHER_SECRET], {
       env: { KALTURA_ADMIN_SECRET: 'old' },
     });
     expect(rotated.code).toBe(0);
     const json = await run(['verify', 'garbage!', '--json'], { env: specEnv });
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: 'ERR_KS_MALFORMED' } });
+  });
+
+  it('will not call a KS v2 verified without the partner id it must carry', async () => {
+    // The partner id of a v2 KS is clear text outside the encryption: edit it, and the KS
+    // still decrypts with the secret.
+    const raw = Buffer.from(KS_V2, 'base64url');
+    const edited = Buffer.concat([
+      Buffer.from('v2|99999|'),
+      raw.subarray('v2|12345|'.length),
+    ]).toString('base64url');
+    const secretOnly = { KALTURA_ADMIN_SECRET: OTHER_SECRET };
+    for (const ks of [KS_V2, edited]) {
+      const unsure = await run(['verify', ks], { env: secretOnly });
+      expect(unsure.code).toBe(2);
+      expect(unsure.stdout).not.toContain('verified');
+      expect(unsure.stderr).toContain('--partner-id');
+    }
+    const caught = await run(['verify', edited, '--partner-id', '12345'], { env: secretOnly });
+    expect(caught.code).toBe(1);
+    expect(caught.stderr).toContain('ERR_KS_PARTNER_MISMATCH');
+    // A v1 KS signs its partner id: verified without being told which.
+    const v1 = await run(['verify', KS_V1, '--json'], { env: secretOnly });
+    expect(v1.code).toBe(0);
+    expect(JSON.parse(v1.stdout)).toMatchObject({ verified: true, partnerId: 12345 });
   });
 
   it('computes the app token hash of the spec', async () => {
@@ -176,6 +185,10 @@ describe('kaltura-ks decode / verify / token-hash', () => {
       'sha256',
     ]);
     expect(sha256.stdout.trim()).toBe(appTokenHash(WIDGET_KS, APP_TOKEN, 'SHA256'));
+    const fromEnv = await run(['token-hash', WIDGET_KS], {
+      env: { KALTURA_APP_TOKEN: APP_TOKEN, KALTURA_APP_TOKEN_HASH_TYPE: 'SHA512' },
+    });
+    expect(fromEnv.stdout.trim()).toBe(appTokenHash(WIDGET_KS, APP_TOKEN, 'SHA512'));
     const missing = await run(['token-hash', WIDGET_KS]);
     expect(missing.code).toBe(2);
   });
@@ -191,26 +204,36 @@ describe('kaltura-ks itself', () => {
     expect((await run([])).code).toBe(2);
     expect((await run(['frobnicate'])).code).toBe(2);
   });
-});
 
-describe('the kaltura-ks executable', () => {
-  it('runs as a process, with exit codes', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const entry = new URL('./main.ts', import.meta.url).pathname;
-    const exec = (args: string[]) =>
-      spawnSync(
-        process.execPath,
-        ['--conditions=@kaltura-ks/source', '--import', 'tsx', entry, ...args],
-        {
-          env: { PATH: process.env.PATH, KALTURA_PARTNER_ID: '5', KALTURA_ADMIN_SECRET: SECRET },
-          encoding: 'utf8',
-        },
-      );
-    const minted = exec(['mint', '-q', '-u', 'bob']);
-    expect(minted.status).toBe(0);
-    expect(verifyKs(minted.stdout.trim(), { secrets: SECRET, partnerId: 5 }).userId).toBe('bob');
-    const bad = exec(['verify', 'not-a-ks']);
-    expect(bad.status).toBe(1);
-    expect(bad.stderr).toContain('ERR_KS_MALFORMED');
+  it('create is mint by another name', async () => {
+    const created = await run(['create', '-q', '-u', 'carol'], { env });
+    expect(created.code).toBe(0);
+    const fields = verifyKs(created.stdout.trim(), {
+      secrets: SECRET,
+      partnerId: 12345,
+      now: () => NOW,
+    });
+    expect(fields.userId).toBe('carol');
+    expect((await run(['create', '--help'])).stdout).toBe((await run(['mint', '--help'])).stdout);
+    expect((await run(['--help'])).stdout).toMatch(/mint \(create\) +Create a KS locally/);
+  });
+
+  it('app-token --help lists its commands; app-token add --help lists the options of add', async () => {
+    const group = await run(['app-token', '--help']);
+    const add = await run(['app-token', 'add', '--help']);
+    const rotate = await run(['app-token', 'rotate', '--help']);
+    expect([group.code, add.code, rotate.code]).toEqual([0, 0, 0]);
+    expect(group.stdout).toMatch(/^ {2}add +Create an app token/m);
+    expect(group.stdout).toMatch(/^ {2}rotate +Replace an app token/m);
+    expect(group.stdout).not.toContain('--session-privileges');
+    expect(add.stdout).toContain('Usage: kaltura-ks app-token add');
+    expect(add.stdout).toContain('--session-privileges');
+    expect(add.stdout).not.toContain('--delete-after');
+    expect(rotate.stdout).toContain('--delete-after');
+    expect(rotate.stdout).not.toContain('--session-privileges');
+    const missing = await run(['app-token']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('needs a command (add, list, rotate, delete, start-session)');
+    expect((await run(['app-token', 'frob'])).code).toBe(2);
   });
 });

@@ -42,6 +42,7 @@ async function run(argv: string[], env: Record<string, string>): Promise<string>
     cwd: dir,
     readStdin: async () => '',
     now: Date.now,
+    sleep: async () => true,
   });
   return out;
 }

@@ -278,6 +278,12 @@ async function driveCore(): Promise<void> {
     [['verify-remote', PASSWORD]],
     [['verify-remote', endedKs, '--secret', WRONG_SECRET]],
     [['verify-remote', `${adminKs}x`, '--json']],
+    [['check']],
+    [['check', '--json']],
+    [['check', '--hash-type', PASSWORD]],
+    [['check'], { KALTURA_ADMIN_SECRET: WRONG_SECRET, KALTURA_APP_TOKEN_HASH_TYPE: PASSWORD }],
+    [['app-token', 'rotate', appToken.id, '--secret', WRONG_SECRET]],
+    [['app-token', 'rotate', '0_nothere', '--json']],
   ];
   for (const [argv, extra] of runs) {
     let out = '';
@@ -292,6 +298,7 @@ async function driveCore(): Promise<void> {
       cwd: dir,
       readStdin: async () => '',
       now: Date.now,
+      sleep: async () => true,
     });
     expect(code, `kaltura-ks ${argv[0]}: ${out}`).not.toBe(0);
     capture(`cli ${argv.slice(0, 2).join(' ')}`, out);
