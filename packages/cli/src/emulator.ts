@@ -12,7 +12,8 @@ export interface PassThrough {
 
 /**
  * `kaltura-ks emulator …` hands its arguments to the emulator's own CLI, resolved from the
- * working directory: the emulator is an optional peer, never a dependency of the command.
+ * working directory: the emulator is installed by whoever wants it, never a dependency of the
+ * command.
  */
 export const emulator: PassThrough = {
   name: 'emulator',
