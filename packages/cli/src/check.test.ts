@@ -1,6 +1,7 @@
-import { createServer } from 'node:net';
 import { type Emulator, startEmulator } from '@kaltura-ks/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// core's test helper (never published): a loopback port where nothing listens.
+import { closedPort } from '../../core/src/client/test-utils/server.js';
 import { type RunOptions, runCli } from './test-utils/run.js';
 
 const PARTNER = 2201;
@@ -218,12 +219,7 @@ describe('kaltura-ks check', () => {
   });
 
   it('names the host it could not reach', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const server = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as { port: number };
-        server.close(() => resolve(port));
-      });
-    });
+    const port = await closedPort();
     const { code, stderr, stdout } = await run(['check'], {
       ...everyWay(),
       KALTURA_SERVICE_URL: `http://127.0.0.1:${port}`,
