@@ -37,7 +37,7 @@ function anchorsOf(file) {
 }
 
 if (!existsSync(site)) {
-  console.error(`No site at ${site}: build it first (pnpm docs).`);
+  console.error(`No site at ${site}: build it first (pnpm docs:api).`);
   process.exit(1);
 }
 
