@@ -132,7 +132,7 @@ describe('retries', () => {
     );
     expect(error).toMatchObject({
       code: 'ERR_KS_NETWORK',
-      message: 'user.loginByLoginId: connection failed (ECONNREFUSED) (after 3 attempts)',
+      message: `user.loginByLoginId: connection failed (ECONNREFUSED 127.0.0.1:${port}) (after 3 attempts)`,
     });
     expect(events.filter((e) => e.type === 'request')).toHaveLength(3);
     expect(events.filter((e) => e.type === 'retry')).toHaveLength(2);
@@ -278,6 +278,28 @@ describe('timeouts', () => {
         'user.loginByLoginId: no connection within connectTimeoutMs (5000 ms) (after 3 attempts)',
     });
     expect(calls).toBe(3);
+  });
+
+  it('a host that does not resolve is named, and not retried', async () => {
+    let calls = 0;
+    const dispatcher = {
+      request: async () => {
+        calls++;
+        throw Object.assign(new Error('getaddrinfo ENOTFOUND www.kaltura.co'), {
+          code: 'ENOTFOUND',
+        });
+      },
+    } as unknown as Dispatcher;
+    const client = make({
+      serviceUrl: 'https://www.kaltura.co:8443/api_v3',
+      dispatcher,
+      sleep: fakeTime().sleep,
+    });
+    expect(await failure(client.system.ping())).toMatchObject({
+      code: 'ERR_KS_NETWORK',
+      message: 'system.ping: connection failed (ENOTFOUND www.kaltura.co:8443)',
+    });
+    expect(calls).toBe(1);
   });
 });
 

@@ -21,7 +21,12 @@ import { appTokenMinter, clientLifecycle, sessionStartMinter } from './remote-mi
 import type { KsLockRelease, KsSharedRead, KsSharedStore } from './store.js';
 import type { KsEvictReason, KsIssuerEvent, KsKeyInfo, KsRequest, KsSession } from './types.js';
 
+/**
+ * How an issuer mints (exactly one of `adminSecret`, `sessionStart`, `appToken`, `minter`),
+ * caches and renews. Durations named `…Ms` are milliseconds.
+ */
 export interface KsIssuerOptions {
+  /** The Kaltura partner (account) id. */
   partnerId: number;
   /** Mint locally, signing with this admin secret (no network). */
   adminSecret?: string;
@@ -37,6 +42,7 @@ export interface KsIssuerOptions {
   appToken?: {
     id: string;
     token: string;
+    /** The hash type the token was made with: `MD5`, `SHA1` (default), `SHA256` or `SHA512`. */
     hashType?: AppTokenHashType | Lowercase<AppTokenHashType>;
   };
   /** Any other way of minting. */
@@ -91,9 +97,11 @@ export interface KsIssuerOptions {
    * for it. Default: half of `mintTimeoutMs`.
    */
   lockWaitMs?: number;
+  /** The clock, epoch ms (the route's `serverTime` too). Default `Date.now`. */
   now?: Clock;
   /** Jitter source, [0, 1). Default `Math.random`. */
   random?: () => number;
+  /** Hit, miss, refresh, mint, eviction and store events, for logs and metrics; never a KS or secret. */
   onEvent?: (event: KsIssuerEvent) => void;
   /** Where configuration warnings go. Default `process.emitWarning`. */
   onWarning?: (message: string) => void;
