@@ -200,6 +200,30 @@ describe('jwtUser on an injected clock', () => {
     t = START + 60_000;
     expect(await getUser(bearer(later))).toEqual({ id: 'bob' });
   });
+
+  it('refuses an iat in the future beyond the tolerance (a token minted ahead of time)', async () => {
+    const rejections: string[] = [];
+    const getUser = jwtUser({
+      secret: SECRET,
+      issuer: 'https://app.example.com',
+      audience: 'kaltura-ks',
+      clockToleranceSeconds: 5,
+      now: () => START,
+      onReject: (r) => rejections.push(r.code),
+    });
+    const issued = async (iat: number) =>
+      getUser(
+        bearer(await token({ sub: 'carol' }, { issuedAt: iat, expiresIn: seconds(START) + 600 })),
+      );
+    expect(await issued(seconds(START) + 365 * 86_400)).toBeNull(); // a year ahead
+    expect(await issued(seconds(START) + 6)).toBeNull();
+    expect(await issued(seconds(START) + 5)).toEqual({ id: 'carol' }); // within the tolerance
+    expect(await issued(seconds(START) - 60)).toEqual({ id: 'carol' });
+    expect(rejections).toEqual([
+      'ERR_JWT_CLAIM_VALIDATION_FAILED',
+      'ERR_JWT_CLAIM_VALIDATION_FAILED',
+    ]);
+  });
 });
 
 describe('jwtUser with a claim of the wrong type', () => {
