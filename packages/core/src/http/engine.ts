@@ -46,6 +46,9 @@ const STATUS: Partial<Record<KsErrorCode, number>> = {
   ERR_KS_INVALID_FIELD: 400,
   ERR_KS_UNAVAILABLE: 503,
   ERR_KS_ABORTED: 503,
+  // Both are the server's configuration (its app token), which the browser cannot change.
+  ERR_KS_CREDENTIALS: 503,
+  ERR_KS_NOT_GRANTED: 503,
 };
 
 /** Options that configure the issuer the engine makes: meaningless next to `issuer`. */
