@@ -61,6 +61,7 @@ const ISSUER_OPTION_NAMES = [
   'client',
   'clientOptions',
   'ksVersion',
+  'kalturaClockOffsetMs',
   'expiresInSeconds',
   'refreshAtFraction',
   'minRemainingMs',

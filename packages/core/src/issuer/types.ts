@@ -36,7 +36,18 @@ export interface KsKeyInfo {
   privileges: string;
 }
 
-export type KsEvictReason = 'expired' | 'capacity' | 'revoked' | 'cleared' | 'replaced';
+/**
+ * Why a session left the cache. `credentials`: Kaltura refused the credentials it was minted
+ * with; `clock`: Kaltura's clock turned out to be further ahead than its expiry was judged by.
+ */
+export type KsEvictReason =
+  | 'expired'
+  | 'capacity'
+  | 'revoked'
+  | 'cleared'
+  | 'replaced'
+  | 'credentials'
+  | 'clock';
 
 /** Reported through `onEvent`, for logs and metrics. Never carries a KS or a secret. */
 export type KsIssuerEvent =
@@ -47,8 +58,18 @@ export type KsIssuerEvent =
   | { type: 'store-error'; operation: string; error: Error }
   | { type: 'miss'; key: KsKeyInfo }
   | { type: 'refresh'; key: KsKeyInfo }
-  /** This instance's minter made a KS (a KS taken from the shared store is a `shared-hit`). */
-  | { type: 'mint'; key: KsKeyInfo; durationMs: number; expiresAt: number }
+  /**
+   * This instance's minter made a KS (a KS taken from the shared store is a `shared-hit`).
+   * It carries every privilege asked (the issuer checked); `extraPrivileges` are those it
+   * carries beyond them (an app token adds `sessionid` and `apptoken`, and its own).
+   */
+  | {
+      type: 'mint';
+      key: KsKeyInfo;
+      durationMs: number;
+      expiresAt: number;
+      extraPrivileges?: string;
+    }
   | {
       type: 'mint-error';
       key: KsKeyInfo;
@@ -63,4 +84,21 @@ export type KsIssuerEvent =
    * Kaltura (`session.end`); it was dropped from the cache all the same, and
    * `revoke` still resolves. The KS itself is never part of the event.
    */
-  | { type: 'end-error'; key: KsKeyInfo; error: KsError };
+  | { type: 'end-error'; key: KsKeyInfo; error: KsError }
+  /**
+   * Kaltura refused the issuer's credentials (`kalturaCode`, e.g. `APP_TOKEN_NOT_ACTIVE`,
+   * `INVALID_APP_TOKEN_HASH`): every cached session was dropped, requests get
+   * `ERR_KS_CREDENTIALS`, and one mint probes Kaltura at `retryAt`, then slower and slower.
+   */
+  | {
+      type: 'credentials-rejected';
+      kalturaCode: string | undefined;
+      error: KsError;
+      retryAt: number;
+    }
+  /** A probe went through: the credentials work again. */
+  | { type: 'credentials-accepted' }
+  /** Kaltura's clock was measured: its offset from this server's (ms, rounded up) and the round trip. */
+  | { type: 'clock'; offsetMs: number; roundTripMs: number }
+  /** Kaltura's clock could not be read; the last offset (or the fixed one) stays in use. */
+  | { type: 'clock-error'; error: KsError };
