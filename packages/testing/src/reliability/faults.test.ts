@@ -32,8 +32,14 @@ const ADMIN_SECRET = 'reliability-admin-secret-6f1d0b2c';
 const USER_SECRET = 'reliability-user-secret-93ae57d4';
 const LIFETIME_S = 3600;
 const MINT_TIMEOUT_MS = 200;
-/** Scheduling and loopback slack on top of a deadline, on a loaded CI machine. */
-const SLACK_MS = 250;
+/**
+ * Scheduling and loopback slack on top of a deadline. A 2-core machine shared with other
+ * test runs stalls for a few hundred ms now and then (a 450 ms bound once failed by 0.1 ms);
+ * the bound keeps its meaning as long as it stays below what a caller who was not released
+ * at the deadline would wait: a Kaltura answer slower than the deadline (1.5 s here), or a
+ * few mints one after another (8 concurrent new users, 1.6 s).
+ */
+const SLACK_MS = 550;
 /** No request may take longer than this while Kaltura fails. */
 const BOUND_MS = MINT_TIMEOUT_MS + SLACK_MS;
 const BACKOFF_MS = 1_000;
@@ -180,6 +186,21 @@ async function callsEnded(
   expect(counts.failures - since.failures).toBe(counts.calls - since.calls);
 }
 
+/**
+ * The first KS of a healthy Kaltura, before any fault: setup, not the subject. A cold mint
+ * (a connection, the app-token flow's widget session, the clock reading) has only the 200 ms
+ * deadline, which a heavily loaded machine can miss; then the next attempt, past the back-off,
+ * joins the mint still under way, finds its late KS cached, or mints on a warm connection.
+ */
+async function warmUp(app: RouteApp, user: string) {
+  let answer = await app.get(user);
+  for (let attempt = 1; answer.status !== 200 && attempt < 5; attempt++) {
+    clock.advance(BACKOFF_MS + 1);
+    answer = await app.get(user);
+  }
+  return answer;
+}
+
 function expectValid(ks: string, userId: string) {
   const fields = verifyKs(ks, { secrets: ADMIN_SECRET, partnerId: PARTNER, now: clock.now });
   expect(fields.userId).toBe(userId);
@@ -191,7 +212,7 @@ describe.each(WAYS)('minting through $name while Kaltura fails', (way) => {
     `$label: the cached KS is still served, new users get a prompt 503, and the same issuer recovers`,
     async ({ rule }) => {
       const route = await open(way);
-      const first = await route.get('cached');
+      const first = await warmUp(route, 'cached');
       expect(first.status, first.text).toBe(200);
       const cachedKs: string = first.json.ks;
 
@@ -249,7 +270,7 @@ describe.each(WAYS)('minting through $name while Kaltura fails', (way) => {
 
   it('answers that are slow but within the deadline are simply slower', async () => {
     const route = await open(way);
-    await route.get('warm'); // the app-token way caches its widget session here
+    await warmUp(route, 'warm'); // the app-token way caches its widget session here
     emulator.faults.set({ mode: 'delay', latencyMs: 60 });
     const slow = await route.get('slow');
     expect(slow.status, slow.text).toBe(200);
