@@ -40,6 +40,11 @@ function parse(privileges: string): PrivilegeMap {
   return map;
 }
 
+/** A privilege's name as a person wrote it (`*`, not v2's `all`). */
+function shown(name: string): string {
+  return name === 'all' ? '*' : name;
+}
+
 /** Kaltura's `isWidgetSession`: such a KS is never checked for revocation. */
 function isWidgetSession(session: KsSession): boolean {
   return (
@@ -149,24 +154,33 @@ export function checkGrant(
     }
   }
   if (missing.length > 0 || changed.length > 0) {
-    const parts: string[] = [];
-    if (missing.length > 0)
-      parts.push(`left out privileges that were asked: ${missing.join(', ')}`);
-    if (changed.length > 0) parts.push(`issued other values than asked for: ${changed.join(', ')}`);
-    throw notGranted(
-      `Kaltura ${parts.join('; and ')}. ${onTheToken(
-        kind,
-        `Kaltura keeps a caller's ${[...missing, ...changed].join(', ')} only where the app token grants it with "*": add ${[
-          ...missing,
-          ...changed,
-        ]
-          .map((name) => `${name}:*`)
-          .join(
-            ',',
-          )} to the token's sessionPrivileges (kaltura-ks app-token add --session-privileges), or stop asking for it`,
-        'The minter must issue every privilege asked.',
-      )}`,
-    );
+    const sentences: string[] = [];
+    if (missing.length > 0) {
+      const names = missing.map(shown);
+      sentences.push(
+        `Kaltura left out privileges that were asked: ${names.join(', ')}.`,
+        onTheToken(
+          kind,
+          `Kaltura keeps a caller's server privilege only where the app token grants it with "*": add ${missing
+            .map((name) => (name === 'all' ? '*' : `${name}:*`))
+            .join(
+              ',',
+            )} to the token's sessionPrivileges (kaltura-ks app-token add --session-privileges), or stop asking for it.`,
+          'The minter must issue every privilege asked.',
+        ),
+      );
+    }
+    if (changed.length > 0) {
+      sentences.push(
+        `Kaltura issued other values than asked for: ${changed.map(shown).join(', ')}.`,
+        onTheToken(
+          kind,
+          `The app token sets them itself: remove them from its sessionPrivileges, or grant them with "*" so each request sets its own.`,
+          'The minter must issue them as asked.',
+        ),
+      );
+    }
+    throw notGranted(sentences.join(' '));
   }
 
   const extra: PrivilegeMap = new Map();
