@@ -268,6 +268,20 @@ describe('credentials Kaltura refuses (a deleted app token, a wrong hash type)',
 });
 
 describe('failing well under pressure', () => {
+  it('without onEvent, the first failure of an outage is logged once, with its code', async () => {
+    const warnings: string[] = [];
+    const { issuer, k, advance } = setup({
+      onEvent: undefined,
+      onWarning: (message) => warnings.push(message),
+    });
+    k.set('down');
+    for (let i = 0; i < 5; i++) {
+      await issuer.getKs({ userId: `user-${i}` }).catch(() => {});
+      advance(120_000);
+    }
+    expect(warnings).toEqual(['kaltura-ks: minting a KS failed (ERR_KS_NETWORK: Kaltura is down)']);
+  });
+
   it('a caller whose mint fails gets the still-valid KS, even one evicted from the cache meanwhile', async () => {
     const { issuer, k, advance } = setup({ max: 1 });
     const old = await issuer.getKs({ userId: 'alice' });

@@ -775,6 +775,13 @@ class Issuer implements KsIssuer {
       const error = kind === 'credentials' ? credentialsError(cause) : cause;
       const { state, opened } = this.#breaker.failed(kind, error, flight.epoch, flight.probe);
       if (opened && state.kind === 'credentials') this.#credentialsRefused(state.error);
+      if (kind === 'outage') {
+        const code = kalturaCodeOf(cause) ?? cause.code;
+        this.#warnOnce(
+          `outage:${code}`,
+          `kaltura-ks: minting a KS failed (${code}: ${cause.message})`,
+        );
+      }
       return {
         error: state.kind === 'credentials' ? state.error : error,
         count: state.count,
@@ -784,7 +791,8 @@ class Issuer implements KsIssuer {
     // Kaltura answered (it refused this request, or issued another KS than asked): it is up,
     // and takes the credentials.
     if (cause instanceof KalturaApiError || cause.code === 'ERR_KS_NOT_GRANTED') {
-      this.#breaker.succeeded(flight.epoch, flight.probe);
+      const closed = this.#breaker.succeeded(flight.epoch, flight.probe);
+      if (closed?.kind === 'credentials') this.#emit(() => ({ type: 'credentials-accepted' }));
       if (cause.code === 'ERR_KS_NOT_GRANTED') {
         this.#warnOnce(
           `not-granted:${cause.message.replace(/"[^"]*"/g, '""')}`,
