@@ -7,7 +7,7 @@ export function issuerGauges(meter: Meter): (issuer: KsIssuer) => () => void {
   const observed = new Set<KsIssuer>();
   const size = meter.createObservableUpDownCounter(METRICS.cacheSize, {
     unit: '{session}',
-    description: 'Sessions in the issuer’s in-memory cache',
+    description: "Sessions in the issuer's in-memory cache",
   });
   const offset = meter.createObservableGauge(METRICS.clockOffset, {
     unit: 's',
