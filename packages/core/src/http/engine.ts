@@ -3,6 +3,7 @@ import { createKsIssuer, type GetKsOptions, type KsIssuer } from '../issuer/issu
 import type { KsSession } from '../issuer/types.js';
 import { KsType } from '../ks/types.js';
 import { formatPrivileges, type PrivilegesInput } from '../privileges/privileges.js';
+import { headerValue } from './headers.js';
 import type {
   HasHeaders,
   KalturaContext,
@@ -88,11 +89,6 @@ function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
 
 function invalidOption(message: string): KsError {
   return new KsError('ERR_KS_INVALID_OPTION', message);
-}
-
-function headerValue(req: HasHeaders, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Req> {
