@@ -7,7 +7,8 @@ import { getRequestListener } from '@hono/node-server';
 import type { ExampleKaltura, RunningExample } from '../kaltura.js';
 import { listen } from '../listen.js';
 
-export async function start(kaltura: ExampleKaltura, port = 0): Promise<RunningExample> {
+/** What `.env.local` would hold, for the emulator. Before lib/kaltura.ts is first imported. */
+export function setEnvironment(kaltura: ExampleKaltura): void {
   const { partnerId, serviceUrl, appToken } = kaltura.options;
   Object.assign(process.env, {
     KALTURA_PARTNER_ID: String(partnerId),
@@ -16,6 +17,10 @@ export async function start(kaltura: ExampleKaltura, port = 0): Promise<RunningE
     KALTURA_APP_TOKEN: appToken.token,
     SESSION_SECRET: kaltura.session.secret,
   });
+}
+
+export async function start(kaltura: ExampleKaltura, port = 0): Promise<RunningExample> {
+  setEnvironment(kaltura);
   const route: Record<string, unknown> = await import('./app/kaltura/ks/route.js');
   const { getKs, kaltura: handler } = await import('./lib/kaltura.js');
 
