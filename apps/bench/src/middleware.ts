@@ -13,6 +13,8 @@ import {
 } from './servers/serve-constants.js';
 
 const SERVE = new URL('./servers/serve.ts', import.meta.url);
+export const FRAMEWORKS = ['express', 'koa', 'fastify', 'hono'] as const;
+export type Framework = (typeof FRAMEWORKS)[number];
 const CONNECTIONS = 50;
 const VARIANTS = ['bare', 'ks', 'hand', 'ks-jwt'] as const;
 type Variant = (typeof VARIANTS)[number];
@@ -70,7 +72,7 @@ async function load(
 export async function runMiddlewareSuite({
   seconds = 4,
   rounds = 5,
-  frameworks = ['express', 'koa'] as readonly ('express' | 'koa')[],
+  frameworks = FRAMEWORKS as readonly Framework[],
 } = {}): Promise<SuiteResult> {
   const rows: SuiteResult['rows'] = [];
   const targets: SuiteResult['targets'] = [];
