@@ -8,7 +8,7 @@ import {
   type KsUser,
 } from '@kaltura-ks/core/http';
 import { toResponse, toRouteRequest } from '@kaltura-ks/fetch';
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler, Next } from 'hono';
 
 export { isKsError, KalturaApiError, KsError, type KsErrorCode, KsType } from '@kaltura-ks/core';
 export type {
@@ -58,11 +58,19 @@ export function jwtUser(options: JwtUserOptions): (c: Context) => Promise<KsUser
  */
 export function kalturaKs(options: HonoKalturaKsOptions): KalturaKsMiddleware {
   const engine = createKsEngine(options);
-  const middleware: MiddlewareHandler<{ Variables: KalturaVariables }> = async (c, next) => {
-    const context = await engine.context(c);
+  // No async function on purpose: a warm cache answers without a single promise (Hono
+  // awaits what a middleware returns, and answers a lone handler's Response at once).
+  const route = (c: Context, next: Next, context: KalturaContext): Response | Promise<unknown> => {
     c.set('kaltura', context);
     if (engine.route === false || c.req.path !== engine.route) return next();
-    return toResponse(await engine.respond(context, toRouteRequest(c.req.raw)));
+    const answer = engine.respond(context, toRouteRequest(c.req.raw));
+    return answer instanceof Promise ? answer.then(toResponse) : toResponse(answer);
   };
-  return Object.assign(middleware, { engine });
+  const middleware = (c: Context, next: Next): Response | Promise<unknown> => {
+    const context = engine.context(c);
+    return context instanceof Promise
+      ? context.then((ctx) => route(c, next, ctx))
+      : route(c, next, context);
+  };
+  return Object.assign(middleware as KalturaKsMiddleware, { engine });
 }
