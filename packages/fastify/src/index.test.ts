@@ -47,6 +47,9 @@ describe('the kalturaKs plugin', () => {
       url: '/auth/ks',
       schema: { response: { 200: { properties: { ks: { type: 'string' } } } } },
     });
+    // The schema documents renew=1; any other value is ignored, as by every adapter.
+    const other = await app.inject({ url: '/auth/ks?renew=yes', headers: { 'x-user': 'al' } });
+    expect(other.statusCode).toBe(200);
     const head = await app.inject({ method: 'HEAD', url: '/auth/ks' });
     expect(head.statusCode).toBe(405);
     expect(head.headers.allow).toBe('GET, DELETE');

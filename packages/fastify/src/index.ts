@@ -49,7 +49,7 @@ const error = {
 
 /** The route's schema: documentation (e.g. for @fastify/swagger); the engine writes the body. */
 const schema = {
-  querystring: { type: 'object', properties: { renew: { type: 'string', enum: ['1'] } } },
+  querystring: { type: 'object', properties: { renew: { type: 'string' } } },
   response: {
     200: {
       type: 'object',
