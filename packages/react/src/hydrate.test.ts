@@ -5,7 +5,7 @@ import { hydrateRoot } from 'react-dom/client';
 import { renderToString } from 'react-dom/server';
 import { expect, it } from 'vitest';
 import { KsProvider, useKs } from './index.js';
-import { testClient } from './test-utils/fakes.js';
+import { fakeKs, testClient } from './test-utils/fakes.js';
 
 function Page() {
   const { ks } = useKs();
@@ -26,7 +26,7 @@ it('hydrates the server’s HTML without a mismatch, then shows the KS', async (
     }),
   );
   expect(recoverable).toEqual([]);
-  expect(container.innerHTML).toBe('<output>ks-alice-1</output>');
+  expect(container.innerHTML).toBe(`<output>${fakeKs('alice', 1)}</output>`);
   act(() => root.unmount());
   client.stop();
 });

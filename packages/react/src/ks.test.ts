@@ -4,7 +4,7 @@ import { act, cleanup, render, screen, waitFor } from '@testing-library/react';
 import { createElement as h, StrictMode } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KsProvider, type UseKs, useKs } from './index.js';
-import { fakeRoute, heldTimers, START, testClient } from './test-utils/fakes.js';
+import { fakeKs, fakeRoute, heldTimers, START, testClient } from './test-utils/fakes.js';
 
 afterEach(cleanup);
 
@@ -24,12 +24,12 @@ describe('useKs', () => {
     const { client, route } = testClient();
     render(h(KsProvider, { client }, h(Show), h(Show)));
     expect(seen[0]?.ks).toBeUndefined();
-    await waitFor(() => expect(screen.getAllByText('ks-alice-1')).toHaveLength(2));
+    await waitFor(() => expect(screen.getAllByText(fakeKs('alice', 1))).toHaveLength(2));
     expect(route.calls).toEqual(['/kaltura/ks']); // two components, one request
     expect(seen.at(-1)?.session).toMatchObject({ userId: 'alice', expiresAt: START + 3_600_000 });
 
     await act(() => seen.at(-1)!.refresh());
-    expect(screen.getAllByText('ks-alice-2')).toHaveLength(2);
+    expect(screen.getAllByText(fakeKs('alice', 2))).toHaveLength(2);
     expect(route.calls.at(-1)).toBe('/kaltura/ks?renew=1');
     client.stop();
   });
@@ -49,11 +49,12 @@ describe('useKs', () => {
       });
       return promise;
     };
-    await settle(undefined, 'ks-alice-1');
-    // The other tab joins (and gets this tab's KS), then renews: this tab re-renders.
-    expect(await settle(tab2.client.getKs(), 'ks-alice-1')).toBe('ks-alice-1');
-    expect(await settle(tab2.client.refresh(), 'ks-alice-2')).toBe('ks-alice-2');
-    expect(route.calls).toHaveLength(2);
+    await settle(undefined, fakeKs('alice', 1));
+    // The other tab fetches its own first KS (a tab trusts others only once it has one),
+    // then renews: this tab re-renders with each KS it broadcasts.
+    expect(await settle(tab2.client.getKs(), fakeKs('alice', 2))).toBe(fakeKs('alice', 2));
+    expect(await settle(tab2.client.refresh(), fakeKs('alice', 3))).toBe(fakeKs('alice', 3));
+    expect(route.calls).toHaveLength(3);
     tab1.client.stop();
     tab2.client.stop();
   });
@@ -62,7 +63,7 @@ describe('useKs', () => {
     const route = fakeRoute();
     const { client } = testClient(route);
     render(h(KsProvider, { client }, h(Show)));
-    await screen.findByText('ks-alice-1');
+    await screen.findByText(fakeKs('alice', 1));
     act(() => seen.at(-1)!.clear());
     await screen.findByText('none:');
     route.status = 401;
@@ -87,7 +88,7 @@ describe('useKs', () => {
         h(KsProvider, { options: { fetch: route.fetch, timers, crossTab: false } }, h(Show)),
       ),
     );
-    await screen.findByText(/^ks-alice-/);
+    await screen.findByText(/^djJ8/);
     expect(timers.pending.size).toBeGreaterThan(0); // the renewal is scheduled
     unmount();
     expect(timers.pending.size).toBe(0); // stop() cleared every timer

@@ -9,7 +9,7 @@ import {
   type UseKalturaPlayer,
   useKalturaPlayer,
 } from './index.js';
-import { testClient } from './test-utils/fakes.js';
+import { fakeKs, testClient } from './test-utils/fakes.js';
 
 afterEach(cleanup);
 
@@ -60,7 +60,7 @@ describe('useKalturaPlayer', () => {
     expect(player.setupConfig).toEqual({
       playback: { autoplay: false },
       targetId: 'stage',
-      provider: { partnerId: 4242, uiConfId: 777, ks: 'ks-alice-1' },
+      provider: { partnerId: 4242, uiConfId: 777, ks: fakeKs('alice', 1) },
     });
     await waitFor(() => expect(player.loadMedia).toHaveBeenCalledWith({ entryId: '0_first' }));
     expect(result.player).toBe(player);
@@ -68,8 +68,8 @@ describe('useKalturaPlayer', () => {
     // A renewal reaches the running player.
     await act(() => client.refresh());
     expect(player.configure).toHaveBeenCalledWith({
-      session: { ks: 'ks-alice-2' },
-      provider: { ks: 'ks-alice-2' },
+      session: { ks: fakeKs('alice', 2) },
+      provider: { ks: fakeKs('alice', 2) },
     });
 
     // Another entry: loaded into the same player.

@@ -5,19 +5,20 @@ const HOUR = 3_600_000;
 
 /** Timers that never fire on their own: the tests drive the client by hand. */
 export function heldTimers() {
-  const pending = new Map<number, () => void>();
+  const pending = new Map<number, { fn: () => void; ms: number }>();
   let id = 0;
   return {
     pending,
-    /** Runs the timers pending now, once each (the client's short cross-tab waits). */
+    /** Runs the short timers pending now, once each: the client's cross-tab waits (50 ms). */
     fire() {
-      for (const [handle, fn] of [...pending]) {
+      for (const [handle, { fn, ms }] of [...pending]) {
+        if (ms > 100) continue;
         pending.delete(handle);
         fn();
       }
     },
-    setTimeout: (fn: () => void) => {
-      pending.set(++id, fn);
+    setTimeout: (fn: () => void, ms: number) => {
+      pending.set(++id, { fn, ms });
       return id;
     },
     clearTimeout: (handle: unknown) => {
@@ -25,6 +26,9 @@ export function heldTimers() {
     },
   };
 }
+
+/** The `n`th KS of a user: KS v2's shape (`v2|partnerId|…` in base64), as tabs check it. */
+export const fakeKs = (userId: string, n: number) => btoa(`v2|4242|${userId}-${n}`);
 
 /** A KS route: each call mints the next KS for `userId`, or answers `status` with no user. */
 export function fakeRoute({ userId = 'alice' } = {}) {
@@ -42,7 +46,7 @@ export function fakeRoute({ userId = 'alice' } = {}) {
         );
       }
       const session: KsSession = {
-        ks: `ks-${userId}-${++n}`,
+        ks: fakeKs(userId, ++n),
         partnerId: 4242,
         userId,
         type: 0,
