@@ -151,3 +151,20 @@ describe('the route answers a warm cache without a promise', () => {
     await Promise.all([engine.close(), throwing.close()]);
   });
 });
+
+describe('the route, given Fetch API headers', () => {
+  it('reads Sec-Fetch-Site from a Headers object as from a Node record', async () => {
+    const engine = createKsEngine<object>({
+      partnerId: 4242,
+      adminSecret: 'engine-test-admin-secret-0123456789',
+      getUser: () => ({ id: 'alice' }),
+      now: () => START,
+    });
+    const context = await engine.context({});
+    const cross = new Headers({ 'Sec-Fetch-Site': 'cross-site' });
+    expect((await engine.respond(context, { method: 'GET', headers: cross })).status).toBe(403);
+    const same = new Headers({ 'Sec-Fetch-Site': 'same-origin' });
+    expect((await engine.respond(context, { method: 'GET', headers: same })).status).toBe(200);
+    await engine.close();
+  });
+});
