@@ -117,6 +117,8 @@ export interface KsIssuer {
   readonly partnerId: number;
   /** The way this issuer mints: `local`, `session-start`, `app-token` or a custom minter's kind. */
   readonly kind: string;
+  /** A KS younger than this (ms) is not renewed by `forceRefresh`. */
+  readonly minForcedRefreshIntervalMs: number;
   getKs(request: KsRequest, options?: GetKsOptions): Promise<KsSession>;
   /**
    * The synchronous half of `getKs`: the session `getKs` would answer at once from the
@@ -242,7 +244,7 @@ class Issuer implements KsIssuer {
   readonly #onEvent: ((event: KsIssuerEvent) => void) | undefined;
   readonly #expiresInSeconds: number;
   readonly #policy: FreshnessPolicy;
-  readonly #minForcedRefreshIntervalMs: number;
+  readonly minForcedRefreshIntervalMs: number;
   readonly #mintTimeoutMs: number;
   readonly #backoffBaseMs: number;
   readonly #backoffMaxMs: number;
@@ -284,7 +286,7 @@ class Issuer implements KsIssuer {
         'minRemainingMs must be less than half of expiresInSeconds, or every KS would be renewed at once',
       );
     }
-    this.#minForcedRefreshIntervalMs = checkMs(
+    this.minForcedRefreshIntervalMs = checkMs(
       options.minForcedRefreshIntervalMs ?? 10_000,
       'minForcedRefreshIntervalMs',
       true,
@@ -487,7 +489,7 @@ class Issuer implements KsIssuer {
     const state = freshness(cached, now, this.#policy);
     if (state === 'unusable') return undefined;
     const forced =
-      options.forceRefresh === true && now - cached.issuedAt >= this.#minForcedRefreshIntervalMs;
+      options.forceRefresh === true && now - cached.issuedAt >= this.minForcedRefreshIntervalMs;
     const fresh =
       options.fresh === true
         ? state === 'fresh' && youngEnough(cached, now, this.#policy)
