@@ -111,8 +111,10 @@ async function createAppToken(
       userId: 'demo-setup',
       expiresInSeconds: 300,
     });
+    // sview:* on the token lets each session narrow it to the entry the page plays (an app
+    // token drops a caller's sview unless the token's own is a wildcard, spec §9.7).
     const token = await client.appToken.add(
-      { hashType: 'SHA256', description: 'kaltura-ks demo' },
+      { hashType: 'SHA256', description: 'kaltura-ks demo', sessionPrivileges: 'sview:*' },
       { ks },
     );
     return { id: token.id, token: token.token, hashType: 'SHA256' as const };
