@@ -219,6 +219,7 @@ function describeRemoteWay(
         partnerId: PARTNER,
         ...intended('alice@example.com'),
         expiresAt: t0 + HOUR,
+        renewableAt: t0 + 10_000,
         serverTime: t0,
       });
       expect(s.mints()).toBe(1);
