@@ -5,6 +5,8 @@
  */
 
 const CHANNEL = 'kaltura-ks-demo:tabs';
+/** Tabs name a KS by its end: enough to match it, and no whole KS on this channel. */
+const keyOf = (ks: string) => ks.slice(-16);
 /** How long a tab waits for the renewing tab's message before saying "another tab". */
 const WAIT_MS = 1_000;
 
@@ -36,10 +38,10 @@ export function trackTabs(): Tabs {
   const mine = new Set<string>();
   const theirs = new Map<string, string>();
   const waiting = new Map<string, () => void>();
-  channel.onmessage = ({ data }: MessageEvent<{ tab?: unknown; ks?: unknown }>) => {
-    if (typeof data?.tab !== 'string' || typeof data.ks !== 'string') return;
-    theirs.set(data.ks, data.tab.slice(0, 20));
-    waiting.get(data.ks)?.();
+  channel.onmessage = ({ data }: MessageEvent<{ tab?: unknown; key?: unknown }>) => {
+    if (typeof data?.tab !== 'string' || typeof data.key !== 'string') return;
+    theirs.set(data.key, data.tab.slice(0, 20));
+    waiting.get(data.key)?.();
   };
   return {
     name,
@@ -50,25 +52,26 @@ export function trackTabs(): Tabs {
         .json()
         .catch(() => undefined)) as { ks?: unknown } | undefined;
       if (response.ok && typeof body?.ks === 'string') {
-        mine.add(body.ks);
-        channel.postMessage({ tab: name, ks: body.ks });
+        mine.add(keyOf(body.ks));
+        channel.postMessage({ tab: name, key: keyOf(body.ks) });
       }
       return response;
     },
     async renewedBy(ks, wait) {
-      if (mine.has(ks)) return `this tab (${name})`;
-      if (wait && !theirs.has(ks)) {
+      const key = keyOf(ks);
+      if (mine.has(key)) return `this tab (${name})`;
+      if (wait && !theirs.has(key)) {
         await new Promise<void>((resolve) => {
           const done = () => {
-            waiting.delete(ks);
+            waiting.delete(key);
             clearTimeout(timer);
             resolve();
           };
           const timer = setTimeout(done, WAIT_MS);
-          waiting.set(ks, done);
+          waiting.set(key, done);
         });
       }
-      return theirs.get(ks) ?? 'another tab';
+      return theirs.get(key) ?? 'another tab';
     },
   };
 }
