@@ -16,7 +16,7 @@ import { launchChromium, listen, screenshotPath } from './harness.js';
 
 const LIFETIME_S = 6;
 const ENTRY = '0_emu00003';
-const WAIT = { timeout: 45_000, interval: 100 } as const;
+const WAIT = { timeout: 90_000, interval: 100 } as const;
 
 interface DemoPageGlobals {
   cspViolations: string[];
@@ -127,5 +127,5 @@ describe('the demo plays its entry with the Kaltura Player from npm', () => {
     ).toEqual([]);
     expect(offLoopback).toEqual([]);
     expect((await logLines(page)).filter((line) => /error/i.test(line))).toEqual([]);
-  }, 150_000);
+  }, 300_000);
 });

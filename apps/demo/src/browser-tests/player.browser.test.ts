@@ -17,8 +17,8 @@ const LIFETIME_S = 6;
 /** The browser client's floors, scaled to the short lifetime. */
 const CLIENT = { minRenewIntervalMs: 1_000, minValidityMs: 1_000 };
 /** Generous: a loaded 2-core machine parses the 2.5 MB player slowly. */
-const WAIT = { timeout: 45_000, interval: 100 } as const;
-const TEST_TIMEOUT = 150_000;
+const WAIT = { timeout: 90_000, interval: 100 } as const;
+const TEST_TIMEOUT = 300_000;
 /** The samples are tiny: a short buffer keeps hls.js fetching segments while the KS renews. */
 const SHORT_BUFFER = { html5: { hls: { maxBufferLength: 4, maxMaxBufferLength: 4 } } };
 
@@ -39,10 +39,12 @@ interface PlayerPageGlobals extends TabGlobals {
    */
   filtered: { type: number; url: string; at: number; held: string }[];
   playerErrors: unknown[];
+  /** How `loadMedia` ended: `pending`, `loaded`, or the error. */
+  loaded: unknown;
   waitingAfterPlaying: number;
   testPlayer: {
     loadMedia(media: { entryId: string }): Promise<unknown>;
-    getVideoElement(): HTMLVideoElementLike;
+    getVideoElement(): HTMLVideoElementLike | undefined;
     addEventListener(type: string, listener: (event: { payload?: unknown }) => void): void;
     readonly config: {
       sources?: { id?: string; metadata?: { name?: string } };
@@ -173,7 +175,15 @@ async function openPlayer(setup: Setup): Promise<Page> {
         });
       }
       if (setup.progressive) g.DemoProgressive.reloadProgressiveOnKs(player, client);
-      await player.loadMedia({ entryId: setup.entryId }).catch(() => {});
+      g.loaded = 'pending';
+      player.loadMedia({ entryId: setup.entryId }).then(
+        () => {
+          g.loaded = 'loaded';
+        },
+        (error: unknown) => {
+          g.loaded = error;
+        },
+      );
     },
     {
       setup,
@@ -186,9 +196,11 @@ async function openPlayer(setup: Setup): Promise<Page> {
   return page;
 }
 
+/** The video's time; 0 until the player has made its `<video>` (at loadMedia). */
 const currentTime = (page: Page) =>
   page.evaluate(
-    () => (globalThis as unknown as PlayerPageGlobals).testPlayer.getVideoElement().currentTime,
+    () =>
+      (globalThis as unknown as PlayerPageGlobals).testPlayer.getVideoElement()?.currentTime ?? 0,
   );
 const kss = (page: Page) => page.evaluate(() => (globalThis as unknown as PlayerPageGlobals).kss);
 const playerErrors = (page: Page) =>
@@ -201,8 +213,14 @@ const filtered = (page: Page) =>
 /** The KS in a media URL's path. */
 const ksOf = (url: string) => /\/ks\/([^/?#]+)/.exec(url)?.[1];
 
-/** Waits until the video has played past `seconds` (and past where it was, if given). */
+/** Waits until loadMedia has succeeded and the video has played past `seconds`. */
 async function playsPast(page: Page, seconds: number): Promise<number> {
+  await expect
+    .poll(() => page.evaluate(() => (globalThis as unknown as PlayerPageGlobals).loaded), WAIT)
+    .not.toBe('pending');
+  expect(await page.evaluate(() => (globalThis as unknown as PlayerPageGlobals).loaded)).toBe(
+    'loaded',
+  );
   await expect.poll(() => currentTime(page), WAIT).toBeGreaterThan(seconds);
   return currentTime(page);
 }
@@ -392,7 +410,7 @@ describe('the Kaltura Player from npm, on the emulator, kept on a renewing KS', 
       const src = () =>
         page.evaluate(
           () =>
-            (globalThis as unknown as PlayerPageGlobals).testPlayer.getVideoElement().currentSrc,
+            (globalThis as unknown as PlayerPageGlobals).testPlayer.getVideoElement()!.currentSrc,
         );
       const first = (await kss(page))[0]!;
       const playingWith = ksOf(await src());
@@ -412,7 +430,7 @@ describe('the Kaltura Player from npm, on the emulator, kept on a renewing KS', 
         expect.objectContaining({ code: 'ERR_KS_EXPIRED' }),
       );
       await page.evaluate(() => {
-        (globalThis as unknown as PlayerPageGlobals).testPlayer.getVideoElement().currentTime = 50;
+        (globalThis as unknown as PlayerPageGlobals).testPlayer.getVideoElement()!.currentTime = 50;
       });
       await playsPast(page, 51);
       expect(responses.length).toBeGreaterThan(1);
