@@ -69,6 +69,7 @@ async function play(
     provider: { ...provider, ks },
     playback,
   });
+  // For the browser tests (and the console).
   (window as unknown as { demoPlayer: Player }).demoPlayer = player;
   player.addEventListener('error', (event) => {
     const code = (event.payload as { code?: unknown } | undefined)?.code;
