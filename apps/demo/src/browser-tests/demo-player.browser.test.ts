@@ -14,7 +14,7 @@ import { launchChromium, listen, screenshotPath } from './harness.js';
  * and KSs of a few seconds so they renew while the video plays. Waits are for conditions.
  */
 
-const LIFETIME_S = 6;
+const LIFETIME_S = 10;
 const ENTRY = '0_emu00003';
 const WAIT = { timeout: 90_000, interval: 100 } as const;
 
