@@ -177,6 +177,14 @@ function describeRemoteWay(
           texts.push(res.text);
           return res;
         },
+        async report(user, ks) {
+          const res = await agent
+            .get('/kaltura/ks')
+            .set('x-test-user', user)
+            .set('X-Kaltura-Rejected-Ks', ks);
+          texts.push(res.text);
+          return res;
+        },
         events,
         next: (type) => new Promise((resolve) => waiters.push({ type, resolve })),
         mints: () => world.emulator.stats()[`${service}.${action}`] ?? 0,
@@ -367,12 +375,54 @@ function describeRemoteWay(
       s.expectNoLeak();
     });
 
+    it('a KS ended at Kaltura is replaced at once by one Kaltura accepts; nobody else can report it', async () => {
+      const s = await open();
+      const kaltura = createKalturaClient({ serviceUrl: world.emulator.url, partnerId: PARTNER });
+      const pings = () => world.emulator.stats()['system.ping'] ?? 0;
+      try {
+        const first = expectIssued(await s.get('/kaltura/ks', 'kim'), intended('kim'), clock.now());
+        const other = expectIssued(await s.get('/kaltura/ks', 'lee'), intended('lee'), clock.now());
+        // A valid KS reported: Kaltura accepts it, the same KS comes back.
+        expect((await s.report('kim', first.ks)).body.ks).toBe(first.ks);
+        expect(pings()).toBe(1);
+
+        await kaltura.session.end({ ks: first.ks });
+        await expect(kaltura.system.ping({ ks: first.ks })).rejects.toMatchObject({
+          kalturaCode: 'INVALID_KS',
+        });
+        const before = pings();
+
+        // Another user reports it: refused, nothing asked, kim's KS untouched.
+        expect((await s.report('lee', first.ks)).body.ks).toBe(other.ks);
+        expect(pings()).toBe(before);
+
+        clock.advance(10_000); // one check per key every minForcedRefreshIntervalMs
+        const replaced = expectIssued(
+          await s.report('kim', first.ks),
+          intended('kim'),
+          clock.now(),
+        );
+        expect(replaced.ks).not.toBe(first.ks);
+        expect(pings()).toBe(before + 1);
+        await expect(kaltura.system.ping({ ks: replaced.ks })).resolves.toBe(true);
+        expect((await s.get('/kaltura/ks', 'kim')).body.ks).toBe(replaced.ks);
+        expect(
+          s.events.flatMap((e) => (e.type === 'rejected' ? [`${e.key.userId} ${e.outcome}`] : [])),
+        ).toEqual(['kim accepted', 'lee stale', 'kim replaced']);
+        s.expectNoLeak();
+      } finally {
+        await kaltura.close();
+      }
+    });
+
     extra({ world: () => world, open });
   });
 }
 
 type Open = (overrides?: Partial<KalturaKsOptions<never>>) => Promise<{
   get(path: string, user?: string): Promise<Response>;
+  /** The route, reporting `ks` as refused by Kaltura (what the browser client's `reportRejected` sends). */
+  report(user: string, ks: string): Promise<Response>;
   events: KsIssuerEvent[];
   /** Resolves with the next issuer event of this type. */
   next(type: EventType): Promise<KsIssuerEvent>;

@@ -182,7 +182,11 @@ function signedIn(me: Me, user: { id: string }): void {
 
   client.subscribe((event) => {
     if (event.type === 'ks') void showSession(client, tabs, event.session);
-    else if (event.type === 'error') {
+    else if (event.type === 'switch') {
+      // Another tab signed in as someone else: this page belongs to that user now.
+      log(`Another tab signed in as ${event.session.userId}: reloading`, 'info');
+      setTimeout(() => location.assign('/'), 400);
+    } else if (event.type === 'error') {
       if (event.error.code === 'ERR_KS_NO_USER') sessionEnded = true;
       log(`${event.error.code}: ${event.error.message}`, 'bad');
     } else {

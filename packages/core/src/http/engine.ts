@@ -3,6 +3,7 @@ import { createKsIssuer, type GetKsOptions, type KsIssuer } from '../issuer/issu
 import type { KsSession } from '../issuer/types.js';
 import { KsType } from '../ks/types.js';
 import { formatPrivileges, type PrivilegesInput } from '../privileges/privileges.js';
+import { rejectedKsOf } from './report-rejected.js';
 import type {
   HasHeaders,
   KalturaContext,
@@ -345,7 +346,12 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
         );
       }
       // A page keeps what it gets for most of a lifetime: ask for a KS outside its renewal window.
-      const getOptions = { fresh: true, forceRefresh: request.renew === true };
+      // A page whose KS Kaltura refused reports it (report-rejected.ts).
+      const getOptions = {
+        fresh: true,
+        forceRefresh: request.renew === true,
+        rejectedKs: rejectedKsOf(request),
+      };
       // A context this engine made answers at once when it can; any other goes through getKs.
       const session =
         REQUEST in ctx

@@ -16,7 +16,8 @@ import { formatPrivileges, normalizePrivileges } from '../privileges/privileges.
 import { localMinter } from './local-minter.js';
 import type { KsMinter, MintRequest } from './minter.js';
 import { backoffDelay, type FreshnessPolicy, freshness } from './policy.js';
-import { appTokenMinter, sessionStartMinter } from './remote-minters.js';
+import { RejectedReports } from './rejected.js';
+import { appTokenMinter, clientLifecycle, sessionStartMinter } from './remote-minters.js';
 import type { KsLockRelease, KsSharedRead, KsSharedStore } from './store.js';
 import type { KsEvictReason, KsIssuerEvent, KsKeyInfo, KsRequest, KsSession } from './types.js';
 
@@ -110,6 +111,15 @@ export interface GetKsOptions {
    * always finds a newer KS instead of getting the same one back.
    */
   fresh?: boolean;
+  /**
+   * A KS the caller saw Kaltura refuse (`INVALID_KS`). When it is the KS this request is
+   * served and Kaltura, asked (at most once per key every `minForcedRefreshIntervalMs`),
+   * refuses it too, the user's sessions are dropped as `revoke` drops them and a new KS is
+   * minted at once, however young the refused one; otherwise nothing changes. Reported as
+   * a `rejected` event. Asking needs a way to reach Kaltura (`serviceUrl` or `client`);
+   * without one the report counts as `forceRefresh`.
+   */
+  rejectedKs?: string;
   signal?: AbortSignal;
 }
 
@@ -261,6 +271,7 @@ class Issuer implements KsIssuer {
   readonly #lockTtlMs: number;
   readonly #lockWaitMs: number;
   readonly #unsubscribe: (() => void) | undefined;
+  readonly #reports: RejectedReports;
   #evictReason: KsEvictReason | undefined;
 
   constructor(options: KsIssuerOptions) {
@@ -299,6 +310,14 @@ class Issuer implements KsIssuer {
 
     this.#minter = this.#createMinter(options);
     this.kind = this.#minter.kind;
+    this.#reports = new RejectedReports({
+      now: this.#now,
+      intervalMs: this.minForcedRefreshIntervalMs,
+      max,
+      accepts: this.#minter.accepts?.bind(this.#minter),
+      drop: (userId) => this.revoke(userId),
+      emit: (event) => this.#emit(event),
+    });
 
     this.#store = options.store;
     this.#storeTimeoutMs = checkMs(options.storeTimeoutMs ?? 1_000, 'storeTimeoutMs');
@@ -375,14 +394,8 @@ class Issuer implements KsIssuer {
       });
       const remote = client();
       if (remote === undefined) return local;
-      // With a service URL, sessions can also be ended at Kaltura on revoke.
-      return {
-        ...local,
-        end: (session) => remote.client.session.end({ ks: session.ks }),
-        close: async () => {
-          if (remote.ownsClient) await remote.client.close();
-        },
-      };
+      // With a service URL, sessions can also be ended at Kaltura on revoke, and checked.
+      return { ...local, ...clientLifecycle(remote.client, remote.ownsClient) };
     }
     const remote = client();
     if (remote === undefined) throw option(`${given[0]} needs serviceUrl (or client)`);
@@ -461,6 +474,12 @@ class Issuer implements KsIssuer {
 
   async getKs(request: KsRequest, options: GetKsOptions = {}): Promise<KsSession> {
     const normalized = this.#normalize(request);
+    if (options.rejectedKs !== undefined) {
+      const { rejectedKs, ...rest } = options;
+      if (typeof rejectedKs !== 'string') throw option('rejectedKs must be a string');
+      const { key, info } = normalized;
+      return this.#reports.report(key, info, rejectedKs, (o) => this.getKs(request, o), rest);
+    }
     const cached = this.#cache.get(normalized.key);
     const served = this.#served(normalized, cached, options);
     if (served !== undefined) return served;
@@ -475,6 +494,8 @@ class Issuer implements KsIssuer {
 
   getCachedKs(request: KsRequest, options: GetKsOptions = {}): KsSession | undefined {
     const normalized = this.#normalize(request);
+    // A report is answered once Kaltura has been asked.
+    if (options.rejectedKs !== undefined) return undefined;
     return this.#served(normalized, this.#cache.get(normalized.key), options);
   }
 

@@ -1,17 +1,34 @@
 import type { AppTokenHashType } from '../app-token/hash.js';
 import type { KalturaClient } from '../client/types.js';
 import type { Clock } from '../clock.js';
+import { KalturaApiError } from '../errors.js';
 import { decodeKs, verifyKs } from '../ks/verify.js';
 import type { KsMinter } from './minter.js';
 
-/** Ends sessions at Kaltura (`session.end`, authenticated by the KS itself), then closes the client if it is ours. */
-function clientLifecycle(
+/**
+ * What a Kaltura client gives a minter: ending sessions at Kaltura (`session.end`,
+ * authenticated by the KS itself), asking whether Kaltura accepts a KS, and closing the
+ * client if it is ours.
+ */
+export function clientLifecycle(
   client: KalturaClient,
   ownsClient: boolean,
-): Pick<KsMinter, 'end' | 'close'> {
+): Pick<KsMinter, 'end' | 'accepts' | 'close'> {
   return {
     async end(session) {
       await client.session.end({ ks: session.ks });
+    },
+    // Kaltura checks the KS of every call before the call itself (spec §8): the cheapest
+    // call that any session may make, `system.ping`, fails with INVALID_KS exactly when
+    // Kaltura refuses the KS.
+    async accepts(session, signal) {
+      try {
+        await client.system.ping({ ks: session.ks, signal });
+        return true;
+      } catch (error) {
+        if (error instanceof KalturaApiError && error.kalturaCode === 'INVALID_KS') return false;
+        throw error;
+      }
     },
     async close() {
       if (ownsClient) await client.close();

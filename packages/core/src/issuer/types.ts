@@ -38,6 +38,21 @@ export interface KsKeyInfo {
 
 export type KsEvictReason = 'expired' | 'capacity' | 'revoked' | 'cleared' | 'replaced';
 
+/** What was done with a report that Kaltura refused a KS (`GetKsOptions.rejectedKs`). */
+export type KsRejectOutcome =
+  /** Kaltura refuses it: the user's sessions were dropped (here and in the shared store) and a new KS minted. */
+  | 'replaced'
+  /** Kaltura accepts it: nothing changed. */
+  | 'accepted'
+  /** Not the KS this user is served (an older one, or another user's): nothing changed, nothing asked. */
+  | 'stale'
+  /** This key's KS was checked less than `minForcedRefreshIntervalMs` ago: nothing changed. */
+  | 'limited'
+  /** The way of minting cannot ask Kaltura: handled as `forceRefresh`. */
+  | 'unverifiable'
+  /** Asking Kaltura failed (`error`): nothing changed. */
+  | 'check-error';
+
 /** Reported through `onEvent`, for logs and metrics. Never carries a KS or a secret. */
 export type KsIssuerEvent =
   | { type: 'hit'; key: KsKeyInfo; stale: boolean }
@@ -63,4 +78,6 @@ export type KsIssuerEvent =
    * Kaltura (`session.end`); it was dropped from the cache all the same, and
    * `revoke` still resolves. The KS itself is never part of the event.
    */
-  | { type: 'end-error'; key: KsKeyInfo; error: KsError };
+  | { type: 'end-error'; key: KsKeyInfo; error: KsError }
+  /** A report that Kaltura refused a KS of this key (`rejectedKs`), and what was done with it. */
+  | { type: 'rejected'; key: KsKeyInfo; outcome: KsRejectOutcome; error?: KsError };
