@@ -8,9 +8,21 @@ export interface MintRequest {
   /** A validated privileges string. */
   privileges: string;
   expiresInSeconds: number;
+  /**
+   * Kaltura's clock minus this server's, in ms, as the issuer knows it (measured with
+   * `system.getTime`, or the `kalturaClockOffsetMs` option; the issuer always sets it).
+   * Kaltura checks `validUntil` on its own clock: a minter that signs locally signs
+   * `validUntil` at `now + clockOffsetMs`, and every minter returns `expiresAt` in this
+   * server's frame, `validUntil × 1000 − clockOffsetMs`.
+   */
+  clockOffsetMs?: number;
 }
 
-/** One way of getting a KS: local signing, `session.start`, an app token, or your own. */
+/**
+ * One way of getting a KS: local signing, `session.start`, an app token, or your own. The
+ * session returned describes what Kaltura issued (user, type, privileges), which the issuer
+ * checks against the request before caching it (`ERR_KS_NOT_GRANTED` when it differs).
+ */
 export interface KsMinter {
   readonly kind: string;
   mint(request: MintRequest, signal: AbortSignal): Promise<KsSession>;
