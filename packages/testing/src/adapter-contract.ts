@@ -98,6 +98,8 @@ export function adapterContract(harness: AdapterHarness): void {
         type: KsType.USER,
         privileges: 'sview:*,appid:app.example.com',
         expiresAt: START + 3_600_000,
+        // minForcedRefreshIntervalMs (10 s by default) after the mint.
+        renewableAt: START + 10_000,
         serverTime: START,
       });
       expect(verify(res.body.ks, now)).toMatchObject({

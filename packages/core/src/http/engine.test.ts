@@ -41,8 +41,37 @@ describe('the route body, serialized once per cached session', () => {
       'type',
       'privileges',
       'expiresAt',
+      'renewableAt',
       'serverTime',
     ]);
+  });
+
+  it('says from when ?renew=1 gives a new KS (minForcedRefreshIntervalMs after the mint)', async () => {
+    let time = START;
+    const engine = createKsEngine<object>({
+      partnerId: 4242,
+      adminSecret: 'engine-test-admin-secret-0123456789',
+      getUser: () => ({ id: 'alice' }),
+      minForcedRefreshIntervalMs: 5_000,
+      now: () => time,
+    });
+    const renew = async () => {
+      const answer = await engine.respond(await engine.context({}), {
+        method: 'GET',
+        headers: {},
+        renew: true,
+      });
+      return JSON.parse(answer.body) as KsRouteBody;
+    };
+    const first = await renew();
+    expect(first.renewableAt).toBe(START + 5_000);
+    time += 4_999;
+    expect(await renew()).toMatchObject({ ks: first.ks, renewableAt: START + 5_000 });
+    time += 1;
+    const second = await renew();
+    expect(second.ks).not.toBe(first.ks);
+    expect(second.renewableAt).toBe(time + 5_000);
+    await engine.close();
   });
 
   it('escapes what the user id holds, as JSON.stringify does', async () => {

@@ -289,6 +289,7 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
         type: session.type,
         privileges: session.privileges,
         expiresAt: session.expiresAt,
+        renewableAt: session.issuedAt + issuer.minForcedRefreshIntervalMs,
       };
       prefix = `${JSON.stringify(body).slice(0, -1)},"serverTime":`;
       bodyPrefixes.set(session, prefix);

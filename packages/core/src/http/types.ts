@@ -95,6 +95,8 @@ export interface KsRouteBody {
   privileges: string;
   /** When the KS expires, on the server's clock. */
   expiresAt: number;
+  /** Before this (server clock), `?renew=1` answers this same KS: the issuer's `minForcedRefreshIntervalMs`. */
+  renewableAt: number;
   /** The server's clock when it answered, so the browser can correct its own. */
   serverTime: number;
 }
