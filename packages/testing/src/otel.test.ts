@@ -9,13 +9,15 @@ import {
 } from '@kaltura-ks/core/issuer';
 import { createKsTelemetry } from '@kaltura-ks/core/otel';
 import { type Emulator, startEmulator } from '@kaltura-ks/emulator';
-import { type Attributes, context } from '@opentelemetry/api';
+import { type Attributes, context, DiagLogLevel, diag } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
+  AggregationTemporality,
   type DataPoint,
   type Histogram,
+  InMemoryMetricExporter,
   MeterProvider,
-  MetricReader,
+  PeriodicExportingMetricReader,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import {
@@ -29,39 +31,55 @@ import { addAppTokens, START_MS, testClock } from './reliability/support.js';
 
 /**
  * `@kaltura-ks/core/otel` against the emulator on loopback, read through the OpenTelemetry
- * SDK's in-memory span exporter and a metric reader collected on demand: what is counted,
- * how spans nest, and that no attribute carries a KS, a secret, a token or privileges.
+ * SDK's in-memory exporters (spans and metrics, the metrics exported on demand): what is
+ * counted, how spans nest, and that no attribute carries a KS, a secret, a token or privileges.
  */
 
-/** Collects on demand: no export interval, no timer. */
-class TestReader extends MetricReader {
-  protected override async onShutdown(): Promise<void> {}
-  protected override async onForceFlush(): Promise<void> {}
-}
+/** Longest interval a timer takes: the reader exports when the test flushes it, never on its own. */
+const NEVER_MS = 2 ** 31 - 1;
 
 const contextManager = new AsyncLocalStorageContextManager();
+/** What the SDK reports through its diagnostics logger at level error (collection errors). */
+const sdkErrors: unknown[][] = [];
 let emulator: Emulator;
 let partner: Emulator['partners'][number];
 
 beforeAll(async () => {
   // What an application's OpenTelemetry SDK sets up: spans follow the async context.
   context.setGlobalContextManager(contextManager.enable());
+  const ignore = () => {};
+  diag.setLogger(
+    {
+      error: (...args) => sdkErrors.push(args),
+      warn: ignore,
+      info: ignore,
+      debug: ignore,
+      verbose: ignore,
+    },
+    DiagLogLevel.ERROR,
+  );
   emulator = await startEmulator();
   partner = emulator.partners[0]!;
 });
 afterAll(async () => {
   await emulator.close();
   context.disable();
+  diag.disable();
 });
 
-let reader: TestReader;
+let metricExporter: InMemoryMetricExporter;
+let reader: PeriodicExportingMetricReader;
 let spans: InMemorySpanExporter;
 let meterProvider: MeterProvider;
 let tracerProvider: BasicTracerProvider;
 const issuers: KsIssuer[] = [];
 
 beforeEach(() => {
-  reader = new TestReader();
+  metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  reader = new PeriodicExportingMetricReader({
+    exporter: metricExporter,
+    exportIntervalMillis: NEVER_MS,
+  });
   meterProvider = new MeterProvider({ readers: [reader] });
   spans = new InMemorySpanExporter();
   tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
@@ -82,10 +100,14 @@ function track(issuer: KsIssuer): KsIssuer {
   return issuer;
 }
 
+/** What the in-memory exporter holds after one export of everything recorded so far. */
 async function collect(): Promise<ResourceMetrics> {
-  const { resourceMetrics, errors } = await reader.collect();
-  expect(errors).toEqual([]);
-  return resourceMetrics;
+  metricExporter.reset();
+  await reader.forceFlush();
+  expect(sdkErrors).toEqual([]);
+  const exported = metricExporter.getMetrics();
+  expect(exported).toHaveLength(1);
+  return exported[0]!;
 }
 
 /** Every data point of one metric. */
