@@ -207,6 +207,42 @@ describe('the demo server', () => {
     expect((await request(demo().app).post('/api/ks/inspect').send({ ks })).status).toBe(401);
   });
 
+  it('shows the issuer’s counters at /metrics, in Prometheus text, without a KS or a user', async () => {
+    const { http } = demo();
+    await http.post('/login').type('form').send({ user: 'metrics-user' });
+    const { ks } = (await http.get('/kaltura/ks')).body;
+    await http.get('/kaltura/ks');
+    const res = await http.get('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    /** The value of the one sample of `name` whose labels include `labels`. */
+    const sample = (name: string, labels: Record<string, string>) => {
+      const found = res.text
+        .split('\n')
+        .filter((line) => line.startsWith(`${name}{`))
+        .filter((line) =>
+          Object.entries(labels).every(([label, value]) => line.includes(`${label}="${value}"`)),
+        );
+      expect(found, name).toHaveLength(1);
+      return Number(found[0]!.split(' ').at(-1));
+    };
+    expect(sample('kaltura_ks_issuer_requests_total', { kaltura_ks_request_outcome: 'miss' })).toBe(
+      1,
+    );
+    expect(sample('kaltura_ks_issuer_requests_total', { kaltura_ks_request_outcome: 'hit' })).toBe(
+      1,
+    );
+    const mint = { kaltura_ks_issuer_kind: 'local', kaltura_ks_mint_outcome: 'success' };
+    expect(sample('kaltura_ks_issuer_mints_total', mint)).toBe(1);
+    expect(sample('kaltura_ks_issuer_mint_duration_count', mint)).toBe(1);
+    expect(sample('kaltura_ks_issuer_cache_size', { kaltura_ks_partner_id: String(PARTNER) })).toBe(
+      1,
+    );
+    expect(res.text).not.toContain(ks);
+    expect(res.text).not.toContain('metrics-user');
+    expect(res.text).not.toContain(ADMIN_SECRET);
+  });
+
   it('never sends the admin secret to the page', async () => {
     const { http } = demo();
     await http.post('/login').type('form').send({ user: 'frank' });

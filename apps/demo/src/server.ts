@@ -5,6 +5,7 @@ import { jwtUser, type KalturaKsMiddleware, kalturaKs } from '@kaltura-ks/expres
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { SignJWT } from 'jose';
 import type { DemoConfig } from './config.js';
+import { createDemoMetrics } from './metrics.js';
 import { playerBundle } from './player-bundle.js';
 
 export const SESSION_COOKIE = 'demo_session';
@@ -103,7 +104,8 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     // The cookie's expiry is set on this clock (see /login): check it on the same one.
     now,
   });
-  const middleware = kalturaKs({
+  const metrics = createDemoMetrics();
+  const ksOptions: Parameters<typeof kalturaKs>[0] = {
     ...kaltura.issuerOptions,
     getUser,
     // Least privilege: the entry the player shows, if any, and the app id for analytics.
@@ -117,7 +119,9 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
       if (event.type === 'store-error') log(`store ${event.operation} failed`);
     },
     onWarning: log,
-  });
+  };
+  const middleware = kalturaKs(metrics.instrument(ksOptions));
+  metrics.observe(middleware.engine.issuer);
 
   const app = express();
   app.disable('x-powered-by');
@@ -167,6 +171,7 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
   app.get('/healthz', (_req, res) => {
     res.type('text').send('ok');
   });
+  app.get('/metrics', metrics.handler);
 
   app.use(middleware);
 
@@ -323,7 +328,10 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
   return {
     app,
     engine: middleware.engine,
-    close: () => middleware.engine.close(),
+    close: async () => {
+      await middleware.engine.close();
+      await metrics.close();
+    },
   };
 }
 

@@ -18,6 +18,8 @@ export {
   type KalturaAppTokenListResponse,
   type KalturaAppTokenService,
   KalturaAppTokenStatus,
+  type KalturaCallInfo,
+  type KalturaCallObserver,
   type KalturaCallOptions,
   type KalturaClient,
   type KalturaClientEvent,

@@ -44,6 +44,7 @@ export interface ResolvedOptions {
   random: () => number;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   onEvent: ((event: KalturaClientEvent) => void) | undefined;
+  observeCall: KalturaClientOptions['observeCall'];
 }
 
 const KNOWN = new Set<string>([
@@ -64,6 +65,7 @@ const KNOWN = new Set<string>([
   'random',
   'sleep',
   'onEvent',
+  'observeCall',
 ]);
 
 function invalid(message: string): KsError {
@@ -238,5 +240,6 @@ export function resolveOptions(options: KalturaClientOptions): ResolvedOptions {
     random: optionalFunction<() => number>(options.random, 'random') ?? Math.random,
     sleep: optionalFunction(options.sleep, 'sleep') ?? defaultSleep,
     onEvent: optionalFunction(options.onEvent, 'onEvent'),
+    observeCall: optionalFunction(options.observeCall, 'observeCall'),
   };
 }

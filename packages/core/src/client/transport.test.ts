@@ -391,3 +391,101 @@ describe('events', () => {
     ]);
   });
 });
+
+describe('observeCall', () => {
+  type Heard = { call: string; retries: unknown[]; ends: unknown[] };
+  function observing() {
+    const heard: Heard[] = [];
+    const observeCall: KalturaClientOptions['observeCall'] = ({ service, action }) => {
+      const entry: Heard = { call: `${service}.${action}`, retries: [], ends: [] };
+      heard.push(entry);
+      return {
+        retry: (event) => entry.retries.push(event),
+        end: (event) => entry.ends.push(event),
+      };
+    };
+    return { heard, observeCall };
+  }
+
+  it('hears each call once: its retries with the status, then one end with attempts and duration', async () => {
+    const time = fakeTime();
+    const { heard, observeCall } = observing();
+    const client = make({ now: time.now, sleep: time.sleep, random: () => 0.5, observeCall });
+    server.route('system', 'getTime', [{ raw: 'x', status: 502 }, OK]);
+    await expect(client.system.getTime()).resolves.toBe(1_700_000_000);
+    expect(heard).toEqual([
+      {
+        call: 'system.getTime',
+        retries: [{ attempt: 1, delayMs: 50, error: expect.any(KsError), status: 502 }],
+        ends: [{ attempts: 2, durationMs: 50, status: 200 }],
+      },
+    ]);
+  });
+
+  it("ends a refused call with the caller's error, which carries Kaltura's code", async () => {
+    const { heard, observeCall } = observing();
+    const client = make({ observeCall, ks: KS });
+    server.route('session', 'get', kalturaError('INVALID_KS', `Invalid KS "${KS}"`));
+    const error = await failure(client.session.get());
+    expect(heard).toHaveLength(1);
+    expect(heard[0]!.retries).toEqual([]);
+    expect(heard[0]!.ends).toEqual([
+      { attempts: 1, durationMs: expect.any(Number), status: 200, error },
+    ]);
+    expect(error).toMatchObject({ kalturaCode: 'INVALID_KS' });
+  });
+
+  it('ends a call the caller aborts, and one that no answer reached, without a status', async () => {
+    const { heard, observeCall } = observing();
+    const client = make({ observeCall, retry: false, requestTimeoutMs: 1_000 });
+    server.route('system', 'getTime', { hang: true });
+    const controller = new AbortController();
+    const pending = client.system.getTime({ signal: controller.signal });
+    await new Promise((resolve) => setImmediate(resolve));
+    controller.abort();
+    const aborted = await failure(pending);
+    const port = await closedPort();
+    const refused = make({ observeCall, serviceUrl: `http://127.0.0.1:${port}`, retry: false });
+    const unreachable = await failure(refused.system.ping());
+    expect(heard.map((h) => h.ends)).toEqual([
+      [{ attempts: 1, durationMs: expect.any(Number), status: undefined, error: aborted }],
+      [{ attempts: 1, durationMs: expect.any(Number), status: undefined, error: unreachable }],
+    ]);
+    expect(aborted.code).toBe('ERR_KS_ABORTED');
+    expect(unreachable.code).toBe('ERR_KS_NETWORK');
+  });
+
+  it('a call goes on when the observer (or observeCall) throws, or when there is none', async () => {
+    server.route('system', 'getTime', OK);
+    const throwing = make({
+      observeCall: () => ({
+        end: () => {
+          throw new Error('observer bug');
+        },
+      }),
+    });
+    await expect(throwing.system.getTime()).resolves.toBe(1_700_000_000);
+    const refusing = make({
+      observeCall: () => {
+        throw new Error('observeCall bug');
+      },
+    });
+    await expect(refusing.system.getTime()).resolves.toBe(1_700_000_000);
+    const none = make({ observeCall: () => undefined });
+    await expect(none.system.getTime()).resolves.toBe(1_700_000_000);
+  });
+
+  it('is checked when the client is made', () => {
+    expect(() =>
+      createKalturaClient({
+        serviceUrl: server.url,
+        observeCall: 'yes' as unknown as KalturaClientOptions['observeCall'],
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'ERR_KS_INVALID_OPTION',
+        message: 'observeCall must be a function',
+      }),
+    );
+  });
+});

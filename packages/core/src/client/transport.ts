@@ -8,7 +8,7 @@ import {
   transportFailure,
 } from './failure.js';
 import type { ResolvedOptions } from './options.js';
-import type { KalturaClientEvent } from './types.js';
+import type { KalturaCallObserver, KalturaClientEvent, KalturaClientOptions } from './types.js';
 
 /** One API call, encoded. */
 export interface Call {
@@ -40,6 +40,31 @@ function label(call: Call): string {
   return call.action === '' ? call.service : `${call.service}.${call.action}`;
 }
 
+/** The observer `observeCall` gives for a call, if any; one that throws does not fail the call. */
+function observerOf(
+  observeCall: NonNullable<KalturaClientOptions['observeCall']>,
+  call: Call,
+): Required<KalturaCallObserver> | undefined {
+  try {
+    const observer = observeCall({ service: call.service, action: call.action });
+    if (observer == null) return undefined;
+    return {
+      retry: (event) => quietly(() => observer.retry?.(event)),
+      end: (event) => quietly(() => observer.end(event)),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+function quietly(run: () => void): void {
+  try {
+    run();
+  } catch {
+    // An observer must not fail the call.
+  }
+}
+
 /**
  * Sends calls through one dispatcher with Kaltura's conventions (POST, form body, JSON
  * answer, API errors with HTTP 200), typed errors, bounded retries and one deadline per call.
@@ -50,6 +75,7 @@ export function createTransport(options: ResolvedOptions, dispatcher: Dispatcher
   // Named in connection failures; `serviceUrl` holds no credentials (checked at creation).
   const host = new URL(origin).host;
   const listener = options.onEvent;
+  const { observeCall } = options;
   const emit = listener
     ? (event: KalturaClientEvent) => {
         try {
@@ -154,6 +180,9 @@ export function createTransport(options: ResolvedOptions, dispatcher: Dispatcher
     if (caller?.aborted) {
       throw new KsError('ERR_KS_ABORTED', `${where}: aborted`, { cause: caller.reason });
     }
+    const observer = observeCall === undefined ? undefined : observerOf(observeCall, call);
+    /** The last answer's HTTP status, for the observer. */
+    let status: number | undefined;
     const controller = new AbortController();
     let abortedBy: 'deadline' | 'caller' | undefined;
     const timer = setTimeout(() => {
@@ -174,14 +203,16 @@ export function createTransport(options: ResolvedOptions, dispatcher: Dispatcher
               'ERR_KS_TIMEOUT',
               `${where}: no answer within requestTimeoutMs (${requestTimeoutMs} ms)`,
             );
+      const durationMs = now() - started;
       emit?.({
         type: 'failure',
         service: call.service,
         action: call.action,
         attempts,
-        durationMs: now() - started,
+        durationMs,
         error,
       });
+      observer?.end({ attempts, durationMs, status, error });
       return error;
     };
 
@@ -191,6 +222,7 @@ export function createTransport(options: ResolvedOptions, dispatcher: Dispatcher
         emit?.({ type: 'request', service: call.service, action: call.action, attempt: attempts });
         const begun = emit ? now() : 0;
         const outcome = await attempt(call, path, controller.signal);
+        status = outcome.ok ? outcome.status : outcome.failure.status;
         if (outcome.ok) {
           emit?.({
             type: 'response',
@@ -200,6 +232,7 @@ export function createTransport(options: ResolvedOptions, dispatcher: Dispatcher
             status: outcome.status,
             durationMs: now() - begun,
           });
+          observer?.end({ attempts, durationMs: now() - started, status });
           return outcome.value;
         }
         if (controller.signal.aborted) throw stopped(attempts);
@@ -227,14 +260,16 @@ export function createTransport(options: ResolvedOptions, dispatcher: Dispatcher
                   `${failure.error.message} (after ${attempts} attempts)`,
                   { cause: failure.error.cause },
                 );
+          const durationMs = now() - started;
           emit?.({
             type: 'failure',
             service: call.service,
             action: call.action,
             attempts,
-            durationMs: now() - started,
+            durationMs,
             error,
           });
+          observer?.end({ attempts, durationMs, status, error });
           throw error;
         }
         emit?.({
@@ -245,6 +280,7 @@ export function createTransport(options: ResolvedOptions, dispatcher: Dispatcher
           delayMs: delay,
           error: failure.error,
         });
+        observer?.retry({ attempt: attempts, delayMs: delay, error: failure.error, status });
         if (delay > 0) {
           try {
             await sleep(delay, controller.signal);

@@ -65,6 +65,32 @@ export interface KalturaClientOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Observes requests, retries and failures. Receives no KS, secret, token or password. */
   onEvent?: (event: KalturaClientEvent) => void;
+  /**
+   * Observes each call as one unit, e.g. to trace it: called as a call begins, in the
+   * caller's async context (a tracing span started here is a child of the caller's), and the
+   * observer it returns hears that call's retries and, once, its end. Receives no KS, secret,
+   * token or password; an observer that throws does not fail the call.
+   */
+  observeCall?: (call: KalturaCallInfo) => KalturaCallObserver | undefined;
+}
+
+/** A call as `observeCall` sees it: what is called, never with what. */
+export interface KalturaCallInfo {
+  service: string;
+  /** `''` for `multirequest`, which has no action. */
+  action: string;
+}
+
+/** Hears how one call goes (`KalturaClientOptions.observeCall`). Errors are already redacted. */
+export interface KalturaCallObserver {
+  /** An attempt failed and the call tries again after `delayMs`; `status`: Kaltura's HTTP status, when it answered. */
+  retry?(event: { attempt: number; delayMs: number; error: KsError; status?: number }): void;
+  /**
+   * The call ended: `error` is what the caller gets (a `KalturaApiError` carries Kaltura's
+   * code), absent when it succeeded; `status` is the last answer's HTTP status, absent when
+   * no answer came.
+   */
+  end(event: { attempts: number; durationMs: number; status?: number; error?: KsError }): void;
 }
 
 /** Per-call options. */

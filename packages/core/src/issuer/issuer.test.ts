@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { KalturaApiError, KsError } from '../errors.js';
 import { verifyKs } from '../ks/verify.js';
@@ -360,6 +361,134 @@ describe('single flight and failures', () => {
   });
 });
 
+describe('how a request that missed ended (miss-result)', () => {
+  const results = (events: KsIssuerEvent[]) =>
+    events.flatMap((e) => (e.type === 'miss-result' ? [e] : []));
+
+  it('new when it got a new KS, error with the code the caller got', async () => {
+    const { script, issuer, events } = setup();
+    await issuer.getKs({ userId: 'u' });
+    expect(results(events)).toEqual([
+      { type: 'miss-result', key: expect.objectContaining({ userId: 'u' }), outcome: 'new' },
+    ]);
+    script.set('fail');
+    const error = await issuer.getKs({ userId: 'v' }).catch((e: unknown) => e);
+    expect(results(events)[1]).toEqual({
+      type: 'miss-result',
+      key: expect.objectContaining({ userId: 'v' }),
+      outcome: 'error',
+      error,
+    });
+    expect(error).toMatchObject({ code: 'ERR_KS_UNAVAILABLE' });
+    // A hit is a hit, and nothing more.
+    await issuer.getKs({ userId: 'u' });
+    expect(results(events)).toHaveLength(2);
+  });
+
+  it('fallback when no new KS could be had and the still-valid one was served', async () => {
+    const { c, script, issuer, events } = setup();
+    const first = await issuer.getKs({ userId: 'u' });
+    c.advance(3_000_000); // in the renewal window: `fresh` waits for a new one
+    script.set('fail');
+    expect(await issuer.getKs({ userId: 'u' }, { fresh: true })).toBe(first);
+    expect(results(events).map((e) => e.outcome)).toEqual(['new', 'fallback']);
+  });
+});
+
+describe('aroundMint: where each mint runs', () => {
+  it("runs each mint inside the hook, so the minter sees the hook's async context", async () => {
+    const context = new AsyncLocalStorage<string>();
+    const seen: Array<string | undefined> = [];
+    const infos: unknown[] = [];
+    const c = clock();
+    const script = scriptedMinter(c.now);
+    const issuer = createKsIssuer({
+      partnerId: PARTNER,
+      now: c.now,
+      minter: {
+        kind: script.minter.kind,
+        mint: (request, signal) => {
+          seen.push(context.getStore());
+          return script.minter.mint(request, signal);
+        },
+      },
+      aroundMint: (mint, info) => {
+        infos.push(info);
+        return context.run(`mint for ${info.key.userId}`, mint);
+      },
+    });
+    expect((await issuer.getKs({ userId: 'u', privileges: 'sview:1_x' })).ks).toBe('ks-1');
+    await issuer.getKs({ userId: 'u', privileges: 'sview:1_x' }); // a hit: no mint
+    expect(seen).toEqual(['mint for u']);
+    expect(infos).toEqual([
+      {
+        kind: 'scripted',
+        key: { partnerId: PARTNER, userId: 'u', type: 0, privileges: 'sview:1_x' },
+      },
+    ]);
+  });
+
+  it("the hook's promise settles with the mint, and gives no KS", async () => {
+    const settledWith: unknown[] = [];
+    const { script, issuer } = setup({
+      aroundMint: (mint) =>
+        mint().then(
+          (value) => void settledWith.push(value),
+          (error: unknown) => {
+            settledWith.push(error);
+            throw error;
+          },
+        ),
+    });
+    await issuer.getKs({ userId: 'u' });
+    script.set('refuse');
+    await expect(issuer.getKs({ userId: 'bad' })).rejects.toThrow();
+    expect(settledWith).toEqual([
+      undefined,
+      expect.objectContaining({ kalturaCode: 'INVALID_FIELD_VALUE' }),
+    ]);
+  });
+
+  it.each<[string, NonNullable<KsIssuerOptions['aroundMint']>]>([
+    [
+      'throws',
+      () => {
+        throw new Error('hook bug');
+      },
+    ],
+    [
+      'rejects without minting',
+      async () => {
+        throw new Error('hook bug');
+      },
+    ],
+    ['never calls mint()', async () => {}],
+    ["swallows the mint's failure", (mint) => mint().catch(() => {})],
+    ['does not wait for the mint', async (mint) => void mint()],
+    [
+      'calls mint() twice',
+      async (mint) => {
+        await mint();
+        await mint();
+      },
+    ],
+  ])(
+    'a hook that %s changes neither whether a mint runs nor its outcome',
+    async (_, aroundMint) => {
+      const { script, issuer, events } = setup({ aroundMint });
+      expect((await issuer.getKs({ userId: 'u' })).ks).toBe('ks-1');
+      script.set('fail');
+      await expect(issuer.getKs({ userId: 'v' })).rejects.toMatchObject({
+        code: 'ERR_KS_UNAVAILABLE',
+      });
+      expect(script.calls.map((r) => r.userId)).toEqual(['u', 'v']);
+      expect(events.find((e) => e.type === 'mint-error')).toMatchObject({
+        error: { code: 'ERR_KS_NETWORK' },
+      });
+    },
+  );
+});
+
 describe('what the server issued vs what was asked', () => {
   it('stores what the minter returned (an app token may add to it) under the key that was asked', async () => {
     const c = clock();
@@ -499,6 +628,7 @@ describe('options are validated once, naming the option', () => {
     ['max 0', { max: 0 }, 'max'],
     ['a fractional lifetime', { expiresInSeconds: 1.5 }, 'expiresInSeconds'],
     ['a partner id that is not a number', { partnerId: '1' as never }, 'partnerId'],
+    ['an aroundMint that is not a function', { aroundMint: {} as never }, 'aroundMint'],
   ])('%s', (_, overrides, message) => {
     const c = clock();
     const base = { partnerId: PARTNER, minter: scriptedMinter(c.now).minter };

@@ -118,6 +118,14 @@ export interface KsIssuerOptions {
   random?: () => number;
   /** Hit, miss, refresh, mint, eviction and store events, for logs and metrics; never a KS or secret. */
   onEvent?: (event: KsIssuerEvent) => void;
+  /**
+   * Runs each of this instance's mints (waiting for Kaltura's clock, the minter's call, the
+   * check of what it issued) through your code, e.g. inside a tracing span's context so that
+   * the Kaltura API calls the mint makes are that span's children: call `mint()` once and
+   * return its promise, which settles with the mint (it gives no KS). What the mint does is
+   * what counts: a hook that throws, or never calls `mint()`, does not stop it.
+   */
+  aroundMint?: (mint: () => Promise<void>, info: { key: KsKeyInfo; kind: string }) => Promise<void>;
   /** Where configuration warnings go. Default `process.emitWarning`. */
   onWarning?: (message: string) => void;
 }
@@ -292,6 +300,7 @@ class Issuer implements KsIssuer {
   readonly #now: Clock;
   readonly #random: () => number;
   readonly #onEvent: ((event: KsIssuerEvent) => void) | undefined;
+  readonly #aroundMint: KsIssuerOptions['aroundMint'];
   readonly #warn: (message: string) => void;
   readonly #warned = new Set<string>();
   readonly #expiresInSeconds: number;
@@ -327,6 +336,9 @@ class Issuer implements KsIssuer {
     this.#now = options.now ?? systemClock;
     this.#random = options.random ?? Math.random;
     this.#onEvent = options.onEvent;
+    if (options.aroundMint !== undefined && typeof options.aroundMint !== 'function')
+      throw option('aroundMint must be a function');
+    this.#aroundMint = options.aroundMint;
     this.#warn =
       options.onWarning ?? ((message) => process.emitWarning(message, { code: 'KALTURA_KS' }));
     this.#expiresInSeconds = checkPositiveInteger(
@@ -597,8 +609,20 @@ class Issuer implements KsIssuer {
       cached !== undefined && freshness(cached, this.#now(), this.#policy) !== 'unusable'
         ? cached
         : undefined;
-    if (this.#onEvent !== undefined) this.#emit(() => ({ type: 'miss', key: normalized.info }));
-    return this.#awaitMint(normalized, usable, options.signal);
+    if (this.#onEvent === undefined) return this.#awaitMint(normalized, usable, options.signal);
+    const { info } = normalized;
+    this.#emit(() => ({ type: 'miss', key: info }));
+    return this.#awaitMint(normalized, usable, options.signal).then(
+      (session) => {
+        const outcome = session === cached ? 'fallback' : 'new';
+        this.#emit(() => ({ type: 'miss-result', key: info, outcome }));
+        return session;
+      },
+      (error: KsError) => {
+        this.#emit(() => ({ type: 'miss-result', key: info, outcome: 'error', error }));
+        throw error;
+      },
+    );
   }
 
   getCachedKs(request: KsRequest, options: GetKsOptions = {}): KsSession | undefined {
@@ -778,10 +802,41 @@ class Issuer implements KsIssuer {
   }
 
   /**
+   * A mint, through `aroundMint` when there is one. The hook decides where the mint runs,
+   * never whether or with what outcome: one that fails, or settles without calling `mint()`,
+   * has the mint start anyway, and the result is always the mint's own.
+   */
+  #mint(normalized: Normalized, signal: AbortSignal): Promise<KsSession> {
+    const around = this.#aroundMint;
+    if (around === undefined) return this.#mintChecked(normalized, signal);
+    return new Promise<KsSession>((resolve, reject) => {
+      let minting: Promise<KsSession> | undefined;
+      const start = () => {
+        if (minting === undefined) {
+          minting = this.#mintChecked(normalized, signal);
+          minting.then(resolve, reject);
+        }
+        return minting;
+      };
+      const mint = () => {
+        const settled = start().then(() => {});
+        settled.catch(() => {}); // the hook may leave it unawaited
+        return settled;
+      };
+      const begin = () => void start();
+      try {
+        Promise.resolve(around(mint, { key: normalized.info, kind: this.kind })).then(begin, begin);
+      } catch {
+        begin();
+      }
+    });
+  }
+
+  /**
    * A mint, in Kaltura's frame (waiting for the first clock measurement), and checked:
    * what Kaltura issued must be what was asked before anyone gets it.
    */
-  async #mint(normalized: Normalized, signal: AbortSignal): Promise<KsSession> {
+  async #mintChecked(normalized: Normalized, signal: AbortSignal): Promise<KsSession> {
     const measuring = this.#clock.ready();
     if (measuring !== undefined && !this.#offsetAfterMint) await measuring;
     const request: MintRequest = { ...normalized.mint, clockOffsetMs: this.#clock.offsetMs };
@@ -975,8 +1030,9 @@ class Issuer implements KsIssuer {
     timeoutMs = this.#storeTimeoutMs,
   ): Promise<T | typeof FAILED> {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const started = this.#onEvent === undefined ? 0 : this.#now();
     try {
-      return await Promise.race([
+      const result = await Promise.race([
         call(),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
@@ -992,6 +1048,8 @@ class Issuer implements KsIssuer {
           timer.unref?.();
         }),
       ]);
+      this.#emit(() => ({ type: 'store-call', operation, durationMs: this.#now() - started }));
+      return result;
     } catch (cause) {
       const error = cause instanceof Error ? cause : new Error(String(cause));
       this.#emit(() => ({ type: 'store-error', operation, error }));

@@ -228,6 +228,26 @@ describe('a fleet of issuers sharing a store', () => {
     expect(await crashed).toBeInstanceOf(KsError);
   });
 
+  it('reports each store call that succeeded (store-call), and each that failed (store-error)', async () => {
+    const f = fleet(1);
+    await f.issuers[0]!.getKs({ userId: 'u' });
+    const calls = () => f.events[0]!.flatMap((e) => (e.type === 'store-call' ? [e.operation] : []));
+    // get, lock, get again under the lock, set; unlock runs after the mint resolves.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls()).toEqual(['get', 'lock', 'get', 'set', 'unlock']);
+    expect(f.events[0]!.find((e) => e.type === 'store-call')).toEqual({
+      type: 'store-call',
+      operation: 'get',
+      durationMs: 0,
+    });
+    f.hub.setFailing(true);
+    await f.issuers[0]!.getKs({ userId: 'v' });
+    expect(calls()).toHaveLength(5);
+    expect(f.events[0]!.filter((e) => e.type === 'store-error').map((e) => e.type)).toEqual([
+      'store-error',
+    ]);
+  });
+
   it('goes on alone when the store is down, reporting it, and uses the store again once it is back', async () => {
     const f = fleet(2);
     f.hub.setFailing(true);

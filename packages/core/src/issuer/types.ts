@@ -71,7 +71,15 @@ export type KsIssuerEvent =
   | { type: 'shared-hit'; key: KsKeyInfo }
   /** The shared store failed or was too slow: this instance went on alone. */
   | { type: 'store-error'; operation: string; error: Error }
+  /** A call to the shared store succeeded (`store-error` when it did not). */
+  | { type: 'store-call'; operation: string; durationMs: number }
   | { type: 'miss'; key: KsKeyInfo }
+  /**
+   * How a request that missed ended: with a `new` KS (minted here, or by another instance),
+   * a `fallback` to the still-valid one it had because no new one could be had, or an
+   * `error` (the one the caller gets).
+   */
+  | { type: 'miss-result'; key: KsKeyInfo; outcome: 'new' | 'fallback' | 'error'; error?: KsError }
   | { type: 'refresh'; key: KsKeyInfo }
   /**
    * This instance's minter made a KS (a KS taken from the shared store is a `shared-hit`).
