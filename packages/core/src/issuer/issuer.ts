@@ -302,8 +302,9 @@ class Issuer implements KsIssuer {
   readonly #minting: string;
   /** With local signing: the admin secret, to verify a KS read from the shared store. */
   readonly #verifySecret: string | undefined;
-  /** Aborted by `close()`: every caller still waiting for a KS gets an answer at once. */
-  readonly #closing = new AbortController();
+  /** Callers waiting for a KS: `close()` answers each of them at once. */
+  readonly #waiting = new Set<() => void>();
+  #closed = false;
   #evictReason: KsEvictReason | undefined;
 
   constructor(options: KsIssuerOptions) {
@@ -645,13 +646,13 @@ class Issuer implements KsIssuer {
       const cleanup = () => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        this.#closing.signal.removeEventListener('abort', onClose);
+        this.#waiting.delete(onClose);
       };
       if (signal?.aborted) return onAbort();
-      if (this.#closing.signal.aborted) return onClose();
+      if (this.#closed) return onClose();
       signal?.addEventListener('abort', onAbort, { once: true });
       // A shutdown answers every waiting caller at once, whatever the minter does with its signal.
-      this.#closing.signal.addEventListener('abort', onClose, { once: true });
+      this.#waiting.add(onClose);
       promise.then(
         (session) => {
           cleanup();
@@ -1064,7 +1065,8 @@ class Issuer implements KsIssuer {
 
   async close(): Promise<void> {
     this.#unsubscribe?.();
-    this.#closing.abort();
+    this.#closed = true;
+    for (const answer of [...this.#waiting]) answer();
     for (const flight of this.#flights.values()) flight.controller.abort();
     this.#clearLocal();
     // A revocation the store has not confirmed gets one last try before the process goes.
