@@ -5,13 +5,25 @@ import type {
   KsSession,
   KsSharedRead,
   KsSharedStore,
+  KsStoreKey,
 } from '@kaltura-ks/core/issuer';
 import { createClient } from 'redis';
+import { CommandBreaker } from './breaker.js';
 import { decodeSession, encodeSession } from './codec.js';
-import { type RedisKeyLayout, redisKeyLayout } from './keys.js';
+import {
+  type Commands,
+  commandsOf,
+  fromClient,
+  isCluster,
+  type RedisStoreClient,
+  type RedisStoreClusterClient,
+  type Subscriber,
+  subscriberOf,
+} from './connection.js';
+import { type PartnerKeys, type RedisKeyLayout, redisKeyLayout } from './keys.js';
+import { fromV1, type V1Layout, v1Layout, v1Message } from './legacy.js';
 import { type RedisStoreErrorHandler, rateLimitedReporter } from './report.js';
 import {
-  type CommandSender,
   MARK_CLEARED,
   PEEK,
   READ,
@@ -21,43 +33,22 @@ import {
   SET_SESSION,
 } from './scripts.js';
 
-type Listener<A extends unknown[]> = (...args: A) => void;
-
-/** The connection the store subscribes with (`client.duplicate()`). */
-export interface RedisSubscriberClient {
-  readonly isReady: boolean;
-  connect(): Promise<unknown>;
-  subscribe(
-    channels: string[],
-    listener: (message: string, channel: string) => unknown,
-  ): Promise<unknown>;
-  destroy(): void;
-  on(event: 'error', listener: Listener<[Error]>): unknown;
-  on(event: 'ready', listener: Listener<[]>): unknown;
-  off(event: 'ready', listener: Listener<[]>): unknown;
-}
-
-/**
- * A node-redis client (`createClient()` from `redis`) that you create, connect
- * and close yourself. Prefer `disableOfflineQueue: true` on it, so commands
- * fail at once while Redis is away instead of queueing until the issuer's
- * `storeTimeoutMs` gives up on them.
- */
-export interface RedisStoreClient extends CommandSender {
-  readonly isReady: boolean;
-  duplicate(): RedisSubscriberClient;
-  on(event: 'error', listener: Listener<[Error]>): unknown;
-  on(event: 'ready', listener: Listener<[]>): unknown;
-  off(event: 'error', listener: Listener<[Error]>): unknown;
-  off(event: 'ready', listener: Listener<[]>): unknown;
-}
-
 export interface RedisStoreOptions {
   /** `redis[s]://[[user][:password]@]host[:port][/db]`: the store creates, connects and closes its own clients. */
   url?: string;
-  /** Or a client of yours (TLS options, a credentials provider...). The store never closes nor reconnects it; it closes its own `duplicate()` used to subscribe. */
-  client?: RedisStoreClient;
-  /** Namespace of every key and channel. Default `kaltura-ks:`. Give each partner (and each environment) sharing a Redis its own. */
+  /**
+   * Or a client of yours: a node-redis client (`createClient()`: TLS options,
+   * a credentials provider...) or a Redis Cluster client (`createCluster()`).
+   * The store never closes nor reconnects it; it closes its own `duplicate()`
+   * used to subscribe.
+   */
+  client?: RedisStoreClient | RedisStoreClusterClient;
+  /**
+   * Namespace of every key and channel. Default `kaltura-ks:`. Every key is
+   * also keyed by partner, so the partners of one environment may share it;
+   * give each environment sharing a Redis its own. No `{` or `}`: the store
+   * puts its own hash tag (the partner) in every key.
+   */
   keyPrefix?: string;
   /** A waiter re-reads the key at least this often (ms), in case a notification was lost; it starts at a tenth of it. Default 200. */
   pollIntervalMs?: number;
@@ -65,8 +56,8 @@ export interface RedisStoreOptions {
   reconnectMaxDelayMs?: number;
   /**
    * By default, when the subscription comes back after being lost, the store
-   * tells its issuer to drop its local tier (revocations may have been missed
-   * meanwhile); the next requests are served from Redis. Set to keep it.
+   * tells its issuers to drop their local tier (revocations may have been
+   * missed meanwhile); the next requests are served from Redis. Set to keep it.
    */
   ignoreMissedRevocations?: boolean;
   /** Connection errors, at most one per connection per `errorReportIntervalMs` (a `reconnectAfterMs` reconnection is always reported). Errors never carry keys or values. */
@@ -103,6 +94,14 @@ export interface RedisStoreOptions {
    * never dropped: reconnecting it is yours to do.
    */
   reconnectAfterMs?: number | false;
+  /**
+   * During a rolling upgrade from @kaltura-ks/redis 0.1 (key layout 1): also
+   * revoke in layout 1 and broadcast there, and apply the revocations heard
+   * from instances still on 0.1, so logouts cross between old and new
+   * instances. Turn it off once no 0.1 instance is left. Not with a cluster
+   * client (0.1 could not run on Redis Cluster). Default `false`.
+   */
+  upgradeFromV1?: boolean;
 }
 
 /** A `KsSharedStore` on Redis, for `createKsIssuer({ store })`. */
@@ -117,10 +116,16 @@ export interface RedisStore extends KsSharedStore {
   close(): Promise<void>;
 }
 
-const PENDING_REVOCATIONS_MAX = 10_000;
 /** A fence: the revocation count and Redis's clock (ms) at the read. */
 const FENCE = /^(\d+):(\d+)$/;
 const CLOSE_GRACE_MS = 1_000;
+/**
+ * How long a revocation waits for a replica to acknowledge it (`WAIT`), when
+ * the node has replicas; without an acknowledgement it is not confirmed (the
+ * issuer retries). WAIT holds the connection, so this stays well under
+ * `failFastAfterMs`.
+ */
+const REPLICA_ACK_TIMEOUT_MS = 500;
 
 function option(message: string): KsError {
   return new KsError('ERR_KS_INVALID_OPTION', message);
@@ -147,9 +152,15 @@ interface Waiter {
   resume: (() => void) | undefined;
 }
 
+interface Subscription {
+  partnerId: number;
+  listener: (userId: string | null) => void;
+}
+
 /**
  * Creates a Redis-backed store for a fleet of issuers: one KS cache, one mint
- * per key across the fleet, revocations broadcast to every instance.
+ * per key across the fleet, revocations broadcast to every instance. On a
+ * single Redis or on Redis Cluster.
  *
  * ```ts
  * const store = createRedisStore({ url: 'redis://cache:6379' });
@@ -169,15 +180,18 @@ export function createRedisStore({
   failFastAfterMs = 1_000,
   reconnectAfterMs = 10_000,
   revocationTtlMs = 600_000,
+  upgradeFromV1 = false,
 }: RedisStoreOptions = {}): RedisStore {
   if ((url === undefined) === (client === undefined))
     throw option('createRedisStore needs exactly one of url or client');
   if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url)))
     throw option('url must be a redis:// or rediss:// URL');
   if (client !== undefined && typeof client?.sendCommand !== 'function')
-    throw option('client must be a node-redis client (createClient() from redis)');
-  if (typeof keyPrefix !== 'string' || keyPrefix === '')
-    throw option('keyPrefix must be a non-empty string');
+    throw option(
+      'client must be a node-redis client (createClient() or createCluster() from redis)',
+    );
+  if (typeof keyPrefix !== 'string' || keyPrefix === '' || /[{}]/.test(keyPrefix))
+    throw option('keyPrefix must be a non-empty string without "{" or "}"');
   positiveMs(pollIntervalMs, 'pollIntervalMs');
   positiveMs(reconnectMaxDelayMs, 'reconnectMaxDelayMs');
   positiveMs(errorReportIntervalMs, 'errorReportIntervalMs');
@@ -186,21 +200,23 @@ export function createRedisStore({
   positiveMs(revocationTtlMs, 'revocationTtlMs');
   if (onError !== undefined && typeof onError !== 'function')
     throw option('onError must be a function');
+  if (typeof upgradeFromV1 !== 'boolean') throw option('upgradeFromV1 must be a boolean');
+  if (upgradeFromV1 && client !== undefined && isCluster(client))
+    throw option('upgradeFromV1 does not apply to a cluster client (0.1 never ran on a cluster)');
 
   const report = rateLimitedReporter(onError, errorReportIntervalMs, Date.now);
-  const keys = redisKeyLayout(keyPrefix);
 
-  let commands: RedisStoreClient;
-  let subscriber: RedisSubscriberClient;
+  let commands: Commands;
+  let subscriber: Subscriber;
   let closeCommands: (() => Promise<void>) | undefined;
   let reconnectCommands: (() => void) | undefined;
   if (url !== undefined) {
     const reconnectStrategy = (retries: number) => reconnectDelay(retries, reconnectMaxDelayMs);
     const own = createClient({ url, disableOfflineQueue: true, socket: { reconnectStrategy } });
-    commands = own;
+    commands = commandsOf(own);
     // The subscriber keeps its offline queue: SUBSCRIBE waits for the connection, and node-redis
     // subscribes again by itself after every reconnection.
-    subscriber = own.duplicate({ disableOfflineQueue: false });
+    subscriber = fromClient(own.duplicate({ disableOfflineQueue: false }));
     // It keeps trying until connected; it rejects only when closed first (`ready` tells).
     own.connect().catch(() => {});
     closeCommands = async () => {
@@ -227,11 +243,13 @@ export function createRedisStore({
       own.connect().catch(() => {});
     };
   } else {
-    commands = client as RedisStoreClient;
-    subscriber = commands.duplicate();
+    const yours = client as RedisStoreClient | RedisStoreClusterClient;
+    commands = commandsOf(yours);
+    subscriber = subscriberOf(yours);
   }
   return new Store({
-    keys,
+    layout: redisKeyLayout(keyPrefix),
+    v1: upgradeFromV1 ? v1Layout(keyPrefix) : undefined,
     commands,
     subscriber,
     closeCommands,
@@ -246,9 +264,11 @@ export function createRedisStore({
 }
 
 interface StoreParts {
-  keys: RedisKeyLayout;
-  commands: RedisStoreClient;
-  subscriber: RedisSubscriberClient;
+  layout: RedisKeyLayout;
+  /** Layout 1 too, during a rolling upgrade from 0.1. */
+  v1: V1Layout | undefined;
+  commands: Commands;
+  subscriber: Subscriber;
   /** Closes the commands connection, when the store opened it. */
   closeCommands: (() => Promise<void>) | undefined;
   /** Drops the commands connection and connects anew, when the store opened it (and may). */
@@ -265,74 +285,66 @@ interface StoreParts {
 
 class Store implements RedisStore {
   readonly ready: Promise<void>;
-  readonly #keys: RedisKeyLayout;
-  readonly #commands: RedisStoreClient;
-  readonly #subscriber: RedisSubscriberClient;
+  readonly #layout: RedisKeyLayout;
+  readonly #v1: V1Layout | undefined;
+  readonly #commands: Commands;
+  readonly #subscriber: Subscriber;
   readonly #closeCommands: (() => Promise<void>) | undefined;
-  readonly #reconnectCommands: (() => void) | undefined;
   readonly #pollIntervalMs: number;
   readonly #ignoreMissedRevocations: boolean;
-  readonly #failFastAfterMs: number;
-  readonly #reconnectAfterMs: number;
   readonly #revocationTtlMs: string;
-  /** When each command Redis has not answered yet was sent, oldest first. */
-  readonly #unanswered = new Map<symbol, number>();
-  /** The unanswered command that opened the breaker, if it is open. */
-  #stalled: symbol | undefined;
-  /** The timer that checks the oldest unanswered command at its deadline. */
-  #watch: ReturnType<typeof setTimeout> | undefined;
-  /** While the breaker is open: the timer that drops the connection after `reconnectAfterMs`. */
-  #reconnect: ReturnType<typeof setTimeout> | undefined;
-  /** Every command goes through here (see `#sendCommand`). */
-  readonly #send: CommandSender = { sendCommand: (args) => this.#sendCommand(args) };
+  /** Every command goes through it: it fails fast while Redis leaves one unanswered. */
+  readonly #send: CommandBreaker;
   /** Tags this store's revocation messages, so it does not hear its own. */
   readonly #instance = randomUUID();
-  readonly #listeners = new Set<(userId: string | null) => void>();
+  readonly #subscriptions = new Set<Subscription>();
   readonly #waiters = new Map<string, Set<Waiter>>();
-  /** Revocations that could not reach Redis: replayed once it is back. `null` is everything. */
-  readonly #pendingRevocations = new Set<string | null>();
-  readonly #onCommandsError = (error: Error) => this.#report('commands', error);
-  readonly #onCommandsReady = () => {
-    this.#commandsUp?.();
-    void this.#replayRevocations();
-  };
-  #commandsUp: (() => void) | undefined;
-  readonly #report: (
-    connection: 'commands' | 'subscriber',
-    error: unknown,
-    always?: boolean,
-  ) => void;
+  readonly #stopListening: Array<() => void> = [];
+  readonly #report: StoreParts['report'];
   #subscribed = false;
   #closed = false;
   #stopSubscribing: ((error: Error) => void) | undefined;
 
   constructor(parts: StoreParts) {
-    this.#keys = parts.keys;
+    this.#layout = parts.layout;
+    this.#v1 = parts.v1;
     this.#commands = parts.commands;
     this.#subscriber = parts.subscriber;
     this.#closeCommands = parts.closeCommands;
-    this.#reconnectCommands = parts.reconnectCommands;
     this.#pollIntervalMs = parts.pollIntervalMs;
     this.#ignoreMissedRevocations = parts.ignoreMissedRevocations;
-    this.#failFastAfterMs = parts.failFastAfterMs;
-    this.#reconnectAfterMs = parts.reconnectAfterMs;
     this.#revocationTtlMs = parts.revocationTtlMs;
     this.#report = parts.report;
-
-    // An `error` event without a listener would crash the process: always listen.
-    this.#commands.on('error', this.#onCommandsError);
-    this.#commands.on('ready', this.#onCommandsReady);
-    this.#subscriber.on('error', (error) => this.#report('subscriber', error));
-    this.#subscriber.on('ready', () => {
-      // node-redis has subscribed again before `ready`: whatever was published while the
-      // subscription was down is lost, so the local tiers may hold revoked sessions.
-      if (this.#subscribed && !this.#ignoreMissedRevocations && !this.#closed) this.#notify(null);
+    this.#send = new CommandBreaker({
+      send: parts.commands.send,
+      failFastAfterMs: parts.failFastAfterMs,
+      reconnect: parts.reconnectCommands,
+      reconnectAfterMs: parts.reconnectAfterMs,
+      report: (error, always) => this.#report('commands', error, always),
     });
+
+    // An `error` event without a listener would crash the process: always listen (on a
+    // connection the store opened, even after close()).
+    const stopErrors = this.#commands.onError((error) => this.#report('commands', error));
+    if (this.#closeCommands === undefined) this.#stopListening.push(stopErrors);
+    this.#subscriber.onError((error) => this.#report('subscriber', error));
+    this.#stopListening.push(
+      this.#subscriber.onReady(() => {
+        // node-redis has subscribed again before `ready`: whatever was published while the
+        // subscription was down is lost, so the local tiers may hold revoked sessions.
+        if (this.#subscribed && !this.#ignoreMissedRevocations && !this.#closed)
+          this.#notifyAll(null);
+      }),
+    );
 
     const commandsUp = this.#commands.isReady
       ? Promise.resolve()
       : new Promise<void>((resolve) => {
-          this.#commandsUp = resolve;
+          const stop = this.#commands.onReady(() => {
+            stop();
+            resolve();
+          });
+          this.#stopListening.push(stop);
         });
     this.ready = Promise.all([commandsUp, this.#subscribe()]).then(() => {
       if (this.#closed) throw closedError();
@@ -347,125 +359,41 @@ class Store implements RedisStore {
    * succeeds; from then on node-redis resubscribes by itself.
    */
   #subscribe(): Promise<void> {
+    const channels = [this.#layout.revokeChannel, this.#layout.mintedChannel];
+    if (this.#v1 !== undefined) channels.push(this.#v1.revokeChannel);
+    const listener = (message: string, channel: string) => this.#onMessage(message, channel);
     return new Promise<void>((resolve, reject) => {
       this.#stopSubscribing = reject;
+      let stop: () => void = () => {};
       const attempt = () => {
         if (this.#closed || this.#subscribed) return;
-        this.#subscriber
-          .subscribe([this.#keys.revokeChannel, this.#keys.mintedChannel], (message, channel) =>
-            this.#onMessage(message, channel),
-          )
-          .then(
-            () => {
-              this.#subscribed = true;
-              this.#subscriber.off('ready', attempt);
-              resolve();
-            },
-            (error: unknown) => {
-              if (!this.#closed) this.#report('subscriber', error);
-            },
-          );
+        this.#subscriber.subscribe(channels, listener).then(
+          () => {
+            if (this.#subscribed) return;
+            this.#subscribed = true;
+            stop();
+            resolve();
+          },
+          (error: unknown) => {
+            if (!this.#closed) this.#report('subscriber', error);
+          },
+        );
       };
-      this.#subscriber.on('ready', attempt);
-      this.#subscriber.connect().catch(reject);
+      stop = this.#subscriber.onReady(attempt);
+      this.#subscriber.connect().then(attempt, reject);
     });
   }
 
-  /**
-   * Sends a command, or fails at once while an earlier one has gone
-   * unanswered for `failFastAfterMs`: Redis answers a connection's commands
-   * in order, so this one would wait behind it anyway (a circuit breaker
-   * whose probe is the command already in flight).
-   */
-  #sendCommand(args: readonly string[]): Promise<unknown> {
-    if (this.#stalled !== undefined) {
-      const error = new KsError(
-        'ERR_KS_TIMEOUT',
-        `Redis has left a command unanswered for over ${this.#failFastAfterMs} ms`,
-      );
-      this.#report('commands', error);
-      return Promise.reject(error);
-    }
-    const id = Symbol();
-    this.#unanswered.set(id, performance.now());
-    const answered = () => {
-      this.#unanswered.delete(id);
-      if (this.#stalled === id) {
-        this.#stalled = undefined;
-        clearTimeout(this.#reconnect);
-        this.#reconnect = undefined;
-        this.#watchOldest();
-      }
-    };
-    try {
-      const reply = this.#commands.sendCommand(args);
-      reply.then(answered, answered);
-      this.#watchOldest();
-      return reply;
-    } catch (error) {
-      answered();
-      return Promise.reject(error);
-    }
+  #keys(key: KsStoreKey): { partner: PartnerKeys; hash: string } {
+    return { partner: this.#layout.partner(key.partnerId), hash: this.#layout.hash(key.id) };
   }
 
-  /**
-   * Opens the breaker when the oldest unanswered command is still unanswered at
-   * its deadline — judged by a timer and after the I/O waiting to be read, so a
-   * busy event loop (whose answers sit unread in the socket) does not count as
-   * a Redis that does not answer.
-   */
-  #watchOldest(): void {
-    if (this.#watch !== undefined || this.#stalled !== undefined || this.#closed) return;
-    const oldest = this.#unanswered.entries().next();
-    if (oldest.done) return;
-    const [id, sentAt] = oldest.value;
-    const due = Math.max(0, sentAt + this.#failFastAfterMs - performance.now());
-    this.#watch = setTimeout(() => {
-      setImmediate(() => {
-        this.#watch = undefined;
-        if (this.#closed) return;
-        if (this.#unanswered.has(id)) this.#open(id);
-        else this.#watchOldest();
-      });
-    }, due);
-    this.#watch.unref?.();
-  }
-
-  /**
-   * Opens the breaker on `id`. If it is still open `reconnectAfterMs` later
-   * (judged after the I/O waiting to be read, as above), Redis is not going to
-   * answer on this connection — the path may have lost the reply, or the
-   * server is wedged — while TCP keeps it up: the store drops the connection
-   * it owns, which rejects the commands unanswered on it (and so closes the
-   * breaker), and connects anew.
-   */
-  #open(id: symbol): void {
-    this.#stalled = id;
-    if (this.#reconnectCommands === undefined) return;
-    const reconnect = this.#reconnectCommands;
-    this.#reconnect = setTimeout(() => {
-      setImmediate(() => {
-        if (this.#closed || this.#stalled !== id) return;
-        this.#reconnect = undefined;
-        this.#report(
-          'commands',
-          new KsError(
-            'ERR_KS_TIMEOUT',
-            `Redis has left a command unanswered for over ${this.#failFastAfterMs + this.#reconnectAfterMs} ms with the connection up: reconnecting`,
-          ),
-          true,
-        );
-        reconnect();
-      });
-    }, this.#reconnectAfterMs);
-    this.#reconnect.unref?.();
-  }
-
-  async get(key: string): Promise<KsSharedRead> {
+  async get(key: KsStoreKey): Promise<KsSharedRead> {
+    const { partner, hash } = this.#keys(key);
     const reply = await runScript(
       this.#send,
       READ,
-      [this.#keys.session(this.#keys.hash(key)), this.#keys.revocations],
+      [partner.session(hash), partner.revocations],
       [],
     );
     const [raw, count, ms] = Array.isArray(reply) ? reply : [];
@@ -474,34 +402,28 @@ class Store implements RedisStore {
     return { session: decodeSession(raw), fence };
   }
 
-  async set(
-    key: string,
-    session: KsSession,
-    ttlMs: number,
-    userId: string,
-    fence: string,
-  ): Promise<boolean> {
+  async set(key: KsStoreKey, session: KsSession, ttlMs: number, fence: string): Promise<boolean> {
     const ttl = Math.ceil(ttlMs);
     if (!(ttl > 0)) return true;
     // Not a fence this store gave: it cannot tell what was revoked since.
     const [, count, readAt] = FENCE.exec(fence) ?? [];
     if (count === undefined || readAt === undefined) return false;
-    const hash = this.#keys.hash(key);
+    const { partner, hash } = this.#keys(key);
     const written = await runScript(
       this.#send,
       SET_SESSION,
       [
-        this.#keys.session(hash),
-        this.#keys.user(userId),
-        this.#keys.revocations,
-        this.#keys.revoked(userId),
-        this.#keys.cleared,
+        partner.session(hash),
+        partner.user(key.userId),
+        partner.revocations,
+        partner.revoked(key.userId),
+        partner.cleared,
       ],
       [
         encodeSession(session),
         String(ttl),
         hash,
-        this.#keys.mintedChannel,
+        this.#layout.mintedChannel,
         count,
         readAt,
         this.#revocationTtlMs,
@@ -510,12 +432,12 @@ class Store implements RedisStore {
     return Number(written) === 1;
   }
 
-  async lock(key: string, ttlMs: number): Promise<KsLockRelease | undefined> {
-    const hash = this.#keys.hash(key);
-    const lockKey = this.#keys.lock(hash);
+  async lock(key: KsStoreKey, ttlMs: number): Promise<KsLockRelease | undefined> {
+    const { partner, hash } = this.#keys(key);
+    const lockKey = partner.lock(hash);
     const token = randomBytes(16).toString('base64url');
     const ttl = String(Math.max(1, Math.ceil(ttlMs)));
-    const reply = await this.#send.sendCommand(['SET', lockKey, token, 'NX', 'PX', ttl]);
+    const reply = await this.#send.sendCommand(['SET', lockKey, token, 'NX', 'PX', ttl], lockKey);
     if (reply !== 'OK') return undefined;
     let released: Promise<void> | undefined;
     return () => {
@@ -523,7 +445,7 @@ class Store implements RedisStore {
         this.#send,
         RELEASE_LOCK,
         [lockKey],
-        [token, this.#keys.mintedChannel, hash],
+        [token, this.#layout.mintedChannel, hash],
       ).then(() => {});
       return released;
     };
@@ -537,12 +459,12 @@ class Store implements RedisStore {
    * nothing left to wait for. A Redis failure rejects, so the issuer goes on alone.
    */
   async waitFor(
-    key: string,
+    key: KsStoreKey,
     accept: (session: KsSession) => boolean,
     timeoutMs: number,
     signal: AbortSignal,
   ): Promise<KsSession | undefined> {
-    const hash = this.#keys.hash(key);
+    const { partner, hash } = this.#keys(key);
     const deadline = performance.now() + timeoutMs;
     const waiter: Waiter = { notified: false, resume: undefined };
     const set = this.#waiters.get(hash) ?? new Set<Waiter>();
@@ -555,7 +477,7 @@ class Store implements RedisStore {
         const reply = await runScript(
           this.#send,
           PEEK,
-          [this.#keys.session(hash), this.#keys.lock(hash)],
+          [partner.session(hash), partner.lock(hash)],
           [],
         );
         const [raw, locked] = Array.isArray(reply) ? reply : [];
@@ -601,99 +523,139 @@ class Store implements RedisStore {
     }
   }
 
-  async revoke(userId: string | null): Promise<void> {
-    try {
-      await this.#revokeInRedis(userId);
-    } catch (error) {
-      // Redis is away: the issuer has dropped its own copies; the others, and Redis, learn
-      // of it when Redis is back.
-      if (userId === null || this.#pendingRevocations.size >= PENDING_REVOCATIONS_MAX) {
-        this.#pendingRevocations.clear();
-        this.#pendingRevocations.add(null);
-      } else if (!this.#pendingRevocations.has(null)) {
-        this.#pendingRevocations.add(userId);
-      }
-      throw error;
-    }
-  }
-
-  async #revokeInRedis(userId: string | null): Promise<void> {
-    const message = JSON.stringify({ from: this.#instance, userId });
+  /**
+   * Revokes in Redis (and, during an upgrade, in layout 1 too) and resolves
+   * once Redis holds it — with a replica's acknowledgement when the node has
+   * replicas, so a failover cannot undo it. Any failure rejects: the issuer
+   * keeps the revocation pending and tries again.
+   */
+  async revoke(partnerId: number, userId: string | null): Promise<readonly KsSession[]> {
+    const partner = this.#layout.partner(partnerId);
+    const message = JSON.stringify({ from: this.#instance, partnerId, userId });
+    let deleted: KsSession[] = [];
+    let replicas: number;
     if (userId !== null) {
-      await runScript(
+      const reply = await runScript(
         this.#send,
         REVOKE_USER,
-        [this.#keys.user(userId), this.#keys.revocations, this.#keys.revoked(userId)],
-        [this.#keys.sessionPrefix, this.#keys.revokeChannel, message, this.#revocationTtlMs],
+        [partner.user(userId), partner.revocations, partner.revoked(userId)],
+        [partner.sessionPrefix, this.#layout.revokeChannel, message, this.#revocationTtlMs],
       );
-      return;
+      const [count, values] = Array.isArray(reply) ? reply : [];
+      if (!Array.isArray(values)) throw new Error('Unexpected reply to a revocation');
+      replicas = Number(count);
+      deleted = values.map(decodeSession).filter((s): s is KsSession => s !== undefined);
+    } else {
+      replicas = await this.#clear(
+        partner.revocations,
+        partner.cleared,
+        partner.patterns,
+        this.#layout.revokeChannel,
+        message,
+      );
     }
-    // First the mark, so that no write fenced before it lands once the keys below are gone.
-    await runScript(
-      this.#send,
-      MARK_CLEARED,
-      [this.#keys.revocations, this.#keys.cleared],
-      [this.#revocationTtlMs],
+    if (replicas > 0) await this.#replicated(partner.revocations);
+    if (this.#v1 !== undefined) await this.#revokeV1(this.#v1, userId);
+    return deleted;
+  }
+
+  /**
+   * Revokes everything under one layout's keys: marks it first, so that no
+   * write fenced before it lands once the keys below are gone, then deletes
+   * every index and session by SCAN (never KEYS, which blocks Redis) on the
+   * node of the partner's slot, then tells the fleet. Returns the node's
+   * connected replicas.
+   */
+  async #clear(
+    revocations: string,
+    cleared: string,
+    patterns: readonly string[],
+    channel: string,
+    message: string,
+  ): Promise<number> {
+    const replicas = Number(
+      await runScript(this.#send, MARK_CLEARED, [revocations, cleared], [this.#revocationTtlMs]),
     );
-    // Then everything under the prefix, by SCAN (never KEYS, which blocks Redis).
-    for (const pattern of this.#keys.patterns) {
+    for (const pattern of patterns) {
       let cursor = '0';
       do {
-        const reply = await this.#send.sendCommand([
-          'SCAN',
-          cursor,
-          'MATCH',
-          pattern,
-          'COUNT',
-          '1000',
-        ]);
+        const reply = await this.#send.sendCommand(
+          ['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'],
+          revocations,
+        );
         const [next, found] = Array.isArray(reply) ? reply : [];
         if (!Array.isArray(found)) throw new Error('Unexpected SCAN reply');
         cursor = String(next);
         const names = found.map(String);
-        if (names.length > 0) await this.#send.sendCommand(['UNLINK', ...names]);
+        if (names.length > 0) await this.#send.sendCommand(['UNLINK', ...names], revocations);
       } while (cursor !== '0');
     }
-    await this.#send.sendCommand(['PUBLISH', this.#keys.revokeChannel, message]);
+    await this.#send.sendCommand(['PUBLISH', channel, message], revocations);
+    return replicas;
   }
 
-  async #replayRevocations(): Promise<void> {
-    for (const userId of [...this.#pendingRevocations]) {
-      if (this.#closed) return;
-      try {
-        await this.#revokeInRedis(userId);
-        this.#pendingRevocations.delete(userId);
-      } catch (error) {
-        this.#report('commands', error);
-        return; // Kept for the next reconnection.
-      }
+  /** Waits for a replica of the node serving `key` to have every write made so far (WAIT). */
+  async #replicated(key: string): Promise<void> {
+    const acknowledged = await this.#send.sendCommand(
+      ['WAIT', '1', String(REPLICA_ACK_TIMEOUT_MS)],
+      key,
+    );
+    if (Number(acknowledged) < 1)
+      throw new KsError(
+        'ERR_KS_TIMEOUT',
+        `No replica acknowledged the revocation within ${REPLICA_ACK_TIMEOUT_MS} ms`,
+      );
+  }
+
+  /** The same revocation in layout 1, for instances still on 0.1 (rolling upgrade). */
+  async #revokeV1(v1: V1Layout, userId: string | null): Promise<void> {
+    const message = v1Message(this.#instance, userId);
+    if (userId === null) {
+      await this.#clear(v1.revocations, v1.cleared, v1.patterns, v1.revokeChannel, message);
+      return;
     }
+    await runScript(
+      this.#send,
+      REVOKE_USER,
+      [v1.user(userId), v1.revocations, v1.revoked(userId)],
+      [v1.sessionPrefix, v1.revokeChannel, message, this.#revocationTtlMs],
+    );
   }
 
-  onRevoke(listener: (userId: string | null) => void): () => void {
-    const wrapped = (userId: string | null) => listener(userId);
-    this.#listeners.add(wrapped);
+  onRevoke(partnerId: number, listener: (userId: string | null) => void): () => void {
+    const subscription: Subscription = { partnerId, listener };
+    this.#subscriptions.add(subscription);
     return () => {
-      this.#listeners.delete(wrapped);
+      this.#subscriptions.delete(subscription);
     };
   }
 
-  #notify(userId: string | null): void {
-    for (const listener of [...this.#listeners]) {
+  #notify(partnerId: number | undefined, userId: string | null): void {
+    for (const subscription of [...this.#subscriptions]) {
+      if (partnerId !== undefined && subscription.partnerId !== partnerId) continue;
       try {
-        listener(userId);
+        subscription.listener(userId);
       } catch {
         // One failing listener must not keep the others from hearing it.
       }
     }
   }
 
+  /** Every issuer of every partner, for what may concern all of them. */
+  #notifyAll(userId: string | null): void {
+    this.#notify(undefined, userId);
+  }
+
   #onMessage(message: string, channel: string): void {
-    if (channel === this.#keys.mintedChannel) {
+    if (channel === this.#layout.mintedChannel) {
       this.#wake(message);
       return;
     }
-    if (channel !== this.#keys.revokeChannel) return;
+    if (this.#v1 !== undefined && channel === this.#v1.revokeChannel) {
+      this.#onV1Revocation(message);
+      return;
+    }
+    if (channel !== this.#layout.revokeChannel) return;
     let parsed: unknown;
     try {
       parsed = JSON.parse(message);
@@ -701,24 +663,40 @@ class Store implements RedisStore {
       return;
     }
     if (typeof parsed !== 'object' || parsed === null) return;
-    const { from, userId } = parsed as Record<string, unknown>;
-    if (typeof from !== 'string' || !(typeof userId === 'string' || userId === null)) return;
+    const { from, partnerId, userId } = parsed as Record<string, unknown>;
+    if (typeof from !== 'string' || !Number.isSafeInteger(partnerId)) return;
+    if (!(typeof userId === 'string' || userId === null)) return;
     // A store's own revocations are applied by its issuer directly; tell only the others.
     if (from === this.#instance) return;
-    this.#notify(userId);
+    this.#notify(partnerId as number, userId);
+  }
+
+  /**
+   * A revocation by an instance still on 0.1 (whose prefix was its partner's):
+   * applied to this layout's keys of every partner this store serves, then to
+   * the issuers here. Every upgraded instance does it; revoking twice is harmless.
+   */
+  #onV1Revocation(message: string): void {
+    const heard = fromV1(message);
+    if (heard === undefined || this.#closed) return;
+    const partners = new Set([...this.#subscriptions].map((s) => s.partnerId));
+    for (const partnerId of partners) {
+      this.revoke(partnerId, heard.userId).catch((error: unknown) =>
+        this.#report('commands', error),
+      );
+    }
+    this.#notifyAll(heard.userId);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#watch);
-    clearTimeout(this.#reconnect);
-    this.#listeners.clear();
+    this.#send.close();
+    this.#subscriptions.clear();
     this.#wake(undefined);
     this.#stopSubscribing?.(closedError());
-    this.#commands.off('ready', this.#onCommandsReady);
+    for (const stop of this.#stopListening.splice(0)) stop();
     this.#subscriber.destroy();
-    if (this.#closeCommands === undefined) this.#commands.off('error', this.#onCommandsError);
-    else await this.#closeCommands();
+    await this.#closeCommands?.();
   }
 }
