@@ -302,6 +302,8 @@ class Issuer implements KsIssuer {
   readonly #minting: string;
   /** With local signing: the admin secret, to verify a KS read from the shared store. */
   readonly #verifySecret: string | undefined;
+  /** The fleet-wide locks of this instance's mints in progress: `close()` lets them go. */
+  readonly #heldLocks = new Set<KsLockRelease>();
   /** Callers waiting for a KS: `close()` answers each of them at once. */
   readonly #waiting = new Set<() => void>();
   #closed = false;
@@ -781,6 +783,8 @@ class Issuer implements KsIssuer {
         }
       }
     }
+    const held = typeof release === 'function' ? release : undefined;
+    if (held !== undefined) this.#heldLocks.add(held);
     try {
       const session = await this.#minter.mint(mint, signal);
       // Kept in the store only while this issuer would still hand it out, and never once the
@@ -795,10 +799,8 @@ class Issuer implements KsIssuer {
       }
       return { session, minted: true };
     } finally {
-      if (typeof release === 'function') {
-        const unlock = release;
-        void this.#storeCall('unlock', () => unlock());
-      }
+      if (held !== undefined && this.#heldLocks.delete(held))
+        void this.#storeCall('unlock', () => held());
     }
   }
 
@@ -1069,6 +1071,10 @@ class Issuer implements KsIssuer {
     for (const answer of [...this.#waiting]) answer();
     for (const flight of this.#flights.values()) flight.controller.abort();
     this.#clearLocal();
+    // A mint that outlives the instance will never be written: the fleet need not wait for it.
+    const held = [...this.#heldLocks];
+    this.#heldLocks.clear();
+    await Promise.all(held.map((release) => this.#storeCall('unlock', () => release())));
     // A revocation the store has not confirmed gets one last try before the process goes.
     await this.#revocations?.close();
     await this.#minter.close?.();

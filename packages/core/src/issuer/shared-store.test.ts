@@ -678,6 +678,25 @@ describe('partners and ways of minting sharing one store', () => {
 });
 
 describe('closing', () => {
+  it("lets go of its mints' locks: the fleet does not wait for a mint that will never be written", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const f = fleet(2);
+    f.hang(true); // A's minter never answers, whatever its signal says
+    const stuck = f.issuers[0]!.getKs({ userId: 'u' }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(0);
+    f.hang(false);
+    await f.issuers[0]!.close();
+    expect(await stuck).toMatchObject({ code: 'ERR_KS_UNAVAILABLE' });
+    // B finds no lock held: it mints at once, not after lockWaitMs.
+    let settled = false;
+    const pending = f.issuers[1]!.getKs({ userId: 'u' }).finally(() => {
+      settled = true;
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(settled).toBe(true);
+    expect((await pending).ks).toBe(f.minted[0]);
+  });
+
   it('answers every caller still waiting for a KS at once, whatever the minter does', async () => {
     const issuer = createKsIssuer({
       partnerId: PARTNER,
