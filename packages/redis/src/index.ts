@@ -11,5 +11,6 @@ export {
   type RedisKeyLayout,
   redisKeyLayout,
 } from './keys.js';
-export { createRedisStore, type RedisStore, type RedisStoreOptions } from './redis-store.js';
+export { createRedisStore, type RedisStoreOptions } from './redis-store.js';
 export type { RedisConnectionName, RedisStoreErrorHandler, RedisStoreErrorInfo } from './report.js';
+export type { RedisStore } from './store.js';

@@ -4,8 +4,9 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeSession, encodeSession } from './codec.js';
 import { escapeGlob, KEY_LAYOUT_VERSION, redisKeyLayout, sha256 } from './keys.js';
-import { createRedisStore, type RedisStore } from './redis-store.js';
+import { createRedisStore } from './redis-store.js';
 import { rateLimitedReporter } from './report.js';
+import type { RedisStore } from './store.js';
 import { freePort, type RedisServer, startRedisServer } from './test-utils/redis-server.js';
 import {
   describeStoreContract,

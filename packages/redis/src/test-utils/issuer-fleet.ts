@@ -12,7 +12,8 @@ import {
   type KsSharedStore,
   type MintRequest,
 } from '@kaltura-ks/core/issuer';
-import { createRedisStore, type RedisStore, type RedisStoreOptions } from '../redis-store.js';
+import { createRedisStore, type RedisStoreOptions } from '../redis-store.js';
+import type { RedisStore } from '../store.js';
 import { signedSession } from './signed-session.js';
 
 export interface IssuerFleetOptions {

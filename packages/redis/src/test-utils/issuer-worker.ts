@@ -9,7 +9,8 @@
 import { isKsError } from '@kaltura-ks/core';
 import type { KsIssuer, KsIssuerEvent, KsMinter, KsSharedStore } from '@kaltura-ks/core/issuer';
 import { createCluster } from 'redis';
-import { createRedisStore, type RedisStore, type RedisStoreOptions } from '../redis-store.js';
+import { createRedisStore, type RedisStoreOptions } from '../redis-store.js';
+import type { RedisStore } from '../store.js';
 
 /** What the parent asks; every request carries an `id` its answer repeats. */
 export type WorkerRequest =
