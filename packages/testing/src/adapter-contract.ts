@@ -20,6 +20,9 @@ function setup(harness: AdapterHarness, overrides: Partial<KalturaKsOptions<neve
   const events: KsIssuerEvent[] = [];
   const warnings: string[] = [];
   let failing = false;
+  /** KSs that "Kaltura" refuses (as after `session.end`), and every KS it was asked about. */
+  const refused = new Set<string>();
+  const asked: string[] = [];
   const local = localMinter({
     partnerId: CONTRACT_PARTNER,
     adminSecret: CONTRACT_SECRET,
@@ -33,6 +36,10 @@ function setup(harness: AdapterHarness, overrides: Partial<KalturaKsOptions<neve
       mints++;
       if (failing) throw new Error(`Kaltura is down (secret ${CONTRACT_SECRET} must never leak)`);
       return local.mint(req, signal);
+    },
+    async accepts(session) {
+      asked.push(session.ks);
+      return !refused.has(session.ks);
     },
   };
   const app = harness.createApp({
@@ -56,8 +63,12 @@ function setup(harness: AdapterHarness, overrides: Partial<KalturaKsOptions<neve
     fail: (value: boolean) => {
       failing = value;
     },
+    refuse: (ks: string) => refused.add(ks),
+    asked,
   };
 }
+
+const REJECTED = 'X-Kaltura-Rejected-Ks';
 
 function verify(ks: string, now: () => number) {
   return verifyKs(ks, { secrets: CONTRACT_SECRET, partnerId: CONTRACT_PARTNER, now });
@@ -195,6 +206,57 @@ export function adapterContract(harness: AdapterHarness): void {
       advance(10_000);
       const renewed = await http.get('/kaltura/ks?renew=1').set('x-test-user', 'gina');
       expect(renewed.body.ks).not.toBe(first.body.ks);
+    });
+
+    it('a reported KS that Kaltura refuses is replaced at once; one it accepts is kept', async () => {
+      const { http, refuse, asked, advance } = setup(harness);
+      const first = await http.get('/kaltura/ks').set('x-test-user', 'ola');
+      const kept = await http
+        .get('/kaltura/ks')
+        .set('x-test-user', 'ola')
+        .set(REJECTED, first.body.ks);
+      expect(kept.status).toBe(200);
+      expect(kept.body.ks).toBe(first.body.ks);
+      refuse(first.body.ks);
+      advance(10_000); // one check per KS every minForcedRefreshIntervalMs
+      const replaced = await http
+        .get('/kaltura/ks')
+        .set('x-test-user', 'ola')
+        .set(REJECTED, first.body.ks);
+      expect(replaced.status).toBe(200);
+      expect(replaced.body.ks).not.toBe(first.body.ks);
+      expect(replaced.body.userId).toBe('ola');
+      expect((await http.get('/kaltura/ks').set('x-test-user', 'ola')).body.ks).toBe(
+        replaced.body.ks,
+      );
+      expect(asked).toEqual([first.body.ks, first.body.ks]);
+    });
+
+    it('a report of a KS that is not the user’s own current one changes nothing and asks nothing', async () => {
+      const { http, refuse, asked } = setup(harness);
+      const alice = await http.get('/kaltura/ks').set('x-test-user', 'pia');
+      const bob = await http.get('/kaltura/ks').set('x-test-user', 'quinn');
+      refuse(alice.body.ks);
+      const res = await http
+        .get('/kaltura/ks')
+        .set('x-test-user', 'quinn')
+        .set(REJECTED, alice.body.ks);
+      expect(res.status).toBe(200);
+      expect(res.body.ks).toBe(bob.body.ks);
+      expect((await http.get('/kaltura/ks').set('x-test-user', 'pia')).body.ks).toBe(alice.body.ks);
+      expect(asked).toEqual([]);
+    });
+
+    it('refuses a report header that cannot hold a KS, with 400 and without echoing it', async () => {
+      const { http, mints } = setup(harness);
+      // Two headers arrive joined with ", ".
+      for (const bad of ['<script>x</script>', 'a b', 'djJ8MTAx, djJ8MTAy']) {
+        const res = await http.get('/kaltura/ks').set('x-test-user', 'rosa').set(REJECTED, bad);
+        expect(res.status).toBe(400);
+        expect(res.body.error.code).toBe('ERR_KS_INVALID_FIELD');
+        expect(res.text).not.toContain(bad.slice(0, 20));
+      }
+      expect(mints()).toBe(0);
     });
 
     it('500 concurrent requests for one user cause exactly one mint and one KS', async () => {

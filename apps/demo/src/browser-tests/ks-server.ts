@@ -1,5 +1,5 @@
 import { type Emulator, startEmulator } from '@kaltura-ks/emulator';
-import { kalturaKs } from '@kaltura-ks/express';
+import { type KsIssuerEvent, kalturaKs } from '@kaltura-ks/express';
 import express, { type Request } from 'express';
 import { bundleKsClient, listen, playerBundle, type SharedClock } from './harness.js';
 
@@ -8,7 +8,9 @@ import { bundleKsClient, listen, playerBundle, type SharedClock } from './harnes
  * with `session.start` on the emulator, both on the shared clock, plus a blank page that
  * loads the client bundle (`KsBrowser`) and, on demand, the Kaltura Player (`/player.js`).
  *
- * The user is the `test_user` cookie; `POST /logout` revokes their KS and clears it.
+ * The user is the `test_user` cookie; `POST /login?user=<id>` sets it (signing in as
+ * someone else, without signing out first, is allowed); `POST /logout` revokes their KS
+ * and clears it.
  */
 
 export const PARTNER = {
@@ -24,6 +26,8 @@ export interface RouteHit {
   /** Server clock when it arrived, epoch ms. */
   at: number;
   renew: boolean;
+  /** It reported a KS as refused (the X-Kaltura-Rejected-Ks header). */
+  reported: boolean;
   status: number;
 }
 
@@ -34,6 +38,10 @@ export interface KsTestServer {
   readonly hits: RouteHit[];
   /** Route requests that have arrived and not been answered yet. */
   readonly inflight: number;
+  /** The middleware's issuer events, in order. */
+  readonly events: KsIssuerEvent[];
+  /** Answers every route request with this status (503, say) until called with `undefined`. */
+  failRoute(status: number | undefined): void;
   /** Holds every route request from now on until the returned function is called. */
   holdRoute(): () => void;
   close(): Promise<void>;
@@ -65,6 +73,8 @@ export async function startKsServer(
   const hits: RouteHit[] = [];
   let inflight = 0;
   let gate: Promise<void> | undefined;
+  let failWith: number | undefined;
+  const events: KsIssuerEvent[] = [];
 
   const middleware = kalturaKs({
     partnerId: PARTNER.id,
@@ -74,6 +84,7 @@ export async function startKsServer(
     now: clock.now,
     getUser: cookieUser,
     onWarning: () => {},
+    onEvent: (event) => events.push(event),
   });
 
   const app = express();
@@ -89,16 +100,36 @@ export async function startKsServer(
   });
   app.use((req, res, next) => {
     if (req.path === '/kaltura/ks' && req.method === 'GET') {
-      const hit: RouteHit = { at: clock.now(), renew: req.query.renew === '1', status: 0 };
+      const hit: RouteHit = {
+        at: clock.now(),
+        renew: req.query.renew === '1',
+        reported: req.get('x-kaltura-rejected-ks') !== undefined,
+        status: 0,
+      };
       hits.push(hit);
       inflight++;
       res.on('close', () => {
         hit.status = res.statusCode;
         inflight--;
       });
+      if (failWith !== undefined) {
+        res
+          .status(failWith)
+          .set('Retry-After', '1')
+          .json({ error: { code: 'ERR_KS_UNAVAILABLE' } });
+        return;
+      }
       if (gate) return void gate.then(() => next());
     }
     next();
+  });
+  app.post('/login', (req, res) => {
+    const user = String(req.query.user ?? '');
+    if (!/^[a-z]{1,20}$/.test(user)) {
+      res.status(400).end();
+      return;
+    }
+    res.cookie(USER_COOKIE, user, { path: '/', sameSite: 'lax' }).status(204).end();
   });
   app.use(middleware);
   app.post('/logout', async (req, res) => {
@@ -113,6 +144,10 @@ export async function startKsServer(
     hits,
     get inflight() {
       return inflight;
+    },
+    events,
+    failRoute(status) {
+      failWith = status;
     },
     holdRoute() {
       let release = () => {};

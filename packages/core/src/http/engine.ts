@@ -3,6 +3,8 @@ import { createKsIssuer, type GetKsOptions, type KsIssuer } from '../issuer/issu
 import type { KsSession } from '../issuer/types.js';
 import { KsType } from '../ks/types.js';
 import { formatPrivileges, type PrivilegesInput } from '../privileges/privileges.js';
+import { joinByPrecedence } from './privilege-precedence.js';
+import { rejectedKsOf } from './report-rejected.js';
 import type {
   HasHeaders,
   KalturaContext,
@@ -51,6 +53,9 @@ const STATUS: Partial<Record<KsErrorCode, number>> = {
   ERR_KS_INVALID_FIELD: 400,
   ERR_KS_UNAVAILABLE: 503,
   ERR_KS_ABORTED: 503,
+  // Both are the server's configuration (its app token), which the browser cannot change.
+  ERR_KS_CREDENTIALS: 503,
+  ERR_KS_NOT_GRANTED: 503,
 };
 
 /** Options that configure the issuer the engine makes: meaningless next to `issuer`. */
@@ -63,6 +68,7 @@ const ISSUER_OPTION_NAMES = [
   'client',
   'clientOptions',
   'ksVersion',
+  'kalturaClockOffsetMs',
   'expiresInSeconds',
   'refreshAtFraction',
   'minRemainingMs',
@@ -184,7 +190,7 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
   const fixedPrivileges =
     typeof privileges === 'function'
       ? undefined
-      : [staticPrivileges, appIdPrivilege].filter(Boolean).join(',');
+      : joinByPrecedence([staticPrivileges], appIdPrivilege);
 
   function privilegesFor(
     user: KsUser,
@@ -202,17 +208,20 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
     req: Req,
     extra: PrivilegesInput | undefined,
   ): Promise<string> {
-    const parts: string[] = [];
+    let configured = staticPrivileges;
     if (typeof privileges === 'function') {
       const computed = await privileges(user, req);
-      if (computed !== undefined) parts.push(formatPrivileges(computed, 1));
-    } else if (staticPrivileges) {
-      parts.push(staticPrivileges);
+      configured = computed === undefined ? undefined : formatPrivileges(computed, 1);
     }
-    if (user.privileges !== undefined) parts.push(formatPrivileges(user.privileges, 1));
-    if (extra !== undefined) parts.push(formatPrivileges(extra, 1));
-    if (appIdPrivilege) parts.push(appIdPrivilege);
-    return parts.filter(Boolean).join(',');
+    // The configuration decides every privilege it names; the user's and the call's add others.
+    return joinByPrecedence(
+      [
+        configured,
+        user.privileges === undefined ? undefined : formatPrivileges(user.privileges, 1),
+        extra === undefined ? undefined : formatPrivileges(extra, 1),
+      ],
+      appIdPrivilege,
+    );
   }
 
   /** Without a promise when getUser answers synchronously: the route's hot path. */
@@ -350,7 +359,12 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
         );
       }
       // A page keeps what it gets for most of a lifetime: ask for a KS outside its renewal window.
-      const getOptions = { fresh: true, forceRefresh: request.renew === true };
+      // A page whose KS Kaltura refused reports it (report-rejected.ts).
+      const getOptions = {
+        fresh: true,
+        forceRefresh: request.renew === true,
+        rejectedKs: rejectedKsOf(request),
+      };
       // A context this engine made answers at once when it can; any other goes through getKs.
       const session =
         REQUEST in ctx

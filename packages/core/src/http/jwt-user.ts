@@ -21,7 +21,7 @@ export interface JwtUserOptions {
   cookie?: string;
   /** Allowed algorithms. Default: HS256 for a secret; jose's asymmetric defaults for a JWKS. */
   algorithms?: string[];
-  /** Seconds of clock skew tolerated on `exp`/`nbf`. Default 5. */
+  /** Seconds of clock skew tolerated on `exp`/`nbf`, and on an `iat` in the future. Default 5. */
   clockToleranceSeconds?: number;
   /** The clock `exp` and `nbf` are checked against, in epoch milliseconds. Default `Date.now`. */
   now?: Clock;
@@ -166,6 +166,14 @@ export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<K
       return reject(
         (error as { code?: string }).code ?? 'ERR_JWT_INVALID',
         (error as Error).message,
+      );
+    }
+    // jose checks `iat` only against maxTokenAge: a token "issued" a year from now would pass.
+    const issuedAt = claim(payload, 'iat');
+    if (typeof issuedAt === 'number' && issuedAt > now() / 1000 + clockToleranceSeconds) {
+      return reject(
+        'ERR_JWT_CLAIM_VALIDATION_FAILED',
+        '"iat" claim timestamp check failed (it should be in the past)',
       );
     }
     // A claim of the wrong type is a refused token (null: 401), never an exception (500).

@@ -1,105 +1,37 @@
 /**
- * Does a session match the request it is about to answer? A session read from
- * the shared store (or from anywhere the issuer did not mint it itself) is
- * input: it is checked the way a KS from the network would be, before it is
- * served or cached.
+ * Does a session read from the shared store answer the request it was read
+ * for? It is input, not trusted memory: it is checked the way a KS from the
+ * network would be — its KS must say what its fields say — and then the way
+ * the issuer checks what its own minter returns (`checkGrant`): a session
+ * this issuer would not have accepted from Kaltura is not accepted from
+ * another instance either.
  */
 import type { Clock } from '../clock.js';
+import { isKsError } from '../errors.js';
 import type { KsVersion } from '../ks/types.js';
 import { decodeKs, verifyKs } from '../ks/verify.js';
 import { parsePrivileges } from '../privileges/privileges.js';
+import { checkGrant } from './grant-check.js';
+import type { MintRequest } from './minter.js';
 import type { KsSession } from './types.js';
 
-/** What a request asked for: the partner, user and type, and the privileges as they were minted with. */
-export interface AskedSession {
+export interface SharedSessionCheck {
   partnerId: number;
-  userId: string;
-  type: number;
-  /** The validated privileges string of the request (what `MintRequest.privileges` holds). */
-  privileges: string;
+  /** The issuer's way of minting (for `checkGrant`'s wording). */
+  kind: string;
+  /** With local signing: the admin secret, so the KS is verified, not only decoded. */
+  adminSecret?: string;
+  now: Clock;
 }
 
-/** Which part of a session does not match: one of the asked fields, or `ks` (a KS that contradicts its own fields). */
-export type SessionMismatch = keyof AskedSession | 'ks';
-
-/** Privileges as a KS of `version` grants them: name → values (names without meaning dropped). */
-function grants(privileges: string, version: KsVersion): Map<string, string[]> {
-  const map = parsePrivileges(privileges, { version });
-  map.delete('');
-  return map;
-}
-
-function sameValues(a: readonly string[] | undefined, b: readonly string[]): boolean {
-  return a !== undefined && a.length === b.length && a.every((value, i) => value === b[i]);
-}
-
-/** Whether `granted` holds every privilege of `asked`, each with the same values. */
-function grantsAll(granted: string, asked: string, version: KsVersion): boolean {
-  const have = grants(granted, version);
-  for (const [name, values] of grants(asked, version))
-    if (!sameValues(have.get(name), values)) return false;
-  return true;
-}
-
-/** Whether two privileges strings grant the same under `version`. */
+/** Whether two privileges strings grant the same, read as a KS of `version` reads them. */
 function sameGrant(a: string, b: string, version: KsVersion): boolean {
-  return grantsAll(a, b, version) && grantsAll(b, a, version);
-}
-
-/**
- * Which of the session's fields differ from what was asked: the partner, the
- * user and the type must be the ones asked, and every privilege asked must be
- * there with the values asked. More privileges may be there: those the way of
- * minting adds itself (an app token's `sessionid`, `apptoken` and its own
- * session privileges). `version` is the KS version the privileges are read
- * with. `undefined` when it matches.
- */
-export function sessionMismatch(
-  session: KsSession,
-  asked: AskedSession,
-  version: KsVersion,
-): SessionMismatch | undefined {
-  if (session.partnerId !== asked.partnerId) return 'partnerId';
-  if (session.userId !== asked.userId) return 'userId';
-  if (session.type !== asked.type) return 'type';
-  if (!grantsAll(session.privileges, asked.privileges, version)) return 'privileges';
-  return undefined;
-}
-
-/**
- * Checks that a session's KS says what the session's fields say, reading it
- * as a KS from the network: with the admin secret (when the issuer signs
- * locally) it must verify and carry those fields; without, a KS v1 is decoded
- * and compared field by field, and of a KS v2 only the partner (the rest is
- * encrypted) can be compared. Returns the KS's version when it holds,
- * `undefined` when it does not.
- */
-export function readSessionKs(
-  session: KsSession,
-  options: { adminSecret?: string; now: Clock },
-): KsVersion | undefined {
-  let fields: { partnerId: number; userId?: string; type?: number; privileges?: string };
-  let version: KsVersion;
-  try {
-    const decoded = decodeKs(session.ks);
-    version = decoded.version;
-    fields =
-      options.adminSecret !== undefined
-        ? verifyKs(session.ks, {
-            secrets: options.adminSecret,
-            partnerId: session.partnerId,
-            now: options.now,
-          })
-        : decoded;
-  } catch {
-    return undefined;
-  }
-  if (fields.partnerId !== session.partnerId) return undefined;
-  if (fields.userId !== undefined && fields.userId !== session.userId) return undefined;
-  if (fields.type !== undefined && fields.type !== session.type) return undefined;
-  if (fields.privileges !== undefined && !sameGrant(fields.privileges, session.privileges, version))
-    return undefined;
-  return version;
+  const canonical = (privileges: string) => {
+    const map = parsePrivileges(privileges, { version });
+    map.delete('');
+    return JSON.stringify([...map].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+  };
+  return canonical(a) === canonical(b);
 }
 
 /** Whether a value read from elsewhere has a session's shape at all. */
@@ -116,17 +48,58 @@ function isSession(value: unknown): value is KsSession {
 }
 
 /**
- * The check the issuer makes on a session it did not mint itself (one read
- * from the shared store): its KS must say what its fields say, and its fields
- * must match the request. Returns what does not match, or `undefined`.
+ * Whether a session's KS says what the session's fields say, reading it as a
+ * KS from the network: with the admin secret it must verify (and not be
+ * expired) and carry those fields; without, a KS v1 is decoded and compared
+ * field by field, and of a KS v2 only the partner (the rest is encrypted)
+ * can be compared.
+ */
+export function ksMatchesFields(
+  session: KsSession,
+  options: { adminSecret?: string; now: Clock },
+): boolean {
+  let fields: { partnerId: number; userId?: string; type?: number; privileges?: string };
+  let version: KsVersion;
+  try {
+    const decoded = decodeKs(session.ks);
+    version = decoded.version;
+    fields =
+      options.adminSecret !== undefined
+        ? verifyKs(session.ks, {
+            secrets: options.adminSecret,
+            partnerId: session.partnerId,
+            now: options.now,
+          })
+        : decoded;
+  } catch {
+    return false;
+  }
+  return (
+    fields.partnerId === session.partnerId &&
+    (fields.userId === undefined || fields.userId === session.userId) &&
+    (fields.type === undefined || fields.type === session.type) &&
+    (fields.privileges === undefined || sameGrant(fields.privileges, session.privileges, version))
+  );
+}
+
+/**
+ * The check the issuer makes on a session it did not mint itself: its KS
+ * says what its fields say, and `checkGrant` accepts it for `asked` (partner,
+ * user, type, every privilege asked). Returns why not, or `undefined` when it
+ * may answer the request. The reason never holds the KS.
  */
 export function sharedSessionMismatch(
   session: KsSession,
-  asked: AskedSession,
-  options: { adminSecret?: string; now: Clock },
-): SessionMismatch | undefined {
-  if (!isSession(session)) return 'ks';
-  const version = readSessionKs(session, options);
-  if (version === undefined) return 'ks';
-  return sessionMismatch(session, asked, version);
+  asked: Pick<MintRequest, 'userId' | 'type' | 'privileges'>,
+  check: SharedSessionCheck,
+): string | undefined {
+  if (!isSession(session) || !ksMatchesFields(session, check))
+    return 'its KS does not say what its fields say';
+  try {
+    checkGrant({ ...asked, expiresInSeconds: 0 }, session, check.partnerId, check.kind);
+    return undefined;
+  } catch (error) {
+    if (isKsError(error)) return error.message;
+    throw error;
+  }
 }

@@ -10,6 +10,11 @@ export interface CliIo {
   cwd: string;
   readStdin: () => Promise<string>;
   now: () => number;
+  /**
+   * Waits `ms`; resolves true once they have passed, false when interrupted (Ctrl+C), so a
+   * command can stop before it does what it was waiting to do.
+   */
+  sleep: (ms: number) => Promise<boolean>;
 }
 
 export function processIo(): CliIo {
@@ -24,11 +29,36 @@ export function processIo(): CliIo {
       return Buffer.concat(chunks).toString('utf8');
     },
     now: Date.now,
+    sleep: (ms) =>
+      new Promise((resolve) => {
+        const interrupted = () => {
+          clearTimeout(timer);
+          resolve(false);
+        };
+        const timer = setTimeout(() => {
+          process.off('SIGINT', interrupted);
+          resolve(true);
+        }, ms);
+        process.once('SIGINT', interrupted);
+      }),
   };
 }
 
 /** A usage mistake: printed with a hint, exit code 2. */
 export class UsageError extends Error {}
+
+/**
+ * What was asked cannot be done as things are at Kaltura (a token that is not active, one
+ * whose expiry has passed): printed with `code`, exit code 1, like a `KsError`.
+ */
+export class CommandFailure extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
 
 /**
  * Settings come from a flag, else the environment, else a `.env` file (Kaltura's
@@ -59,7 +89,8 @@ export class Settings {
       try {
         this.#fileValues = parseEnv(readFileSync(path, 'utf8')) as Record<string, string>;
       } catch (error) {
-        if (this.#envFile !== undefined) throw new UsageError(`Cannot read the env file ${path}`);
+        if (this.#envFile !== undefined)
+          throw new UsageError(`Cannot read the settings file ${path} (--dotenv)`);
         void error; // no .env in the working directory: that's fine
         this.#fileValues = {};
       }

@@ -2,9 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyKs } from '@kaltura-ks/core';
-import { main } from '@kaltura-ks/core/cli';
 import { type Emulator, startEmulator } from '@kaltura-ks/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './test-utils/run.js';
 
 let emulator: Emulator;
 let env: Record<string, string>;
@@ -32,23 +32,8 @@ afterAll(async () => {
   await emulator.close();
 });
 
-async function run(argv: string[], extraEnv: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: { ...env, ...extraEnv },
-    cwd,
-    readStdin: async () => '',
-    now: Date.now,
-  });
-  return { code, stdout, stderr };
-}
+const run = (argv: string[], extraEnv: Record<string, string> = {}) =>
+  runCli(argv, { env: { ...env, ...extraEnv }, cwd });
 
 const secrets = () => [env.KALTURA_ADMIN_SECRET!, env.KALTURA_USER_SECRET!];
 

@@ -1,123 +1,27 @@
-import { parseArgs } from 'node:util';
-import { appTokenHash, toAppTokenHashType } from '../app-token/hash.js';
-import { createKs } from '../ks/create.js';
-import { KsType, type KsVersion } from '../ks/types.js';
-import { decodeKs, verifyKs } from '../ks/verify.js';
+import {
+  appTokenHash,
+  createKs,
+  decodeKs,
+  KsType,
+  type KsVersion,
+  verifyKs,
+} from '@kaltura-ks/core';
+import {
+  adminSecret,
+  type Command,
+  HASH_TYPE,
+  hashType,
+  integer,
+  ksArgument,
+  ksType,
+  PARTNER,
+  partnerId,
+  print,
+  str,
+  unechoed,
+} from './command.js';
 import { describeExpiry, table, typeName } from './format.js';
-import { type CliIo, Settings, UsageError } from './io.js';
-
-export type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
-
-export interface Command {
-  name: string;
-  summary: string;
-  usage: string;
-  /** Option name → [spec, help text]. */
-  options: Record<string, [OptionSpec, string]>;
-  run(args: ParsedArgs, io: CliIo): Promise<number>;
-}
-
-export interface ParsedArgs {
-  values: Record<string, string | boolean | string[] | undefined>;
-  positionals: string[];
-  settings: Settings;
-  json: boolean;
-}
-
-const COMMON: Record<string, [OptionSpec, string]> = {
-  json: [{ type: 'boolean' }, 'Print JSON for scripts'],
-  'env-file': [{ type: 'string' }, 'Read settings from this file (default: ./.env when present)'],
-  help: [{ type: 'boolean', short: 'h' }, 'Show this help'],
-};
-
-export const PARTNER: Record<string, [OptionSpec, string]> = {
-  'partner-id': [{ type: 'string', short: 'p' }, 'Partner id (or KALTURA_PARTNER_ID)'],
-  secret: [
-    { type: 'string', short: 's' },
-    'Admin secret (or KALTURA_ADMIN_SECRET; prefer the variable or .env: flags end up in shell history)',
-  ],
-};
-
-export function parseCommandArgs(command: Command, argv: string[], io: CliIo): ParsedArgs {
-  const options = { ...COMMON, ...command.options };
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: Object.fromEntries(Object.entries(options).map(([name, [spec]]) => [name, spec])),
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const values = parsed.values as ParsedArgs['values'];
-  return {
-    values,
-    positionals: parsed.positionals,
-    settings: new Settings(io, values['env-file'] as string | undefined),
-    json: values.json === true,
-  };
-}
-
-export function str(args: ParsedArgs, name: string): string | undefined {
-  const value = args.values[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
-export function commandHelp(command: Command): string {
-  const options = { ...command.options, ...COMMON };
-  const width = Math.max(...Object.keys(options).map((name) => name.length + 4));
-  const lines = Object.entries(options).map(([name, [spec, help]]) => {
-    const flag = `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.type === 'string' ? ' <value>' : ''}`;
-    return `  ${flag.padEnd(width + 14)} ${help}`;
-  });
-  return `${command.summary}\n\nUsage: kaltura-ks ${command.usage}\n\nOptions:\n${lines.join('\n')}\n`;
-}
-
-/**
- * How an invalid setting is described without echoing it: a value read from the
- * environment or a `.env` file may be a secret pasted onto the wrong line.
- */
-export function unechoed(value: string): string {
-  return value.trim() === '' ? 'an empty value' : `a ${value.length}-character value`;
-}
-
-export function integer(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^-?\d+$/.test(value.trim()))
-    throw new UsageError(`${name} must be an integer, got ${unechoed(value)}`);
-  return Number(value.trim());
-}
-
-export function partnerId(args: ParsedArgs, required: boolean): number | undefined {
-  const id = integer(
-    args.settings.get(str(args, 'partner-id'), 'KALTURA_PARTNER_ID'),
-    '--partner-id',
-  );
-  if (id === undefined && required) {
-    throw new UsageError('A partner id is needed: --partner-id, KALTURA_PARTNER_ID or a .env file');
-  }
-  return id;
-}
-
-export function adminSecret(args: ParsedArgs): string {
-  const secret = args.settings.get(str(args, 'secret'), 'KALTURA_ADMIN_SECRET');
-  if (secret === undefined) {
-    throw new UsageError(
-      'An admin secret is needed: KALTURA_ADMIN_SECRET, a .env file or --secret',
-    );
-  }
-  return secret;
-}
-
-export function ksType(value: string | undefined): KsType | undefined {
-  if (value === undefined) return undefined;
-  const normalized = value.trim().toLowerCase();
-  if (normalized === 'user' || normalized === '0') return KsType.USER;
-  if (normalized === 'admin' || normalized === '2') return KsType.ADMIN;
-  throw new UsageError(`--type must be user (0) or admin (2), got ${unechoed(value)}`);
-}
+import { UsageError } from './io.js';
 
 function ksVersion(value: string | undefined): KsVersion | undefined {
   if (value === undefined) return undefined;
@@ -125,21 +29,9 @@ function ksVersion(value: string | undefined): KsVersion | undefined {
   throw new UsageError(`--ks-version must be 1 or 2, got ${unechoed(value)}`);
 }
 
-/** The KS argument: a positional, or `-` to read it from standard input. */
-export async function ksArgument(args: ParsedArgs, io: CliIo): Promise<string> {
-  const [ks, ...rest] = args.positionals;
-  if (ks === undefined)
-    throw new UsageError('Give the KS as an argument, or - to read it from standard input');
-  if (rest.length > 0) throw new UsageError('Give one KS at a time');
-  return ks === '-' ? (await io.readStdin()).trim() : ks;
-}
-
-export function print(io: CliIo, args: ParsedArgs, json: unknown, human: string): void {
-  io.stdout(args.json ? `${JSON.stringify(json, null, 2)}\n` : human);
-}
-
 export const mint: Command = {
   name: 'mint',
+  aliases: ['create'],
   summary: 'Create a KS locally, signed with the partner admin secret (no network).',
   usage: 'mint [options]',
   options: {
@@ -245,12 +137,21 @@ export const verify: Command = {
     ...PARTNER,
     'also-secret': [{ type: 'string', multiple: true }, 'Another admin secret to try (repeatable)'],
   },
+  notes:
+    'A KS v2 carries its partner id in clear text, outside what the secret protects: verifying one\nneeds the partner id you expect (--partner-id or KALTURA_PARTNER_ID).',
   async run(args, io) {
     const ks = await ksArgument(args, io);
     const extra = (args.values['also-secret'] as string[] | undefined) ?? [];
+    const expectedPartner = partnerId(args, false);
+    // Anyone can edit a v2 KS's partner id: without the expected one, "verified" would
+    // vouch for whatever id was written there.
+    if (expectedPartner === undefined && decodeKs(ks).version === 2)
+      throw new UsageError(
+        'A KS v2 does not protect its partner id: give the one you expect with --partner-id or KALTURA_PARTNER_ID',
+      );
     const fields = verifyKs(ks, {
       secrets: [adminSecret(args), ...extra],
-      partnerId: partnerId(args, false),
+      partnerId: expectedPartner,
       now: io.now,
     });
     print(
@@ -279,7 +180,7 @@ export const tokenHash: Command = {
   usage: 'token-hash <widget-ks | -> [options]',
   options: {
     token: [{ type: 'string' }, 'The app token value (or KALTURA_APP_TOKEN)'],
-    'hash-type': [{ type: 'string' }, 'MD5, SHA1 (default), SHA256 or SHA512'],
+    ...HASH_TYPE,
   },
   async run(args, io) {
     const widgetKs = await ksArgument(args, io);
@@ -288,9 +189,9 @@ export const tokenHash: Command = {
       throw new UsageError(
         'The app token value is needed: KALTURA_APP_TOKEN, a .env file or --token',
       );
-    const hashType = toAppTokenHashType(str(args, 'hash-type') ?? 'SHA1');
-    const hash = appTokenHash(widgetKs, token, hashType);
-    print(io, args, { hashType, tokenHash: hash }, `${hash}\n`);
+    const type = hashType(args);
+    const hash = appTokenHash(widgetKs, token, type);
+    print(io, args, { hashType: type, tokenHash: hash }, `${hash}\n`);
     return 0;
   },
 };
