@@ -949,7 +949,7 @@ class Issuer implements KsIssuer {
     normalized: Normalized,
     flight: Flight,
   ): Promise<{ session: KsSession; minted: boolean }> {
-    const { storeKey: key, mint, info } = normalized;
+    const { storeKey: key, info } = normalized;
     const signal = flight.controller.signal;
     // What another instance left in the store is input: it must be fresh, be what was asked
     // for, and not predate a revocation of the user the store has not confirmed yet.
