@@ -105,10 +105,18 @@ describe('four issuer processes on Redis Cluster', () => {
           mintDelayMs: 20,
           // Generous bounds: on a loaded machine a store call that times out makes its process
           // mint alone (by design), which would blur the counts the storm checks.
-          issuer: { lockWaitMs: 20_000, mintTimeoutMs: 40_000, storeTimeoutMs: 5_000 },
+          // A lock whose holder could neither write nor release it while a slot moved blocks
+          // its key until it lapses (lockTtlMs), by design: keep that short here.
+          issuer: {
+            lockTtlMs: 5_000,
+            lockWaitMs: 20_000,
+            mintTimeoutMs: 40_000,
+            storeTimeoutMs: 5_000,
+          },
           store: { failFastAfterMs: 5_000 },
         };
-        return spawnIssuerWorker(ENTRY, config);
+        // A request may wait up to mintTimeoutMs (a loaded machine, a lock that lapses).
+        return spawnIssuerWorker(ENTRY, config, { requestTimeoutMs: 60_000 });
       }),
     );
   }, 120_000);
@@ -150,7 +158,9 @@ describe('four issuer processes on Redis Cluster', () => {
       const served = new Map<string, Set<string>>();
       const wrong: string[] = [];
       const failures: unknown[] = [];
+      let answers = 0;
       const check = (userId: string, ks: string) => {
+        answers++;
         try {
           const fields = verifyKs(ks, { secrets: TEST_ADMIN_SECRET, partnerId: 1 });
           if (fields.userId !== userId) wrong.push(`${userId} got ${fields.userId}'s KS`);
@@ -197,11 +207,8 @@ describe('four issuer processes on Redis Cluster', () => {
       await switching;
       await Promise.all(during);
       await revokeNext(workers[0]!);
-      await until(
-        () => served.size >= users.length - 5,
-        'traffic to go on after the switch',
-        30_000,
-      );
+      const answered = answers;
+      await until(() => answers > answered + 40, 'traffic to go on after the switch', 60_000);
       load = false;
       await traffic;
 
@@ -212,7 +219,7 @@ describe('four issuer processes on Redis Cluster', () => {
             (s) => s.unconfirmedRevocations === 0,
           ),
         'pending revocations to land',
-        30_000,
+        60_000,
       );
       expect(wrong).toEqual([]);
       expect(failures).toEqual([]);
@@ -225,7 +232,7 @@ describe('four issuer processes on Redis Cluster', () => {
               return now.every(({ ks }) => !before.has(ks));
             },
             `no process to serve ${userId}'s revoked KS`,
-            20_000,
+            60_000,
           );
           expect(before.has((await fresh.issuer.getKs({ userId })).ks)).toBe(false);
         }
