@@ -2,8 +2,10 @@ import type { SuiteResult } from './harness.js';
 import { stopProcess } from './processes.js';
 import {
   type IssuerWorker,
+  type RedisCluster,
   type RedisServer,
   spawnIssuerWorker,
+  startRedisCluster,
   startRedisServer,
 } from './redis-test-utils.js';
 import { emulatorStats, POOL, resetEmulatorStats, startEmulator, stormUsers } from './storm.js';
@@ -48,7 +50,8 @@ async function stormFleet(
 /**
  * 7. A fleet: `processes` issuer processes each take a cold storm over the same
  * `users`, minting through an app token at the emulator (+`latencyMs`), first
- * sharing one redis-server through @kaltura-ks/redis, then each on its own.
+ * sharing one redis-server through @kaltura-ks/redis, then a Redis Cluster
+ * (three masters with a replica each, on loopback), then each on its own.
  */
 export async function runFleetSuite({
   processes = 4,
@@ -59,18 +62,21 @@ export async function runFleetSuite({
   storeTimeoutMs = undefined as number | undefined,
 } = {}): Promise<SuiteResult> {
   let redis: RedisServer | undefined;
+  let cluster: RedisCluster | undefined;
   const emulator = await startEmulator(latencyMs);
   const { adminUrl } = emulator.ready;
   const base = { ...emulator.ready, maxConnections: POOL, storeTimeoutMs };
   const fleet: IssuerWorker[] = [];
   try {
-    redis = await startRedisServer();
+    [redis, cluster] = await Promise.all([startRedisServer(), startRedisCluster()]);
     const spawnAll = (extra: object) =>
       Promise.all(
         Array.from({ length: processes }, () => spawnIssuerWorker(ISSUER, { ...base, ...extra })),
       );
     const shared = await spawnAll({ redisUrl: redis.url, keyPrefix: 'bench-fleet:' });
     fleet.push(...shared);
+    const clustered = await spawnAll({ clusterUrls: cluster.urls, keyPrefix: 'bench-fleet:' });
+    fleet.push(...clustered);
     const alone = await spawnAll({});
     fleet.push(...alone);
     // Warm each process's code and its widget session, on users outside the storm.
@@ -78,6 +84,7 @@ export async function runFleetSuite({
 
     const list = stormUsers('fleet-user', users, perUser);
     const withRedis = await stormFleet(shared, adminUrl, list);
+    const withCluster = await stormFleet(clustered, adminUrl, list);
     const without = await stormFleet(alone, adminUrl, list);
     const requests = (processes * list.length).toLocaleString('en-US');
     const row = (name: string, run: FleetRun) => ({
@@ -95,6 +102,7 @@ export async function runFleetSuite({
       title: `Fleet: ${processes} issuer processes × a cold storm over ${users} users (${requests} getKs in all), app-token minting at the emulator +${latencyMs} ms`,
       rows: [
         row(`${processes} processes, Redis store`, withRedis),
+        row(`${processes} processes, Redis Cluster store (3 masters + 3 replicas)`, withCluster),
         row(`${processes} processes, no shared store`, without),
       ],
       targets: [
@@ -102,6 +110,11 @@ export async function runFleetSuite({
           target: `with Redis: exactly ${users} appToken.startSession in total`,
           met: withRedis.startSessions === users && withRedis.failed === 0,
           detail: String(withRedis.startSessions),
+        },
+        {
+          target: `with Redis Cluster: exactly ${users} appToken.startSession in total`,
+          met: withCluster.startSessions === users && withCluster.failed === 0,
+          detail: String(withCluster.startSessions),
         },
         {
           target: `without a shared store: ${processes * users} (${processes} × ${users})`,
@@ -116,6 +129,7 @@ export async function runFleetSuite({
   } finally {
     await Promise.all(fleet.map((worker) => worker.close()));
     await redis?.stop();
+    await cluster?.stop();
     await stopProcess(emulator.child);
   }
 }

@@ -5,6 +5,10 @@
 
 export type { WorkerStorm } from '../../../packages/redis/src/test-utils/issuer-worker.js';
 export {
+  type RedisCluster,
+  startRedisCluster,
+} from '../../../packages/redis/src/test-utils/redis-cluster.js';
+export {
   type RedisServer,
   startRedisServer,
 } from '../../../packages/redis/src/test-utils/redis-server.js';

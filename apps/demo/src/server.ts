@@ -243,7 +243,10 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
       return;
     }
     // Drop the user's cached KSs here and end them at Kaltura where the way of minting can.
-    await req.kaltura?.revoke({ endSession: true });
+    const revoked = await req.kaltura?.revoke({ endSession: true });
+    // With a shared store that did not confirm it, other instances may serve the old KS until
+    // the issuer's retry lands; ending it at Kaltura (above) is what makes it useless meanwhile.
+    if (revoked?.reach === 'instance') log('sign-out reached this instance only, for now');
     res.clearCookie(SESSION_COOKIE, {
       path: '/',
       httpOnly: true,

@@ -2,16 +2,22 @@
  * A real fleet: issuers in separate processes (test-utils/counting-worker.ts),
  * sharing one redis-server through the store.
  */
+import { createKalturaClient, type KalturaClient } from '@kaltura-ks/core/client';
+import { type Emulator, startEmulator } from '@kaltura-ks/emulator';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CountingWorkerConfig } from './test-utils/counting-worker.js';
 import { type RedisServer, startRedisServer, until } from './test-utils/redis-server.js';
+import { TEST_ADMIN_SECRET } from './test-utils/signed-session.js';
 import { type IssuerWorker, spawnIssuerWorker } from './test-utils/worker-handle.js';
 
 const ENTRY = new URL('./test-utils/counting-worker.ts', import.meta.url);
 
 let server: RedisServer;
 let admin: ReturnType<typeof createClient>;
+/** Kaltura, for session.end: the workers sign for its partner 1. */
+let emulator: Emulator;
+let kaltura: KalturaClient;
 let workers: IssuerWorker[] = [];
 /** A pair under its own prefix and a short lock TTL, for the kill -9 test. */
 let holder: IssuerWorker;
@@ -30,6 +36,12 @@ async function totalMints(fleet: IssuerWorker[]): Promise<number> {
 // Processes start in parallel; on a loaded machine that takes a while.
 beforeAll(async () => {
   server = await startRedisServer();
+  emulator = await startEmulator({
+    partners: [
+      { id: 1, adminSecret: TEST_ADMIN_SECRET, userSecret: 'redis-test-user-secret-000000000' },
+    ],
+  });
+  kaltura = createKalturaClient({ serviceUrl: emulator.url, partnerId: 1, retry: false });
   admin = createClient({ url: server.url });
   admin.on('error', () => {});
   await admin.connect();
@@ -43,6 +55,7 @@ beforeAll(async () => {
         name,
         keyPrefix: 'fleet:',
         mintDelayMs: 30,
+        serviceUrl: emulator.url,
         // Generous bounds: on a loaded CI machine a store call that times out makes its
         // process mint alone (by design), which would blur the counts these tests check.
         issuer: { lockWaitMs: 10_000, storeTimeoutMs: 5_000 },
@@ -54,6 +67,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([holder, taker, ...workers].map((worker) => worker?.close()));
   admin?.destroy();
+  await kaltura?.close();
+  await emulator?.close();
   await server?.stop();
 });
 
@@ -90,7 +105,7 @@ describe('issuers in separate processes sharing Redis', () => {
     const before = await Promise.all(workers.map((worker) => worker.getKs('rev-1')));
     expect(new Set(before.map((s) => s.ks)).size).toBe(1);
     await workers[0]!.getKs('rev-2');
-    expect(await workers[2]!.revoke('rev-1')).toBe(1);
+    expect(await workers[2]!.revoke('rev-1')).toEqual({ revoked: 1, ended: 0, reach: 'fleet' });
     await until(
       async () =>
         (await Promise.all(workers.map((w) => w.peek('rev-1')))).every((ks) => ks === null),
@@ -101,10 +116,36 @@ describe('issuers in separate processes sharing Redis', () => {
     expect(after.ks).not.toBe(before[0]!.ks);
   });
 
+  it('revoke with endSession on a process that never served the user ends every KS of theirs at Kaltura, each once', async () => {
+    const [a, b, c, d] = workers as [IssuerWorker, IssuerWorker, IssuerWorker, IssuerWorker];
+    const one = await a.getKs('ended-1');
+    const two = await b.getKs('ended-1', { privileges: 'sview:*' });
+    expect((await c.getKs('ended-1', { privileges: 'sview:*' })).ks).toBe(two.ks);
+    for (const { ks } of [one, two])
+      expect(await kaltura.request('baseEntry', 'list', {}, { ks })).toBeTruthy();
+    emulator.resetStats();
+    expect(await d.revoke('ended-1', { endSession: true })).toEqual({
+      revoked: 2,
+      ended: 2,
+      reach: 'fleet',
+    });
+    expect(emulator.stats()['session.end']).toBe(2);
+    for (const { ks } of [one, two]) {
+      await expect(kaltura.request('baseEntry', 'list', {}, { ks })).rejects.toMatchObject({
+        kalturaCode: 'INVALID_KS',
+      });
+    }
+    await until(
+      async () =>
+        (await Promise.all(workers.map((w) => w.peek('ended-1')))).every((k) => k === null),
+      'every process to drop the user',
+    );
+  });
+
   it('takes over after the lock TTL when the holder is killed (kill -9) mid-mint', async () => {
     const { keyPrefix, lockWaitMs } = TAKEOVER;
     void holder.getKs('stuck').catch(() => {}); // its minter never answers
-    const lockPattern = `${keyPrefix}lock:*`;
+    const lockPattern = `${keyPrefix}*:lock:*`;
     // It took the lock, then called its minter (which hangs).
     await until(
       async () =>
@@ -124,10 +165,9 @@ describe('issuers in separate processes sharing Redis', () => {
     // It did not steal a live lock: it answered only after the holder's lock had lapsed.
     expect(done - measured).toBeGreaterThanOrEqual(remaining - 20);
     expect(waited).toBeLessThan(lockWaitMs / 2); // it went once the lock lapsed, not at lockWaitMs
-    expect(taken.ks).toMatch(/^taker:/);
-    expect((await taker.stats()).mints).toBe(1);
+    expect((await taker.stats()).mints).toBe(1); // the KS is the taker's own
     // The KS it minted is in Redis for the fleet, as usual.
-    const stored = await admin.keys(`${keyPrefix}ks:*`);
+    const stored = await admin.keys(`${keyPrefix}*:ks:*`);
     expect(stored).toHaveLength(1);
     expect(JSON.parse((await admin.get(stored[0]!))!).ks).toBe(taken.ks);
     expect(await admin.keys(lockPattern)).toEqual([]);

@@ -4,18 +4,18 @@
  * with its own store and connections. The multi-process versions are in
  * fleet.test.ts.
  */
-import {
-  createKsIssuer,
-  type KsIssuer,
-  type KsIssuerEvent,
-  type KsMinter,
-  type KsSession,
-  type KsSharedStore,
-} from '@kaltura-ks/core/issuer';
+import type { KsSharedStore } from '@kaltura-ks/core/issuer';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createRedisStore, type RedisStore } from './redis-store.js';
+import {
+  delegate,
+  eventsOf,
+  type IssuerFleetOptions,
+  issuerFleet,
+  storeErrors,
+} from './test-utils/issuer-fleet.js';
 import { type RedisServer, startRedisServer } from './test-utils/redis-server.js';
+import { signedSession } from './test-utils/signed-session.js';
 import { startTcpProxy, type TcpProxy } from './test-utils/tcp-proxy.js';
 
 let server: RedisServer;
@@ -33,94 +33,19 @@ afterAll(async () => {
   await server?.stop();
 });
 
-interface FleetOptions {
-  hold?: boolean;
-  url?: string;
-  lockTtlMs?: number;
-  lockWaitMs?: number;
-  storeTimeoutMs?: number;
-  /** What issuer `i` is given instead of its store (to hold calls back at chosen points). */
-  wrap?: (store: RedisStore, i: number) => KsSharedStore;
-}
+type FleetOptions = Omit<IssuerFleetOptions, 'connect' | 'keyPrefix'> & { url?: string };
 
-/** A fleet of issuers, each with its own Redis store, each counting its own mints. */
+/** A fleet of issuers, each with its own Redis store, under a prefix of its own. */
 async function fleet(size: number, options: FleetOptions = {}) {
-  let t = Date.now();
-  const now = () => t;
   const keyPrefix = `fleet-${++fleets}:`;
-  let n = 0;
-  let release: () => void = () => {};
-  let gate = options.hold ? new Promise<void>((r) => (release = r)) : undefined;
-  let hang = false;
-  const mints: number[] = Array(size).fill(0);
-  const events: KsIssuerEvent[][] = [];
-  const issuers: KsIssuer[] = [];
-  const stores: RedisStore[] = [];
-  for (let i = 0; i < size; i++) {
-    const minter: KsMinter = {
-      kind: 'counted',
-      async mint(request) {
-        mints[i]!++;
-        if (gate) await gate;
-        if (hang) return new Promise<KsSession>(() => {});
-        n++;
-        return {
-          ks: `ks-${n}`,
-          partnerId: 1,
-          userId: request.userId,
-          type: request.type,
-          privileges: request.privileges,
-          issuedAt: now(),
-          expiresAt: now() + 3_600_000,
-        };
-      },
-    };
-    const store = createRedisStore({
-      url: options.url ?? server.url,
-      keyPrefix,
-      reconnectMaxDelayMs: 50,
-    });
-    stores.push(store);
-    const log: KsIssuerEvent[] = [];
-    events.push(log);
-    issuers.push(
-      createKsIssuer({
-        partnerId: 1,
-        minter,
-        store: options.wrap?.(store, i) ?? store,
-        now,
-        onEvent: (e) => log.push(e),
-        lockTtlMs: options.lockTtlMs,
-        lockWaitMs: options.lockWaitMs ?? 5_000,
-        storeTimeoutMs: options.storeTimeoutMs ?? 250,
-      }),
-    );
-  }
-  await Promise.all(stores.map((store) => store.ready));
-  cleanups.push(async () => {
-    await Promise.all(issuers.map((issuer) => issuer.close()));
-    await Promise.all(stores.map((store) => store.close()));
-  });
-  return {
+  const f = await issuerFleet(size, {
+    ...options,
     keyPrefix,
-    issuers,
-    events,
-    mints,
-    total: () => mints.reduce((a, b) => a + b, 0),
-    advance: (ms: number) => {
-      t += ms;
-    },
-    release: () => {
-      gate = undefined;
-      release();
-    },
-    hang: (value: boolean) => {
-      hang = value;
-    },
-  };
+    connect: () => ({ url: options.url ?? server.url }),
+  });
+  cleanups.push(() => f.close());
+  return { ...f, keyPrefix };
 }
-
-const storeErrors = (events: KsIssuerEvent[]) => events.filter((e) => e.type === 'store-error');
 
 function deferred() {
   let resolve: () => void = () => {};
@@ -130,19 +55,6 @@ function deferred() {
   return { promise, resolve };
 }
 
-/** `store`, with some of its methods replaced. */
-function delegate(store: KsSharedStore, overrides: Partial<KsSharedStore>): KsSharedStore {
-  return {
-    get: (key) => store.get(key),
-    set: (key, session, ttlMs, userId, fence) => store.set(key, session, ttlMs, userId, fence),
-    lock: (key, ttlMs) => store.lock(key, ttlMs),
-    waitFor: (key, accept, timeoutMs, signal) => store.waitFor(key, accept, timeoutMs, signal),
-    revoke: (userId) => store.revoke(userId),
-    onRevoke: (listener) => store.onRevoke(listener),
-    ...overrides,
-  };
-}
-
 /** A store whose revocation broadcasts reach its issuer only once `deliver()` is called. */
 function lateBroadcasts() {
   const held: (() => void)[] = [];
@@ -150,8 +62,8 @@ function lateBroadcasts() {
   return {
     wrap: (store: KsSharedStore) =>
       delegate(store, {
-        onRevoke: (listener) =>
-          store.onRevoke((userId) => {
+        onRevoke: (partnerId, listener) =>
+          store.onRevoke(partnerId, (userId) => {
             if (holding) held.push(() => listener(userId));
             else listener(userId);
           }),
@@ -170,9 +82,7 @@ async function sessionKeys(prefix: string): Promise<string[]> {
   await admin.connect();
   try {
     const names = await admin.keys(`${prefix}*`);
-    return names.filter(
-      (name) => name.startsWith(`${prefix}ks:`) || name.startsWith(`${prefix}user:`),
-    );
+    return names.filter((name) => /:(ks|user):/.test(name));
   } finally {
     admin.destroy();
   }
@@ -210,7 +120,7 @@ describe('a fleet of issuers sharing Redis', () => {
     const renewed = await Promise.all(
       f.issuers.map((issuer) => issuer.getKs({ userId: 'u' }, { fresh: true })),
     );
-    expect(new Set(renewed.map((s) => s.ks))).toEqual(new Set(['ks-2']));
+    expect(new Set(renewed.map((s) => s.ks))).toEqual(new Set([f.minted[1]]));
     expect(f.total()).toBe(2);
   });
 
@@ -224,7 +134,7 @@ describe('a fleet of issuers sharing Redis', () => {
     }, poll);
     expect(f.issuers[0]!.peek({ userId: 'bob' })).toBeDefined();
     const again = await f.issuers[2]!.getKs({ userId: 'alice' });
-    expect(again.ks).not.toBe('ks-1');
+    expect(again.ks).not.toBe(f.minted[0]);
     await f.issuers[0]!.clear();
     await vi.waitFor(() => {
       for (const issuer of f.issuers) expect(issuer.size).toBe(0);
@@ -251,15 +161,15 @@ describe('a fleet of issuers sharing Redis', () => {
     await writing.promise; // A has minted and sent its write...
     await f.issuers[1]!.revoke('alice'); // ...when B revokes; the write reaches Redis after it.
     letWrite.resolve();
-    expect((await pending).ks).toBe('ks-1'); // to the callers that were already waiting only
+    expect((await pending).ks).toBe(f.minted[0]); // to the callers that were already waiting only
     expect(await sessionKeys(f.keyPrefix)).toEqual([]);
     expect(f.issuers[0]!.peek({ userId: 'alice' })).toBeUndefined();
     const fresh = await f.issuers[2]!.getKs({ userId: 'alice' });
-    expect(fresh.ks).toBe('ks-2');
+    expect(fresh.ks).toBe(f.minted[1]);
     expect(f.events[2]!.some((e) => e.type === 'mint')).toBe(true);
     // And the fresh one is shared as usual.
-    expect((await f.issuers[1]!.getKs({ userId: 'alice' })).ks).toBe('ks-2');
-    expect((await f.issuers[0]!.getKs({ userId: 'alice' })).ks).toBe('ks-2');
+    expect((await f.issuers[1]!.getKs({ userId: 'alice' })).ks).toBe(f.minted[1]);
+    expect((await f.issuers[0]!.getKs({ userId: 'alice' })).ks).toBe(f.minted[1]);
     expect(f.total()).toBe(2);
   });
 
@@ -273,14 +183,14 @@ describe('a fleet of issuers sharing Redis', () => {
     await vi.waitFor(() => expect(f.mints[0]).toBe(1), poll); // A is minting
     await f.issuers[1]!.revoke('alice'); // Redis has it; A has not heard yet
     f.release(); // A's mint ends and A writes it: after the revocation
-    expect((await pending).ks).toBe('ks-1');
+    expect((await pending).ks).toBe(f.minted[0]);
     expect(await sessionKeys(f.keyPrefix)).toEqual([]);
     // Refused by Redis, A does not keep it either, broadcast or not.
     expect(f.issuers[0]!.peek({ userId: 'alice' })).toBeUndefined();
     const fresh = await f.issuers[2]!.getKs({ userId: 'alice' });
-    expect(fresh.ks).toBe('ks-2');
+    expect(fresh.ks).toBe(f.minted[1]);
     late.deliver();
-    expect((await f.issuers[1]!.getKs({ userId: 'alice' })).ks).toBe('ks-2');
+    expect((await f.issuers[1]!.getKs({ userId: 'alice' })).ks).toBe(f.minted[1]);
     expect(f.events[1]!.some((e) => e.type === 'shared-hit')).toBe(true);
     expect(f.total()).toBe(2);
   });
@@ -295,12 +205,12 @@ describe('a fleet of issuers sharing Redis', () => {
     await vi.waitFor(() => expect(f.mints[0]).toBe(1), poll);
     await f.issuers[1]!.clear();
     f.release();
-    expect((await pending).ks).toBe('ks-1');
+    expect((await pending).ks).toBe(f.minted[0]);
     expect(await sessionKeys(f.keyPrefix)).toEqual([]);
     expect(f.issuers[0]!.peek({ userId: 'alice' })).toBeUndefined();
-    expect((await f.issuers[2]!.getKs({ userId: 'alice' })).ks).toBe('ks-2');
+    expect((await f.issuers[2]!.getKs({ userId: 'alice' })).ks).toBe(f.minted[1]);
     late.deliver();
-    expect((await f.issuers[1]!.getKs({ userId: 'alice' })).ks).toBe('ks-2');
+    expect((await f.issuers[1]!.getKs({ userId: 'alice' })).ks).toBe(f.minted[1]);
     expect(f.total()).toBe(2);
   });
 
@@ -313,7 +223,7 @@ describe('a fleet of issuers sharing Redis', () => {
     const started = performance.now();
     const taken = await f.issuers[1]!.getKs({ userId: 'u' });
     expect(performance.now() - started).toBeLessThan(3_000);
-    expect(taken.ks).toBe('ks-1');
+    expect(taken.ks).toBe(f.minted[0]);
     expect(f.mints).toEqual([1, 1]);
   });
 
@@ -361,7 +271,7 @@ describe('a fleet of issuers sharing Redis', () => {
     try {
       const started = performance.now();
       const session = await f.issuers[0]!.getKs({ userId: 'u' });
-      expect(session.ks).toBe('ks-1');
+      expect(session.ks).toBe(f.minted[0]);
       expect(performance.now() - started).toBeLessThan(1_000);
       expect(storeErrors(f.events[0]!).map((e) => e.type === 'store-error' && e.operation)).toEqual(
         ['get'],
@@ -370,7 +280,7 @@ describe('a fleet of issuers sharing Redis', () => {
       own.resume();
     }
     const other = await f.issuers[0]!.getKs({ userId: 'v' });
-    expect(other.ks).toBe('ks-2');
+    expect(other.ks).toBe(f.minted[1]);
   });
 
   it('a busy event loop is not a slow Redis: the answer waiting in the socket is used', async () => {
@@ -384,6 +294,100 @@ describe('a fleet of issuers sharing Redis', () => {
     expect((await pending).ks).toBe(first.ks);
     expect(f.total()).toBe(1);
     expect(storeErrors(f.events[1]!)).toEqual([]);
+  });
+});
+
+describe('partners and ways of minting sharing one Redis', () => {
+  it("with the default prefix, one partner's revoke and clear never touch another partner's users, in Redis or in memory", async () => {
+    const keyPrefix = 'kaltura-ks:'; // the default: what every issuer of every partner gets
+    const f = await issuerFleet(4, {
+      keyPrefix,
+      connect: () => ({ url: server.url }),
+      partner: (i) => (i < 2 ? 1 : 2),
+    });
+    cleanups.push(() => f.close());
+    const [p1a, p1b, p2a, p2b] = f.issuers;
+    await p1a!.getKs({ userId: 'alice' });
+    const theirs = await p2a!.getKs({ userId: 'alice' });
+    expect(await p1b!.revoke('alice')).toMatchObject({ revoked: 1, reach: 'fleet' });
+    await vi.waitFor(() => expect(p1a!.peek({ userId: 'alice' })).toBeUndefined(), poll);
+    // Partner 2's alice: still in partner 2's memory, and still shared from Redis.
+    expect(p2a!.peek({ userId: 'alice' })?.ks).toBe(theirs.ks);
+    expect((await p2b!.getKs({ userId: 'alice' })).ks).toBe(theirs.ks);
+    await p1a!.getKs({ userId: 'bob' });
+    await p1b!.clear();
+    await vi.waitFor(() => expect(p1a!.size).toBe(0), poll);
+    expect(p2a!.peek({ userId: 'alice' })?.ks).toBe(theirs.ks);
+    const fresh = await issuerFleet(1, {
+      keyPrefix,
+      connect: () => ({ url: server.url }),
+      partner: () => 2,
+    });
+    cleanups.push(() => fresh.close());
+    expect((await fresh.issuers[0]!.getKs({ userId: 'alice' })).ks).toBe(theirs.ks);
+    expect(fresh.total()).toBe(0);
+  });
+
+  it("never serves for alice a session of ceo's that was put under her key", async () => {
+    // What an instance whose app token overrides the user would have stored, were it not
+    // checking what Kaltura issued (an older version): ceo's KS, its fields true to it.
+    const f = await fleet(2);
+    await f.issuers[0]!.getKs({ userId: 'alice' });
+    const ceo = signedSession({ userId: 'ceo', type: 0, privileges: '' }, Date.now());
+    const admin = createClient({ url: server.url });
+    admin.on('error', () => {});
+    await admin.connect();
+    try {
+      const [name] = await admin.keys(`${f.keyPrefix}*:ks:*`);
+      await admin.set(name!, JSON.stringify(ceo), { PX: 60_000 });
+    } finally {
+      admin.destroy();
+    }
+    const alice = await f.issuers[1]!.getKs({ userId: 'alice' });
+    expect(alice.userId).toBe('alice');
+    expect(alice.ks).not.toBe(ceo.ks);
+    expect(storeErrors(f.events[1]!)).toContainEqual(
+      expect.objectContaining({ error: expect.objectContaining({ code: 'ERR_KS_RESPONSE' }) }),
+    );
+    expect(f.mints).toEqual([1, 1]);
+  });
+
+  it('never serves a session whose KS contradicts its fields (a KS v1 of another user)', async () => {
+    const f = await fleet(2);
+    await f.issuers[0]!.getKs({ userId: 'alice' });
+    // Someone with write access to Redis puts bob's KS (v1: readable) into alice's entry.
+    const bob = signedSession({ userId: 'bob', type: 0, privileges: '' }, Date.now(), 1, 1);
+    const admin = createClient({ url: server.url });
+    admin.on('error', () => {});
+    await admin.connect();
+    try {
+      const [name] = await admin.keys(`${f.keyPrefix}*:ks:*`);
+      const entry = JSON.parse((await admin.get(name!))!);
+      await admin.set(name!, JSON.stringify({ ...entry, ks: bob.ks }), { PX: 60_000 });
+    } finally {
+      admin.destroy();
+    }
+    const served = await f.issuers[1]!.getKs({ userId: 'alice' });
+    expect(served.ks).not.toBe(bob.ks);
+    expect(storeErrors(f.events[1]!)).toContainEqual(
+      expect.objectContaining({ error: expect.objectContaining({ code: 'ERR_KS_RESPONSE' }) }),
+    );
+  });
+});
+
+describe('revoke with endSession, on an instance that never served the user', () => {
+  it('ends every session Redis held for the user, whichever instance minted it, each once', async () => {
+    const f = await fleet(3);
+    const one = await f.issuers[0]!.getKs({ userId: 'alice' });
+    const two = await f.issuers[1]!.getKs({ userId: 'alice', privileges: 'sview:*' });
+    await f.issuers[0]!.getKs({ userId: 'alice', privileges: 'sview:*' });
+    expect(await f.issuers[2]!.revoke('alice', { endSession: true })).toEqual({
+      revoked: 2,
+      ended: 2,
+      reach: 'fleet',
+    });
+    expect([...f.ended].sort()).toEqual([one.ks, two.ks].sort());
+    expect(eventsOf(f.events[2]!, 'end-error')).toEqual([]);
   });
 });
 

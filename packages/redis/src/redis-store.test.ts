@@ -3,11 +3,18 @@ import { createMemoryStoreHub } from '@kaltura-ks/core/issuer';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeSession, encodeSession } from './codec.js';
-import { escapeGlob, redisKeyLayout } from './keys.js';
-import { createRedisStore, type RedisStore } from './redis-store.js';
+import { escapeGlob, KEY_LAYOUT_VERSION, redisKeyLayout, sha256 } from './keys.js';
+import { createRedisStore } from './redis-store.js';
 import { rateLimitedReporter } from './report.js';
+import type { RedisStore } from './store.js';
 import { freePort, type RedisServer, startRedisServer } from './test-utils/redis-server.js';
-import { describeStoreContract, put, read, testSession } from './test-utils/store-contract.js';
+import {
+  describeStoreContract,
+  storeKey as key,
+  put,
+  read,
+  testSession,
+} from './test-utils/store-contract.js';
 import { startTcpProxy } from './test-utils/tcp-proxy.js';
 
 let server: RedisServer;
@@ -43,7 +50,6 @@ async function keysUnder(prefix: string): Promise<string[]> {
   return admin.keys(`${escapeGlob(prefix)}*`);
 }
 
-const key = (userId: string, privileges = '') => `1\n0\n${userId}\n${privileges}`;
 const never = new AbortController().signal;
 
 describeStoreContract('the in-memory reference', async () => {
@@ -70,27 +76,32 @@ describeStoreContract('Redis', async () => {
 });
 
 describe('the Redis key layout', () => {
-  it('namespaces and hashes every key: no user id or privilege in a key name', async () => {
+  it('namespaces, versions and hashes every key, with the partner as hash tag: no user id or privilege in a key name', async () => {
     const prefix = uniquePrefix();
     const [store] = await fleetOf(1, prefix);
-    await put(
-      store!,
-      key('alice@example.com', 'sview:*'),
-      testSession('alice', 'ks-1'),
-      60_000,
-      'alice@example.com',
-    );
-    const release = await store!.lock(key('alice@example.com', 'sview:*'), 60_000);
+    const alice = key('alice@example.com', 'sview:*', 1234);
+    await put(store!, alice, testSession('alice@example.com', 'ks-1', undefined, 1234), 60_000);
+    const release = await store!.lock(alice, 60_000);
+    await store!.revoke(1234, 'bob@example.com');
     const names = await keysUnder(prefix);
-    expect(names).toHaveLength(3); // session, user index, lock
+    expect(names).toHaveLength(5); // session, user index, lock; count and bob's mark
     for (const name of names) {
-      expect(name.startsWith(prefix)).toBe(true);
-      expect(name).not.toMatch(/alice|example|sview/);
+      // One hash tag for everything of a partner: each script's keys share a Cluster slot.
+      expect(name.startsWith(`${prefix}v${KEY_LAYOUT_VERSION}:{1234}:`)).toBe(true);
+      expect(name.match(/[{}]/g)).toEqual(['{', '}']);
+      expect(name).not.toMatch(/alice|bob|example|sview/);
     }
     const layout = redisKeyLayout(prefix);
-    const hash = layout.hash(key('alice@example.com', 'sview:*'));
+    const partner = layout.partner(1234);
+    const hash = layout.hash(alice.id);
     expect(names.sort()).toEqual(
-      [layout.session(hash), layout.lock(hash), layout.user('alice@example.com')].sort(),
+      [
+        partner.session(hash),
+        partner.lock(hash),
+        partner.user('alice@example.com'),
+        partner.revocations,
+        partner.revoked('bob@example.com'),
+      ].sort(),
     );
     await release?.();
     await store!.close();
@@ -100,19 +111,20 @@ describe('the Redis key layout', () => {
     const prefix = uniquePrefix();
     const [store] = await fleetOf(1, prefix);
     const layout = redisKeyLayout(prefix);
+    const partner = layout.partner(1);
     const extra = { ...testSession('alice', 'ks-1'), secret: 'do-not-store' };
-    await put(store!, key('alice'), extra, 60_000, 'alice');
-    await put(store!, key('alice', 'sview:*'), testSession('alice', 'ks-2'), 5_000, 'alice');
-    const stored = JSON.parse((await admin.get(layout.session(layout.hash(key('alice')))))!);
+    await put(store!, key('alice'), extra, 60_000);
+    await put(store!, key('alice', 'sview:*'), testSession('alice', 'ks-2'), 5_000);
+    const stored = JSON.parse((await admin.get(partner.session(layout.hash(key('alice').id))))!);
     expect(Object.keys(stored).sort()).toEqual(
       ['expiresAt', 'issuedAt', 'ks', 'partnerId', 'privileges', 'type', 'userId'].sort(),
     );
-    const ttl = await admin.pTTL(layout.session(layout.hash(key('alice'))));
+    const ttl = await admin.pTTL(partner.session(layout.hash(key('alice').id)));
     expect(ttl).toBeGreaterThan(55_000);
     expect(ttl).toBeLessThanOrEqual(60_000);
-    const short = await admin.pTTL(layout.session(layout.hash(key('alice', 'sview:*'))));
+    const short = await admin.pTTL(partner.session(layout.hash(key('alice', 'sview:*').id)));
     expect(short).toBeLessThanOrEqual(5_000);
-    expect(await admin.pTTL(layout.user('alice'))).toBeGreaterThan(55_000);
+    expect(await admin.pTTL(partner.user('alice'))).toBeGreaterThan(55_000);
     await store!.close();
   });
 
@@ -120,7 +132,7 @@ describe('the Redis key layout', () => {
     const prefix = uniquePrefix();
     const [store] = await fleetOf(1, prefix);
     const layout = redisKeyLayout(prefix);
-    const name = layout.session(layout.hash(key('alice')));
+    const name = layout.partner(1).session(layout.hash(key('alice').id));
     const valid = JSON.parse(encodeSession(testSession('alice', 'ks-1')));
     for (const bad of [
       'not json',
@@ -144,14 +156,14 @@ describe('the Redis key layout', () => {
   it('escapes the prefix in SCAN patterns: revoke(null) touches only its own namespace', async () => {
     const [wild] = await fleetOf(1, 'a*:');
     const [other] = await fleetOf(1, 'ab:');
-    await put(wild!, key('alice'), testSession('alice', 'ks-1'), 60_000, 'alice');
-    await put(other!, key('alice'), testSession('alice', 'ks-2'), 60_000, 'alice');
-    await wild!.revoke(null);
+    await put(wild!, key('alice'), testSession('alice', 'ks-1'), 60_000);
+    await put(other!, key('alice'), testSession('alice', 'ks-2'), 60_000);
+    await wild!.revoke(1, null);
     expect(await read(wild!, key('alice'))).toBeUndefined();
     expect((await read(other!, key('alice')))?.ks).toBe('ks-2');
     // Only the revocation count and mark, which must outlive the sessions they fence.
-    const layout = redisKeyLayout('a*:');
-    expect((await keysUnder('a*:')).sort()).toEqual([layout.cleared, layout.revocations].sort());
+    const partner = redisKeyLayout('a*:').partner(1);
+    expect((await keysUnder('a*:')).sort()).toEqual([partner.cleared, partner.revocations].sort());
     await Promise.all([wild!.close(), other!.close()]);
   });
 });
@@ -161,9 +173,9 @@ describe('revocation fences', () => {
     const prefix = uniquePrefix();
     const store = createRedisStore({ url: server.url, keyPrefix: prefix, revocationTtlMs: 30_000 });
     await store.ready;
-    await store.revoke('alice@example.com');
-    await store.revoke(null);
-    const layout = redisKeyLayout(prefix);
+    await store.revoke(1, 'alice@example.com');
+    await store.revoke(1, null);
+    const layout = redisKeyLayout(prefix).partner(1);
     const names = await keysUnder(prefix);
     expect(names.sort()).toEqual(
       [layout.revocations, layout.revoked('alice@example.com'), layout.cleared].sort(),
@@ -184,34 +196,32 @@ describe('revocation fences', () => {
     const { fence } = await store!.get(key('alice'));
     const [count, readAt] = fence.split(':');
     const old = `${count}:${Number(readAt) - 3_600_000}`;
-    expect(await store!.set(key('alice'), testSession('alice', 'ks-1'), 60_000, 'alice', old)).toBe(
-      true,
-    );
+    expect(await store!.set(key('alice'), testSession('alice', 'ks-1'), 60_000, old)).toBe(true);
     await store!.close();
   });
 
   it('refuses a fence older than revocationTtlMs once anything was revoked since: its mark may be gone', async () => {
     const [store] = await fleetOf(1);
     const { fence } = await store!.get(key('alice'));
-    await store!.revoke('bob');
+    await store!.revoke(1, 'bob');
     const [count, readAt] = fence.split(':');
     const old = `${count}:${Number(readAt) - 600_000}`;
     const s = testSession('alice', 'ks-1');
-    expect(await store!.set(key('alice'), s, 60_000, 'alice', old)).toBe(false);
-    expect(await store!.set(key('alice'), s, 60_000, 'alice', fence)).toBe(true);
+    expect(await store!.set(key('alice'), s, 60_000, old)).toBe(false);
+    expect(await store!.set(key('alice'), s, 60_000, fence)).toBe(true);
     await store!.close();
   });
 
   it('refuses every fence once the revocation count went back (Redis lost it: restart, failover)', async () => {
     const prefix = uniquePrefix();
     const [store] = await fleetOf(1, prefix);
-    await store!.revoke('bob');
+    await store!.revoke(1, 'bob');
     const { fence } = await store!.get(key('alice'));
-    await admin.del(redisKeyLayout(prefix).revocations);
+    await admin.del(redisKeyLayout(prefix).partner(1).revocations);
     const s = testSession('alice', 'ks-1');
-    expect(await store!.set(key('alice'), s, 60_000, 'alice', fence)).toBe(false);
+    expect(await store!.set(key('alice'), s, 60_000, fence)).toBe(false);
     expect(await read(store!, key('alice'))).toBeUndefined();
-    expect(await put(store!, key('alice'), s, 60_000, 'alice')).toBe(true);
+    expect(await put(store!, key('alice'), s, 60_000)).toBe(true);
     await store!.close();
   });
 });
@@ -255,7 +265,7 @@ describe('waiting for another instance', () => {
     const release = await a!.lock(key('alice'), 60_000);
     const waiting = slow.waitFor(key('alice'), () => true, 30_000, never);
     await new Promise((resolve) => setImmediate(resolve));
-    await put(a!, key('alice'), testSession('alice', 'ks-1'), 60_000, 'alice');
+    await put(a!, key('alice'), testSession('alice', 'ks-1'), 60_000);
     const started = performance.now();
     expect((await waiting)?.ks).toBe('ks-1');
     expect(performance.now() - started).toBeLessThan(1_000); // its next poll is 6 s away
@@ -272,7 +282,7 @@ describe('connections', () => {
     const store = createRedisStore({ client, keyPrefix: uniquePrefix() });
     const [peer] = await fleetOf(1);
     await store.ready;
-    await put(store, key('alice'), testSession('alice', 'ks-1'), 60_000, 'alice');
+    await put(store, key('alice'), testSession('alice', 'ks-1'), 60_000);
     expect((await read(store, key('alice')))?.ks).toBe('ks-1');
     const before = (await admin.clientList()).length;
     await store.close();
@@ -298,7 +308,7 @@ describe('connections', () => {
       store.get(key('alice')).catch((e: Error) => e),
       store.lock(key('alice'), 1_000).catch((e: Error) => e),
       store
-        .set(key('alice'), testSession('alice', 'ks-s3cret'), 1_000, 'alice', '0:0')
+        .set(key('alice'), testSession('alice', 'ks-s3cret'), 1_000, '0:0')
         .catch((e: Error) => e),
     ]);
     for (const failure of failures) {
@@ -528,34 +538,35 @@ describe('connections', () => {
     await ignoring.ready;
     const heard: (string | null)[] = [];
     const ignored: (string | null)[] = [];
-    store!.onRevoke((u) => heard.push(u));
-    ignoring.onRevoke((u) => ignored.push(u));
+    store!.onRevoke(1, (u) => heard.push(u));
+    ignoring.onRevoke(1, (u) => ignored.push(u));
     await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
     await vi.waitFor(() => expect(heard).toEqual([null]), poll);
     // Both subscribers are back: a revocation now reaches both.
     const [peer] = await fleetOf(1, prefix);
-    await peer!.revoke('alice');
+    await peer!.revoke(1, 'alice');
     await vi.waitFor(() => expect(ignored).toEqual(['alice']), poll);
     expect(heard).toEqual([null, 'alice']);
     await Promise.all([store!.close(), ignoring.close(), peer!.close()]);
   });
 
-  it('replays a revocation that could not reach Redis once it is back', async () => {
+  it('rejects a revocation Redis could not confirm, and keeps nothing pending itself (the issuer retries)', async () => {
     const proxy = await startTcpProxy(server.port);
     const prefix = uniquePrefix();
     const cutOff = createRedisStore({ url: proxy.url, keyPrefix: prefix, reconnectMaxDelayMs: 50 });
     const [peer] = await fleetOf(1, prefix);
     await cutOff.ready;
     const heard: (string | null)[] = [];
-    peer!.onRevoke((u) => heard.push(u));
-    await put(peer!, key('alice'), testSession('alice', 'ks-1'), 60_000, 'alice');
+    peer!.onRevoke(1, (u) => heard.push(u));
+    await put(peer!, key('alice'), testSession('alice', 'ks-1'), 60_000);
 
     proxy.cut();
-    await expect(cutOff.revoke('alice')).rejects.toThrow();
-    expect((await read(peer!, key('alice')))?.ks).toBe('ks-1');
+    await expect(cutOff.revoke(1, 'alice')).rejects.toThrow();
     proxy.heal();
-    await vi.waitFor(() => expect(heard).toEqual(['alice']), poll);
-    expect(await read(peer!, key('alice'))).toBeUndefined();
+    await cutOff.ready;
+    await vi.waitFor(async () => expect(await read(cutOff, key('nobody'))).toBeUndefined(), poll);
+    expect((await read(peer!, key('alice')))?.ks).toBe('ks-1');
+    expect(heard).toEqual([]);
     await Promise.all([cutOff.close(), peer!.close()]);
     await proxy.close();
   });
@@ -564,6 +575,11 @@ describe('connections', () => {
     expect(() => createRedisStore()).toThrow(/exactly one of url or client/);
     expect(() => createRedisStore({ url: 'http://x' })).toThrow(/redis:\/\//);
     expect(() => createRedisStore({ url: server.url, keyPrefix: '' })).toThrow(/keyPrefix/);
+    // The store puts its own hash tag in every key.
+    expect(() => createRedisStore({ url: server.url, keyPrefix: 'app:{x}:' })).toThrow(/keyPrefix/);
+    expect(() =>
+      createRedisStore({ url: server.url, upgradeFromV1: 'yes' as unknown as boolean }),
+    ).toThrow(/upgradeFromV1/);
     expect(() => createRedisStore({ url: server.url, pollIntervalMs: 0 })).toThrow(
       /pollIntervalMs/,
     );
@@ -579,6 +595,81 @@ describe('connections', () => {
     expect(() =>
       createRedisStore({ url: server.url, reconnectAfterMs: true as unknown as false }),
     ).toThrow(/reconnectAfterMs/);
+  });
+});
+
+describe('a rolling upgrade from 0.1 (key layout 1), with upgradeFromV1', () => {
+  /** What an instance of 0.1 kept under a prefix: no version, no partner in the keys. */
+  const v1 = (prefix: string) => ({
+    session: (hash: string) => `${prefix}ks:${hash}`,
+    user: (userId: string) => `${prefix}user:${sha256(userId)}`,
+    revoked: (userId: string) => `${prefix}revoked:${sha256(userId)}`,
+    revocations: `${prefix}revocations`,
+    cleared: `${prefix}cleared`,
+    channel: `${prefix}revoke`,
+  });
+
+  it('revokes in layout 1 too, so instances still on 0.1 drop the user, and their writes are fenced', async () => {
+    const prefix = uniquePrefix();
+    const old = v1(prefix);
+    const store = createRedisStore({ url: server.url, keyPrefix: prefix, upgradeFromV1: true });
+    await store.ready;
+    // An old instance's session of alice, its index, and its revocation count.
+    await admin.set(old.session('h1'), encodeSession(testSession('alice', 'ks-old')));
+    await admin.sAdd(old.user('alice'), 'h1');
+    await admin.set(old.revocations, '4');
+    const heard: string[] = [];
+    const listener = createClient({ url: server.url });
+    listener.on('error', () => {});
+    await listener.connect();
+    await listener.subscribe(old.channel, (message) => heard.push(message));
+    try {
+      await store.revoke(1, 'alice');
+      expect(await admin.exists([old.session('h1'), old.user('alice')])).toBe(0);
+      expect(await admin.get(old.revocations)).toBe('5');
+      expect(await admin.get(old.revoked('alice'))).toBe('5');
+      // What 0.1 reads from a revocation message: `from` and `userId`.
+      await vi.waitFor(() => expect(heard).toHaveLength(1), poll);
+      expect(JSON.parse(heard[0]!)).toMatchObject({ from: expect.any(String), userId: 'alice' });
+      await store.revoke(1, null);
+      expect(await admin.get(old.cleared)).toBe('6');
+    } finally {
+      listener.destroy();
+      await store.close();
+    }
+  });
+
+  it("applies a revocation heard from an instance still on 0.1 to layout 2's keys and to its issuers", async () => {
+    const prefix = uniquePrefix();
+    const upgraded = createRedisStore({ url: server.url, keyPrefix: prefix, upgradeFromV1: true });
+    const [peer] = await fleetOf(1, prefix);
+    await upgraded.ready;
+    const heard: (string | null)[] = [];
+    const unsubscribe = upgraded.onRevoke(1, (u) => heard.push(u));
+    await put(peer!, key('alice'), testSession('alice', 'ks-1'), 60_000);
+    await admin.publish(
+      v1(prefix).channel,
+      JSON.stringify({ from: 'an-old-instance', userId: 'alice' }),
+    );
+    await vi.waitFor(() => expect(heard).toEqual(['alice']), poll);
+    await vi.waitFor(async () => expect(await read(peer!, key('alice'))).toBeUndefined(), poll);
+    // Its own messages in layout 1 (and other upgraded stores') are not applied twice: once it
+    // has heard a later one from 0.1, it has seen (and ignored) its own.
+    await upgraded.revoke(1, 'bob');
+    await admin.publish(
+      v1(prefix).channel,
+      JSON.stringify({ from: 'an-old-instance', userId: 'carol' }),
+    );
+    await vi.waitFor(() => expect(heard).toEqual(['alice', 'carol']), poll);
+    unsubscribe();
+    await Promise.all([upgraded.close(), peer!.close()]);
+  });
+
+  it('is refused with a cluster client (0.1 never ran on a cluster)', () => {
+    const cluster = { sendCommand: async () => null, nodeClient: () => null } as never;
+    expect(() => createRedisStore({ client: cluster, upgradeFromV1: true })).toThrow(
+      /upgradeFromV1/,
+    );
   });
 });
 

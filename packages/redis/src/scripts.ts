@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 
-/** The one thing the store needs from a node-redis client to run commands. */
+/** How the store runs a command: on Redis Cluster, on the node serving `key`'s slot. */
 export interface CommandSender {
-  sendCommand(args: readonly string[]): Promise<unknown>;
+  sendCommand(args: readonly string[], key: string): Promise<unknown>;
 }
 
 export interface LuaScript {
@@ -83,47 +83,72 @@ return { redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[2]) }
 `);
 
 /**
- * Marks the user revoked (so no write fenced before now lands later), deletes
- * every session of the user, then tells the fleet (in that order, so an
- * instance told of the revocation cannot read the session back).
- * KEYS: user index, revocation count, user's mark.
+ * How many replicas the node running a script has connected: a revocation is
+ * confirmed only once one of them has it (`WAIT`), so a failover cannot undo it.
+ */
+const CONNECTED_REPLICAS = `
+local replicas = tonumber(string.match(redis.call('INFO', 'replication'), 'connected_slaves:(%d+)')) or 0
+`;
+
+/**
+ * Deletes every session of the user and its index, marks the user revoked (so
+ * no write fenced before now lands later), then tells the fleet — atomically,
+ * so an instance told of the revocation cannot read a session back. It
+ * deletes first: a revocation frees memory, and Redis lets a script that has
+ * written go on writing when it is out of memory (`maxmemory`), so a
+ * revocation goes through even then. Returns the sessions it deleted (their
+ * values) and the number of connected replicas.
+ * KEYS: user index, revocation count, user's mark (one slot: the partner's).
  * ARGV: session key prefix, revoke channel, message, revocationTtlMs.
  */
 export const REVOKE_USER = lua(`
+local hashes = redis.call('SMEMBERS', KEYS[1])
+redis.call('UNLINK', KEYS[1])
+local deleted = {}
+for i = 1, #hashes do
+  local key = ARGV[1] .. hashes[i]
+  local value = redis.call('GET', key)
+  if value then
+    deleted[#deleted + 1] = value
+    redis.call('UNLINK', key)
+  end
+end
 local count = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[3], count, 'PX', ARGV[4])
-local hashes = redis.call('SMEMBERS', KEYS[1])
-for i = 1, #hashes do
-  redis.call('UNLINK', ARGV[1] .. hashes[i])
-end
-redis.call('UNLINK', KEYS[1])
 redis.call('PUBLISH', ARGV[2], ARGV[3])
-return #hashes
+${CONNECTED_REPLICAS}
+return { replicas, deleted }
 `);
 
 /**
- * The first step of `revoke(null)`: marks everything revoked, so no write
- * fenced before now lands later; the sessions are deleted after it.
+ * The first step of a revocation of everything: marks it, so no write fenced
+ * before now lands later; the sessions are deleted after it. Returns the
+ * number of connected replicas.
  * KEYS: revocation count, global mark. ARGV: revocationTtlMs.
  */
 export const MARK_CLEARED = lua(`
 local count = redis.call('INCR', KEYS[1])
 redis.call('SET', KEYS[2], count, 'PX', ARGV[1])
-return count
+${CONNECTED_REPLICAS}
+return replicas
 `);
 
-/** EVALSHA, falling back to EVAL once when Redis does not know the script yet (or restarted). */
+/**
+ * EVALSHA, falling back to EVAL once when Redis does not know the script yet
+ * (or restarted, or failed over). On Redis Cluster it runs on the node of its
+ * first key's slot (all of its keys share it).
+ */
 export async function runScript(
   client: CommandSender,
   script: LuaScript,
-  keys: readonly string[],
+  keys: readonly [string, ...string[]],
   args: readonly string[],
 ): Promise<unknown> {
   const rest = [String(keys.length), ...keys, ...args];
   try {
-    return await client.sendCommand(['EVALSHA', script.sha1, ...rest]);
+    return await client.sendCommand(['EVALSHA', script.sha1, ...rest], keys[0]);
   } catch (error) {
     if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
-    return client.sendCommand(['EVAL', script.source, ...rest]);
+    return client.sendCommand(['EVAL', script.source, ...rest], keys[0]);
   }
 }

@@ -11,8 +11,10 @@ export interface FleetIssuerConfig {
   url: string;
   partnerId: number;
   appToken: { id: string; token: string; hashType: 'SHA256' };
-  /** Share the cache, the single flight and revocations through this Redis; none when absent. */
+  /** Share the cache, the single flight and revocations through this Redis… */
   redisUrl?: string;
+  /** …or this Redis Cluster (its nodes); none when both are absent. */
+  clusterUrls?: string[];
   keyPrefix?: string;
   /** The issuer's storeTimeoutMs and the store's failFastAfterMs. */
   storeTimeoutMs?: number;
@@ -23,11 +25,13 @@ export interface FleetIssuerConfig {
 const config = JSON.parse(process.argv[2] ?? '{}') as FleetIssuerConfig;
 
 await runIssuerWorker({
-  ...(config.redisUrl === undefined
+  ...(config.redisUrl === undefined && config.clusterUrls === undefined
     ? {}
     : {
         redis: {
-          url: config.redisUrl,
+          ...(config.clusterUrls === undefined
+            ? { url: config.redisUrl }
+            : { cluster: { rootNodes: config.clusterUrls.map((url) => ({ url })) } }),
           keyPrefix: config.keyPrefix ?? 'bench:',
           // Matches storeTimeoutMs below (the defaults match too: 1 s each).
           failFastAfterMs: config.storeTimeoutMs,

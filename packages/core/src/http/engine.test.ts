@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createKsIssuer } from '../issuer/issuer.js';
+import { createMemoryStoreHub } from '../issuer/memory-store.js';
 import { createKsEngine } from './engine.js';
 import type { KsRouteBody, KsUser } from './types.js';
 
@@ -132,6 +133,69 @@ describe('an engine given an issuer of its own', () => {
     expect(() =>
       createKsEngine<object>({ partnerId: 1, issuer: make(), getUser: () => null }),
     ).toThrow(expect.objectContaining({ code: 'ERR_KS_INVALID_OPTION' }));
+  });
+});
+
+describe('closing the engine', () => {
+  it('closes the issuer it made and then the store given in its options; a mint in flight is answered at once', async () => {
+    const order: string[] = [];
+    const hub = createMemoryStoreHub();
+    const store = { ...hub.store(), close: async () => void order.push('store') };
+    let minting: () => void = () => {};
+    const started = new Promise<void>((resolve) => {
+      minting = resolve;
+    });
+    const engine = createKsEngine<object>({
+      partnerId: 4242,
+      store,
+      mintTimeoutMs: 600_000,
+      // Never answers, and ignores its abort signal: the worst a minter can do.
+      minter: {
+        kind: 'stuck',
+        mint: () => {
+          minting();
+          return new Promise(() => {});
+        },
+        close: async () => void order.push('minter'),
+      },
+      getUser: () => ({ id: 'alice' }),
+    });
+    const answer = engine.respond(await engine.context({}), { method: 'GET', headers: {} });
+    await started;
+    await engine.close();
+    expect(await answer).toMatchObject({ status: 503 });
+    expect(order).toEqual(['minter', 'store']);
+  });
+
+  it('leaves the store of an issuer it was given to whoever made it', async () => {
+    let closed = 0;
+    const store = { ...createMemoryStoreHub().store(), close: async () => void closed++ };
+    const issuer = createKsIssuer({
+      partnerId: 4242,
+      adminSecret: 'engine-test-admin-secret-0123456789',
+      store,
+    });
+    const engine = createKsEngine<object>({ partnerId: 4242, issuer, getUser: () => null });
+    await engine.close();
+    await issuer.close();
+    expect(closed).toBe(0);
+  });
+
+  it("context.revoke returns the issuer's answer; with nobody signed in, nothing was to do", async () => {
+    const engine = createKsEngine<object>({
+      partnerId: 4242,
+      adminSecret: 'engine-test-admin-secret-0123456789',
+      getUser: (req: { user?: string }) => (req.user ? { id: req.user } : null),
+    });
+    const alice = await engine.context({ user: 'alice' });
+    await alice.getKs();
+    expect(await alice.revoke()).toEqual({ revoked: 1, ended: 0, reach: 'fleet' });
+    expect(await (await engine.context({})).revoke()).toEqual({
+      revoked: 0,
+      ended: 0,
+      reach: 'fleet',
+    });
+    await engine.close();
   });
 });
 

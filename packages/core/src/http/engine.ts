@@ -40,6 +40,11 @@ export interface KsEngine<Req> {
    * promise (await it either way).
    */
   respond(context: KalturaContext, request: RouteRequest): KsHttpResponse | Promise<KsHttpResponse>;
+  /**
+   * Closes what the engine made from its options: the issuer (which at once
+   * answers every request still waiting for a mint) and then the `store` given
+   * in them. An `issuer` given instead is left open, with its store.
+   */
   close(): Promise<void>;
 }
 
@@ -269,7 +274,8 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
         return sessionOf(user, req, overrides, getOptions);
       },
       async revoke(revokeOptions) {
-        if (user !== null) await issuer.revoke(user.id, revokeOptions);
+        if (user === null) return { revoked: 0, ended: 0, reach: 'fleet' };
+        return issuer.revoke(user.id, revokeOptions);
       },
       [REQUEST]: req,
     };
@@ -396,7 +402,10 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
     context,
     respond,
     async close() {
-      if (options.issuer === undefined) await issuer.close();
+      if (options.issuer !== undefined) return;
+      // The store was given for this issuer alone: closing it is what lets the process exit.
+      await issuer.close();
+      await options.store?.close?.();
     },
   };
 }

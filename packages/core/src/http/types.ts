@@ -1,5 +1,5 @@
 import type { GetKsOptions, KsIssuer, KsIssuerOptions } from '../issuer/issuer.js';
-import type { KsSession } from '../issuer/types.js';
+import type { KsRevokeResult, KsSession } from '../issuer/types.js';
 import type { KsType } from '../ks/types.js';
 import type { PrivilegesInput } from '../privileges/privileges.js';
 
@@ -82,8 +82,12 @@ export interface KalturaContext {
     overrides?: { privileges?: PrivilegesInput; type?: KsType },
     options?: GetKsOptions,
   ): Promise<KsSession>;
-  /** Drops this user's cached sessions (on logout), optionally ending them at Kaltura. */
-  revoke(options?: { endSession?: boolean }): Promise<void>;
+  /**
+   * Drops this user's cached sessions (on logout), optionally ending them at
+   * Kaltura: the issuer's `revoke` (with nobody signed in, nothing to do).
+   * `reach: 'instance'` means the shared store has not confirmed it yet.
+   */
+  revoke(options?: { endSession?: boolean }): Promise<KsRevokeResult>;
 }
 
 /** The JSON the route answers with. Times are epoch milliseconds. */

@@ -8,5 +8,13 @@ export { localMinter } from './local-minter.js';
 export { createMemoryStoreHub } from './memory-store.js';
 export type { KsMinter, MintRequest } from './minter.js';
 export { type Freshness, type FreshnessPolicy, freshness, renewAt } from './policy.js';
-export type { KsLockRelease, KsSharedRead, KsSharedStore } from './store.js';
-export type { KsEvictReason, KsIssuerEvent, KsKeyInfo, KsRequest, KsSession } from './types.js';
+export type { KsLockRelease, KsSharedRead, KsSharedStore, KsStoreKey } from './store.js';
+export type {
+  KsEvictReason,
+  KsIssuerEvent,
+  KsKeyInfo,
+  KsRequest,
+  KsRevokeReach,
+  KsRevokeResult,
+  KsSession,
+} from './types.js';

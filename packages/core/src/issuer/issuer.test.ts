@@ -538,7 +538,11 @@ describe('revoke, clear and bounds', () => {
     await issuer.getKs({ userId: 'bob' });
     script.hold();
     const inFlight = issuer.getKs({ userId: 'alice', privileges: 'edit:x' });
-    expect(await issuer.revoke('alice', { endSession: true })).toBe(2);
+    expect(await issuer.revoke('alice', { endSession: true })).toEqual({
+      revoked: 2,
+      ended: 2,
+      reach: 'fleet',
+    });
     script.release();
     await inFlight;
     expect(issuer.peek({ userId: 'alice' })).toBeUndefined();
@@ -546,7 +550,7 @@ describe('revoke, clear and bounds', () => {
     expect(issuer.peek({ userId: 'bob' })).toBeDefined();
     expect(script.ended()).toContain(a.ks);
     expect(events.filter((e) => e.type === 'evict' && e.reason === 'revoked')).toHaveLength(2);
-    expect(await issuer.revoke('nobody')).toBe(0);
+    expect(await issuer.revoke('nobody')).toEqual({ revoked: 0, ended: 0, reach: 'fleet' });
   });
 
   it.each([
@@ -578,7 +582,11 @@ describe('revoke, clear and bounds', () => {
         return Promise.reject(new KsError('ERR_KS_NETWORK', 'Kaltura is down'));
       throw new Error('end exploded');
     };
-    expect(await issuer.revoke('alice', { endSession: true })).toBe(2);
+    expect(await issuer.revoke('alice', { endSession: true })).toEqual({
+      revoked: 2,
+      ended: 0,
+      reach: 'fleet',
+    });
     expect(calls).toBe(2);
     const failed = events.filter((e) => e.type === 'end-error');
     expect(failed).toHaveLength(2);

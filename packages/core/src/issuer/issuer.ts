@@ -22,8 +22,18 @@ import type { KsMinter, MintRequest } from './minter.js';
 import { type FreshnessPolicy, freshness } from './policy.js';
 import { RejectedReports } from './rejected.js';
 import { appTokenMinter, clientLifecycle, sessionStartMinter } from './remote-minters.js';
-import type { KsLockRelease, KsSharedRead, KsSharedStore } from './store.js';
-import type { KsEvictReason, KsIssuerEvent, KsKeyInfo, KsRequest, KsSession } from './types.js';
+import { PendingRevocations } from './revocations.js';
+import { type SharedSessionCheck, sharedSessionMismatch } from './session-match.js';
+import type { KsLockRelease, KsSharedRead, KsSharedStore, KsStoreKey } from './store.js';
+import type {
+  KsEvictReason,
+  KsIssuerEvent,
+  KsKeyInfo,
+  KsRequest,
+  KsRevokeReach,
+  KsRevokeResult,
+  KsSession,
+} from './types.js';
 
 /**
  * How an issuer mints (exactly one of `adminSecret`, `sessionStart`, `appToken`, `minter`),
@@ -181,20 +191,24 @@ export interface KsIssuer {
    * Drops every cached session of a user (logout); mints in flight for them
    * are discarded: their KS goes to the callers already waiting, but is
    * neither cached nor written to the shared store, and later requests mint
-   * anew. With a shared store this holds across the fleet: a KS whose mint
-   * began on any instance before the revocation reached the store is refused
-   * by it (see `KsSharedRead.fence`), even if the broadcast reaches that
-   * instance late. With `endSession`, also ends the dropped sessions at
-   * Kaltura where the way of minting can (`session.end`); one that could not
-   * be ended is reported as an `end-error` event and never makes `revoke`
-   * reject. Returns how many sessions were dropped.
+   * anew. With a shared store this holds across the fleet: the store deletes
+   * the user's sessions and tells every instance, and a KS whose mint began on
+   * any instance before the revocation reached the store is refused by it
+   * (see `KsSharedRead.fence`), even if the broadcast reaches that instance
+   * late. A revocation the store does not confirm is never lost: this
+   * instance refuses the user's older shared sessions and retries until the
+   * store confirms it; `reach` says which happened. With `endSession`, also
+   * ends the dropped sessions at Kaltura where the way of minting can
+   * (`session.end`) — with a shared store, every session the store held for
+   * the user, whichever instance minted it, each once; one that could not be
+   * ended is reported as an `end-error` event and never makes `revoke` reject.
    */
-  revoke(userId: string, options?: { endSession?: boolean }): Promise<number>;
+  revoke(userId: string, options?: { endSession?: boolean }): Promise<KsRevokeResult>;
   /**
-   * Drops every cached session (and, with a shared store, tells the fleet), and forgets
-   * the back-off of a Kaltura outage (not refused credentials).
+   * Drops every cached session (and, with a shared store, tells the fleet; `reach` as for
+   * `revoke`), and forgets the back-off of a Kaltura outage (not refused credentials).
    */
-  clear(): Promise<void>;
+  clear(): Promise<{ reach: KsRevokeReach }>;
   readonly size: number;
   close(): Promise<void>;
 }
@@ -205,6 +219,7 @@ export interface KsIssuer {
  */
 class Normalized {
   #info: KsKeyInfo | undefined;
+  #storeKey: KsStoreKey | undefined;
   constructor(
     readonly key: string,
     private readonly partnerId: number,
@@ -212,7 +227,19 @@ class Normalized {
     private readonly type: KsType,
     private readonly memo: { privileges: string; normalized: string },
     private readonly expiresInSeconds: number,
+    /** How this issuer mints (`app-token:<id>`...): sessions are shared only between issuers that mint alike. */
+    private readonly minting: string,
   ) {}
+
+  /** The key in the shared store: the cache key and the way of minting. */
+  get storeKey(): KsStoreKey {
+    this.#storeKey ??= {
+      partnerId: this.partnerId,
+      userId: this.userId,
+      id: `${this.minting}\n${this.key}`,
+    };
+    return this.#storeKey;
+  }
 
   get mint(): MintRequest {
     return {
@@ -328,6 +355,17 @@ class Issuer implements KsIssuer {
   readonly #lockTtlMs: number;
   readonly #lockWaitMs: number;
   readonly #unsubscribe: (() => void) | undefined;
+  /** Revocations the shared store has not confirmed: their tombstones and retries. */
+  readonly #revocations: PendingRevocations | undefined;
+  /** How this issuer mints, for shared-store keys: sessions are shared only between issuers that mint alike. */
+  readonly #minting: string;
+  /** With local signing: the admin secret, to verify a KS read from the shared store. */
+  readonly #verifySecret: string | undefined;
+  /** The fleet-wide locks of this instance's mints in progress: `close()` lets them go. */
+  readonly #heldLocks = new Set<KsLockRelease>();
+  /** Callers waiting for a KS: `close()` answers each of them at once. */
+  readonly #waiting = new Set<() => void>();
+  #closed = false;
   readonly #reports: RejectedReports;
   #evictReason: KsEvictReason | undefined;
 
@@ -374,6 +412,10 @@ class Issuer implements KsIssuer {
 
     this.#minter = this.#createMinter(options);
     this.kind = this.#minter.kind;
+    // An app token's id names what its KSs carry (its own privileges, overrides): share only those.
+    this.#minting =
+      options.appToken === undefined ? this.kind : `${this.kind}:${options.appToken.id}`;
+    this.#verifySecret = options.adminSecret;
     this.#reports = new RejectedReports({
       now: this.#now,
       intervalMs: this.minForcedRefreshIntervalMs,
@@ -401,15 +443,45 @@ class Issuer implements KsIssuer {
     this.#storeTimeoutMs = checkMs(options.storeTimeoutMs ?? 1_000, 'storeTimeoutMs');
     this.#lockTtlMs = checkMs(options.lockTtlMs ?? this.#mintTimeoutMs, 'lockTtlMs');
     this.#lockWaitMs = checkMs(options.lockWaitMs ?? this.#mintTimeoutMs / 2, 'lockWaitMs');
-    if (this.#store !== undefined) {
+    const store = this.#store;
+    if (store !== undefined) {
       for (const method of ['get', 'set', 'lock', 'waitFor', 'revoke', 'onRevoke'] as const) {
-        if (typeof this.#store[method] !== 'function')
-          throw option(`store must implement ${method}()`);
+        if (typeof store[method] !== 'function') throw option(`store must implement ${method}()`);
       }
       // Another instance revoked: drop our copies too.
-      this.#unsubscribe = this.#store.onRevoke((userId) => {
+      this.#unsubscribe = store.onRevoke(this.partnerId, (userId) => {
         if (userId === null) this.#clearLocal();
         else this.#revokeLocal(userId);
+      });
+      this.#revocations = new PendingRevocations({
+        now: this.#now,
+        random: this.#random,
+        send: async (userId) => {
+          const deleted = await this.#storeCall('revoke', () =>
+            store.revoke(this.partnerId, userId),
+          );
+          return deleted === FAILED ? undefined : deleted;
+        },
+        onPending: (userId, attempts, retryAt) =>
+          this.#emit(() => ({
+            type: 'revoke-pending',
+            partnerId: this.partnerId,
+            userId,
+            attempts,
+            retryAt,
+          })),
+        onConfirmed: async (userId, deleted, endSession, ended, attempts) => {
+          this.#emit(() => ({
+            type: 'revoke-confirmed',
+            partnerId: this.partnerId,
+            userId,
+            attempts,
+          }));
+          if (userId === null || !endSession) return;
+          await this.#endSessions(
+            this.#deleted(userId, deleted).filter(({ session }) => !ended.has(session.ks)),
+          );
+        },
       });
     }
 
@@ -586,7 +658,15 @@ class Issuer implements KsIssuer {
     // Fields cannot contain control characters, so "\n" separates them unambiguously
     // (the privileges come last: their key form may hold one "\n" of its own).
     const key = `${this.partnerId}\n${type}\n${userId}\n${memo.keyed}`;
-    return new Normalized(key, this.partnerId, userId, type, memo, this.#expiresInSeconds);
+    return new Normalized(
+      key,
+      this.partnerId,
+      userId,
+      type,
+      memo,
+      this.#expiresInSeconds,
+      this.#minting,
+    );
   }
 
   peek(request: KsRequest): KsSession | undefined {
@@ -715,12 +795,20 @@ class Issuer implements KsIssuer {
         cleanup();
         reject(new KsError('ERR_KS_ABORTED', 'The request for a KS was aborted'));
       };
+      const onClose = () => {
+        cleanup();
+        reject(new KsError('ERR_KS_UNAVAILABLE', 'The issuer was closed'));
+      };
       const cleanup = () => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
+        this.#waiting.delete(onClose);
       };
       if (signal?.aborted) return onAbort();
+      if (this.#closed) return onClose();
       signal?.addEventListener('abort', onAbort, { once: true });
+      // A shutdown answers every waiting caller at once, whatever the minter does with its signal.
+      this.#waiting.add(onClose);
       promise.then(
         (session) => {
           cleanup();
@@ -899,8 +987,8 @@ class Issuer implements KsIssuer {
    */
   #credentialsRefused(error: KsError): void {
     this.#clearLocal('credentials');
-    const store = this.#store;
-    if (store !== undefined) void this.#storeCall('revoke', () => store.revoke(null));
+    // Through the store to every instance; retried until the store confirms it.
+    void this.#revocations?.submit(null, false);
     const kalturaCode = kalturaCodeOf(error);
     const retryAt = this.#breaker.state?.retryAt ?? this.#now();
     this.#emit(() => ({ type: 'credentials-rejected', kalturaCode, error, retryAt }));
@@ -918,10 +1006,13 @@ class Issuer implements KsIssuer {
     normalized: Normalized,
     flight: Flight,
   ): Promise<{ session: KsSession; minted: boolean }> {
-    const { key, mint, info } = normalized;
+    const { storeKey: key, info } = normalized;
     const signal = flight.controller.signal;
+    // What another instance left in the store is input: it must be fresh, be what was asked
+    // for, and not predate a revocation of the user the store has not confirmed yet.
     const accept = (session: KsSession) =>
-      freshness(session, this.#now(), this.#policy) === 'fresh';
+      freshness(session, this.#now(), this.#policy) === 'fresh' &&
+      this.#sharedUsable(normalized, session);
     const sharedHit = (session: KsSession) => {
       this.#emit(() => ({ type: 'shared-hit', key: info }));
       return { session, minted: false };
@@ -954,6 +1045,8 @@ class Issuer implements KsIssuer {
         }
       }
     }
+    const held = typeof release === 'function' ? release : undefined;
+    if (held !== undefined) this.#heldLocks.add(held);
     try {
       const session = await this.#mint(normalized, signal);
       // Kept in the store only while this issuer would still hand it out, and never once the
@@ -963,17 +1056,13 @@ class Issuer implements KsIssuer {
       const ttl = session.expiresAt - this.#policy.minRemainingMs - this.#now();
       const sealed = fence;
       if (ttl > 0 && release !== FAILED && sealed !== undefined && !flight.discarded) {
-        const stored = await this.#storeCall('set', () =>
-          store.set(key, session, ttl, mint.userId, sealed),
-        );
+        const stored = await this.#storeCall('set', () => store.set(key, session, ttl, sealed));
         if (stored === false) flight.discarded = true;
       }
       return { session, minted: true };
     } finally {
-      if (typeof release === 'function') {
-        const unlock = release;
-        void this.#storeCall('unlock', () => unlock());
-      }
+      if (held !== undefined && this.#heldLocks.delete(held))
+        void this.#storeCall('unlock', () => held());
     }
   }
 
@@ -988,7 +1077,7 @@ class Issuer implements KsIssuer {
    */
   async #waitForHolder(
     store: KsSharedStore,
-    key: string,
+    key: KsStoreKey,
     accept: (session: KsSession) => boolean,
     signal: AbortSignal,
   ): Promise<{ session: KsSession } | { release: KsLockRelease | undefined | typeof FAILED }> {
@@ -1021,6 +1110,39 @@ class Issuer implements KsIssuer {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * Whether a session read from the shared store may answer this request: its
+   * KS says what its fields say and they match the request (reported as a
+   * `store-error` when not: someone wrote what this issuer would never have),
+   * and no revocation of the user the store has not confirmed predates it.
+   */
+  #sharedUsable(normalized: Normalized, session: KsSession): boolean {
+    const { mint } = normalized;
+    const mismatch = sharedSessionMismatch(session, mint, this.#sharedCheck);
+    if (mismatch !== undefined) {
+      this.#emit(() => ({
+        type: 'store-error',
+        operation: 'get',
+        error: new KsError(
+          'ERR_KS_RESPONSE',
+          `The shared store held a session this issuer would not have accepted from its own minter, ignored: ${mismatch}`,
+        ),
+      }));
+      return false;
+    }
+    return this.#revocations?.refuses(session, mint.userId) !== true;
+  }
+
+  /** How a session from the shared store is checked. */
+  get #sharedCheck(): SharedSessionCheck {
+    return {
+      partnerId: this.partnerId,
+      kind: this.kind,
+      adminSecret: this.#verifySecret,
+      now: this.#now,
+    };
   }
 
   /** A store call bounded by a timeout; failures are reported and become `FAILED`. */
@@ -1090,30 +1212,83 @@ class Issuer implements KsIssuer {
     this.#emit(() => ({ type: 'evict', key: info, reason: why }));
   }
 
-  async revoke(userId: string, options: { endSession?: boolean } = {}): Promise<number> {
+  async revoke(userId: string, options: { endSession?: boolean } = {}): Promise<KsRevokeResult> {
     checkUserId(userId);
     const dropped = this.#revokeLocal(userId);
-    const store = this.#store;
-    if (store !== undefined) await this.#storeCall('revoke', () => store.revoke(userId));
-    const minter = this.#minter;
-    const end = minter.end;
-    if (options.endSession === true && end !== undefined) {
-      // `async`: a minter whose `end` throws before returning a promise must not reject `revoke`.
-      const results = await Promise.allSettled(
-        dropped.map(async ({ session }) => end.call(minter, session)),
-      );
-      results.forEach((result, i) => {
-        const info = dropped[i]?.info;
-        if (result.status === 'fulfilled' || info === undefined) return;
-        const cause: unknown = result.reason;
-        const error =
-          cause instanceof KsError
-            ? cause
-            : new KsError('ERR_KS_UNAVAILABLE', 'Ending a session at Kaltura failed', { cause });
-        this.#emit(() => ({ type: 'end-error', key: info, error }));
+    const endSession = options.endSession === true;
+    let reach: KsRevokeReach = 'fleet';
+    let sessions = dropped;
+    let toEnd = endSession ? dropped : [];
+    if (this.#revocations !== undefined) {
+      const known = dropped.map(({ session }) => session.ks);
+      const outcome = await this.#revocations.submit(userId, endSession, known);
+      reach = outcome.reach;
+      // Counted and ended once each, whether this instance or the store (or both) held it.
+      const seen = new Set(known);
+      sessions = [
+        ...dropped,
+        ...this.#deleted(userId, outcome.deleted).filter(({ session }) => !seen.has(session.ks)),
+      ];
+      // An earlier revocation of the user that this one settled may have asked to end them.
+      if (outcome.endSession)
+        toEnd = sessions.filter(({ session }) => !outcome.ended.has(session.ks));
+    }
+    const ended = await this.#endSessions(toEnd);
+    return { revoked: sessions.length, ended, reach };
+  }
+
+  /**
+   * The sessions the store says it deleted for `userId`, checked like any
+   * answer from it: only this partner's sessions of this user, whose KS says
+   * so, are ever ended at Kaltura.
+   */
+  #deleted(
+    userId: string,
+    deleted: readonly KsSession[],
+  ): Array<{ info: KsKeyInfo; session: KsSession }> {
+    const sessions: Array<{ info: KsKeyInfo; session: KsSession }> = [];
+    const seen = new Set<string>();
+    for (const session of Array.isArray(deleted) ? deleted : []) {
+      // Any type and privileges: every session of the user is ended.
+      const asked = { userId, type: session?.type as KsType, privileges: '' };
+      if (sharedSessionMismatch(session, asked, this.#sharedCheck) !== undefined) continue;
+      if (seen.has(session.ks)) continue;
+      seen.add(session.ks);
+      sessions.push({
+        info: {
+          partnerId: session.partnerId,
+          userId,
+          type: session.type,
+          privileges: session.privileges,
+        },
+        session,
       });
     }
-    return dropped.length;
+    return sessions;
+  }
+
+  /** Ends sessions at Kaltura where the way of minting can; returns how many ended. */
+  async #endSessions(sessions: Array<{ info: KsKeyInfo; session: KsSession }>): Promise<number> {
+    const minter = this.#minter;
+    const end = minter.end;
+    if (end === undefined || sessions.length === 0) return 0;
+    // `async`: a minter whose `end` throws before returning a promise must not reject `revoke`.
+    const results = await Promise.allSettled(
+      sessions.map(async ({ session }) => end.call(minter, session)),
+    );
+    let ended = 0;
+    results.forEach((result, i) => {
+      const info = sessions[i]?.info;
+      if (result.status === 'fulfilled') ended++;
+      if (result.status === 'fulfilled' || info === undefined) return;
+      const cause: unknown = result.reason;
+      const error =
+        cause instanceof KsError
+          ? cause
+          : new KsError('ERR_KS_UNAVAILABLE', 'Ending a session at Kaltura failed', { cause });
+      this.#emit(() => ({ type: 'end-error', key: info, error }));
+    });
+    return ended;
   }
 
   /**
@@ -1142,11 +1317,12 @@ class Issuer implements KsIssuer {
     return dropped;
   }
 
-  async clear(): Promise<void> {
+  async clear(): Promise<{ reach: KsRevokeReach }> {
     this.#clearLocal();
     this.#breaker.forgetOutage();
-    const store = this.#store;
-    if (store !== undefined) await this.#storeCall('revoke', () => store.revoke(null));
+    if (this.#revocations === undefined) return { reach: 'fleet' };
+    const { reach } = await this.#revocations.submit(null, false);
+    return { reach };
   }
 
   #clearLocal(reason: KsEvictReason = 'cleared'): void {
@@ -1163,8 +1339,16 @@ class Issuer implements KsIssuer {
 
   async close(): Promise<void> {
     this.#unsubscribe?.();
+    this.#closed = true;
+    for (const answer of [...this.#waiting]) answer();
     for (const flight of this.#flights.values()) flight.controller.abort();
     this.#clearLocal();
+    // A mint that outlives the instance will never be written: the fleet need not wait for it.
+    const held = [...this.#heldLocks];
+    this.#heldLocks.clear();
+    await Promise.all(held.map((release) => this.#storeCall('unlock', () => release())));
+    // A revocation the store has not confirmed gets one last try before the process goes.
+    await this.#revocations?.close();
     await this.#minter.close?.();
   }
 }
@@ -1172,7 +1356,7 @@ class Issuer implements KsIssuer {
 const FAILED = Symbol('store call failed');
 
 /** `store.get`, checked: a store that gives no fence could not keep a revocation from being undone. */
-async function readShared(store: KsSharedStore, key: string): Promise<KsSharedRead> {
+async function readShared(store: KsSharedStore, key: KsStoreKey): Promise<KsSharedRead> {
   const result = await store.get(key);
   if (typeof result !== 'object' || result === null || typeof result.fence !== 'string')
     throw new KsError('ERR_KS_INVALID_OPTION', 'store.get must resolve to { session, fence }');

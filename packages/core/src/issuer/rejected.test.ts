@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KsError } from '../errors.js';
+import { createKs } from '../ks/create.js';
 import { createKsIssuer, type KsIssuerOptions } from './issuer.js';
 import { createMemoryStoreHub } from './memory-store.js';
 import type { KsMinter } from './minter.js';
@@ -8,11 +9,12 @@ import type { KsIssuerEvent, KsRejectOutcome, KsSession } from './types.js';
 const START = 1_700_000_000_000;
 
 /**
- * An issuer whose minter plays Kaltura: it mints `ks-1`, `ks-2`…, and refuses the KSs the
- * test ended (`end`), as Kaltura refuses a KS after `session.end`.
+ * An issuer whose minter plays Kaltura: it mints `ks-1`, `ks-2`… (or, with `realKs`, real
+ * KSs, which a shared store's reader checks), and refuses the KSs the test ended (`end`), as
+ * Kaltura refuses a KS after `session.end`.
  */
-function setup(options: { noAccepts?: boolean } & Partial<KsIssuerOptions> = {}) {
-  const { noAccepts, ...issuerOptions } = options;
+function setup(options: { noAccepts?: boolean; realKs?: boolean } & Partial<KsIssuerOptions> = {}) {
+  const { noAccepts, realKs, ...issuerOptions } = options;
   let t = START;
   const now = () => t;
   let n = 0;
@@ -25,7 +27,15 @@ function setup(options: { noAccepts?: boolean } & Partial<KsIssuerOptions> = {})
     async mint(request) {
       n++;
       return {
-        ks: `ks-${n}`,
+        ks: realKs
+          ? createKs({
+              secret: 'rejected-test-admin-secret-00000',
+              partnerId: 1,
+              userId: request.userId,
+              privileges: request.privileges,
+              now,
+            })
+          : `ks-${n}`,
         partnerId: 1,
         userId: request.userId,
         type: request.type,
@@ -170,16 +180,16 @@ describe('GetKsOptions.rejectedKs: a KS that Kaltura refused', () => {
 
   it('drops the refused KS from the shared store too, so no instance serves it again', async () => {
     const hub = createMemoryStoreHub(() => START);
-    const one = setup({ store: hub.store(), storeTimeoutMs: 100 });
+    const one = setup({ store: hub.store(), storeTimeoutMs: 100, realKs: true });
     const first = await one.issuer.getKs(alice);
     one.end(first.ks);
     const next = await one.issuer.getKs(alice, { rejectedKs: first.ks });
     expect(next.ks).not.toBe(first.ks);
-    // A second instance reads the store: it finds the new KS, not the refused one.
+    // A second instance (minting alike) reads the store: it finds the new KS, not the refused one.
     const other = createKsIssuer({
       partnerId: 1,
       minter: {
-        kind: 'never',
+        kind: 'kaltura-like',
         mint: () => Promise.reject(new KsError('ERR_KS_UNAVAILABLE', 'not here')),
       },
       store: hub.store(),

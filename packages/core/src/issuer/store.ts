@@ -3,12 +3,30 @@ import type { KsSession } from './types.js';
 /** Releases a lock taken with `KsSharedStore.lock`. */
 export type KsLockRelease = () => Promise<void>;
 
+/**
+ * What a store call is about. The partner and the user come first, so a
+ * store can keep each partner's (and each user's) records apart: two
+ * partners sharing one store never touch each other's sessions, revocations
+ * or locks.
+ */
+export interface KsStoreKey {
+  readonly partnerId: number;
+  /** The user asked for. */
+  readonly userId: string;
+  /**
+   * Everything that makes a KS different — partner, type, user, normalised
+   * privileges, and the way of minting — in one string, unique per request.
+   * Never contains a secret; a store may hash it.
+   */
+  readonly id: string;
+}
+
 /** What `KsSharedStore.get` read. */
 export interface KsSharedRead {
-  /** The session cached under the key, if any. */
+  /** The session cached under the key, if any (input to check, not trusted memory). */
   session: KsSession | undefined;
   /**
-   * Where the fleet's revocations stood at this read (opaque to the issuer).
+   * Where the partner's revocations stood at this read (opaque to the issuer).
    * A KS minted after the read is written with `set(…, fence)`, and the store
    * refuses it if its user (or everything) was revoked since: a mint that was
    * already under way when a revocation happened can never land after it.
@@ -21,35 +39,29 @@ export interface KsSharedRead {
  * in-memory LRU stays in front of it. Every method may fail or be slow: the
  * issuer bounds each call with `storeTimeoutMs` and, when the store fails,
  * mints on its own (reporting a `store-error` event) — a request never fails
- * just because the store did.
+ * just because the store did. What a store answers is checked before it is
+ * served: a session must match the request it was read for.
  *
- * Keys are the issuer's cache keys (partner, type, user id and normalised
- * privileges); a store should namespace them and may hash them. They never
- * contain a secret.
+ * One store may serve issuers of several partners: everything is keyed by
+ * partner.
  */
 export interface KsSharedStore {
   /** The session cached under `key`, if any, and the fence to `set` a KS minted after this read with. */
-  get(key: string): Promise<KsSharedRead>;
+  get(key: KsStoreKey): Promise<KsSharedRead>;
   /**
    * Caches `session` under `key` for `ttlMs`, remembering it belongs to
-   * `userId` (the one asked for) — unless `userId` or everything was revoked
+   * `key.userId` — unless that user, or everything of the partner, was revoked
    * after the read that gave `fence`, or the store can no longer tell (an
    * unknown or too old fence): then it writes nothing and resolves `false`.
    * The check and the write are one atomic step, ordered with `revoke`.
    */
-  set(
-    key: string,
-    session: KsSession,
-    ttlMs: number,
-    userId: string,
-    fence: string,
-  ): Promise<boolean>;
+  set(key: KsStoreKey, session: KsSession, ttlMs: number, fence: string): Promise<boolean>;
   /**
    * Tries to become the one instance minting `key`: resolves to a release
    * function when acquired, `undefined` when another instance holds the lock.
    * A lock expires by itself after `ttlMs` (so a crashed holder blocks no one).
    */
-  lock(key: string, ttlMs: number): Promise<KsLockRelease | undefined>;
+  lock(key: KsStoreKey, ttlMs: number): Promise<KsLockRelease | undefined>;
   /**
    * Waits (polling or subscribing) until `key` holds a session that `accept`
    * takes — another instance's fresh mint — for at most `timeoutMs`, and
@@ -60,18 +72,27 @@ export interface KsSharedStore {
    * tries to take the lock over.
    */
   waitFor(
-    key: string,
+    key: KsStoreKey,
     accept: (session: KsSession) => boolean,
     timeoutMs: number,
     signal: AbortSignal,
   ): Promise<KsSession | undefined>;
   /**
-   * Deletes a user's sessions (or, with `null`, all) everywhere, makes every
-   * fence read before it stale for that user (or for all), and tells every
-   * instance.
+   * Deletes a user's sessions (or, with `null`, all of the partner's)
+   * everywhere, makes every fence read before it stale for that user (or for
+   * all), and tells every instance. Resolves only once the store holds the
+   * revocation — durably, where it can tell (a store with replicas waits for
+   * one) — with the sessions of the user it deleted (none need be listed for
+   * `null`), so the issuer can end them at Kaltura. Rejects when it cannot
+   * confirm: the issuer then keeps a tombstone and tries again until it does.
+   * Revoking twice is harmless.
    */
-  revoke(userId: string | null): Promise<void>;
-  /** Subscribes to revocations made by any instance (`null`: everything). Returns an unsubscribe. */
-  onRevoke(listener: (userId: string | null) => void): () => void;
+  revoke(partnerId: number, userId: string | null): Promise<readonly KsSession[]>;
+  /**
+   * Subscribes to revocations of `partnerId` made by any other instance
+   * (`null`: everything, also when the store may have missed some). Returns
+   * an unsubscribe.
+   */
+  onRevoke(partnerId: number, listener: (userId: string | null) => void): () => void;
   close?(): Promise<void>;
 }

@@ -37,6 +37,34 @@ export interface KsKeyInfo {
 }
 
 /**
+ * Whether a revocation covers the fleet: `'fleet'` when there is no shared
+ * store (the instance is the fleet) or the store confirmed it, `'instance'`
+ * when only this instance is covered so far (the store did not confirm it;
+ * the issuer retries until it does).
+ */
+export type KsRevokeReach = 'fleet' | 'instance';
+
+/** What `revoke` did. */
+export interface KsRevokeResult {
+  /**
+   * The user's sessions dropped, each counted once: from this instance's cache
+   * and, with a shared store, those the store deleted (minted by any instance).
+   */
+  revoked: number;
+  /** How many of them were ended at Kaltura (`endSession`); one that could not be is an `end-error` event. */
+  ended: number;
+  /**
+   * `'instance'`: the store did not confirm the revocation. This instance has
+   * dropped the user, refuses every shared session of the user issued before
+   * now, and retries until the store confirms (`revoke-confirmed`); other
+   * instances may go on serving the user's KS from their memory until then.
+   * If that must not happen, end the sessions at Kaltura (`endSession`): those
+   * other instances minted are ended once the store confirms.
+   */
+  reach: KsRevokeReach;
+}
+
+/**
  * Why a session left the cache. `credentials`: Kaltura refused the credentials it was minted
  * with; `clock`: Kaltura's clock turned out to be further ahead than its expiry was judged by.
  */
@@ -126,4 +154,19 @@ export type KsIssuerEvent =
   /** Kaltura's clock was measured: its offset from this server's (ms, rounded up) and the round trip. */
   | { type: 'clock'; offsetMs: number; roundTripMs: number }
   /** Kaltura's clock could not be read; the last offset (or the fixed one) stays in use. */
-  | { type: 'clock-error'; error: KsError };
+  | { type: 'clock-error'; error: KsError }
+  /**
+   * The shared store did not confirm a revocation (`userId: null`: of
+   * everything). This instance refuses the user's shared sessions issued
+   * before it, and asks the store again at `retryAt` (back-off, 250 ms
+   * doubling to 5 s), until it confirms.
+   */
+  | {
+      type: 'revoke-pending';
+      partnerId: number;
+      userId: string | null;
+      attempts: number;
+      retryAt: number;
+    }
+  /** A revocation the store had not confirmed is confirmed now, after `attempts` failed tries. */
+  | { type: 'revoke-confirmed'; partnerId: number; userId: string | null; attempts: number };

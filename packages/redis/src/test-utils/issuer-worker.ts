@@ -8,7 +8,9 @@
  */
 import { isKsError } from '@kaltura-ks/core';
 import type { KsIssuer, KsIssuerEvent, KsMinter, KsSharedStore } from '@kaltura-ks/core/issuer';
-import { createRedisStore, type RedisStore, type RedisStoreOptions } from '../redis-store.js';
+import { createCluster } from 'redis';
+import { createRedisStore, type RedisStoreOptions } from '../redis-store.js';
+import type { RedisStore } from '../store.js';
 
 /** What the parent asks; every request carries an `id` its answer repeats. */
 export type WorkerRequest =
@@ -16,7 +18,7 @@ export type WorkerRequest =
   /** Asks for all of them at once (a cold storm), timing each. */
   | { id: number; op: 'storm'; userIds: string[]; privileges?: string }
   | { id: number; op: 'peek'; userId: string; privileges?: string }
-  | { id: number; op: 'revoke'; userId: string }
+  | { id: number; op: 'revoke'; userId: string; endSession?: boolean }
   | { id: number; op: 'clear' }
   | { id: number; op: 'stats' }
   /** Closes the issuer and the store, then exits. */
@@ -43,6 +45,10 @@ export interface WorkerStats {
   mints: number;
   /** How many issuer events of each type (`store-error`, `shared-hit`, `mint`...). */
   events: Record<string, number>;
+  /** The latest few `store-error`s, as `operation: code message`. */
+  storeErrors: string[];
+  /** Revocations the store has not confirmed yet (pending, being retried). */
+  unconfirmedRevocations: number;
 }
 
 export type WorkerResponse =
@@ -64,9 +70,14 @@ export interface WorkerTools {
   countMints: (minter: KsMinter) => KsMinter;
 }
 
+/** The store's options; `cluster` connects to a Redis Cluster (the worker makes and closes the client). */
+export type WorkerRedisOptions = Omit<RedisStoreOptions, 'client'> & {
+  cluster?: { rootNodes: { url: string }[] };
+};
+
 export interface IssuerWorkerSetup {
   /** Options of the Redis store; leave out to run without one. */
-  redis?: RedisStoreOptions;
+  redis?: WorkerRedisOptions;
   /** Wait this long (ms) for the store's connections before announcing readiness. Default 5000. */
   readyTimeoutMs?: number;
   createIssuer(tools: WorkerTools): KsIssuer;
@@ -86,12 +97,39 @@ export async function runIssuerWorker(setup: IssuerWorkerSetup): Promise<void> {
   if (process.send === undefined) throw new Error('runIssuerWorker needs an IPC channel (fork)');
   let mints = 0;
   const events: Record<string, number> = {};
+  const storeErrors: string[] = [];
+  const unconfirmed = new Set<string | null>();
   let store: RedisStore | undefined;
-  if (setup.redis !== undefined) store = createRedisStore(setup.redis);
+  let closeCluster: (() => Promise<void>) | undefined;
+  if (setup.redis?.cluster !== undefined) {
+    const { cluster: nodes, url: _url, reconnectMaxDelayMs = 250, ...options } = setup.redis;
+    const cluster = createCluster({
+      rootNodes: nodes.rootNodes,
+      defaults: {
+        disableOfflineQueue: true,
+        socket: {
+          reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, reconnectMaxDelayMs),
+        },
+      },
+    });
+    cluster.on('error', () => {});
+    await cluster.connect();
+    store = createRedisStore({ ...options, client: cluster });
+    closeCluster = () => cluster.close();
+  } else if (setup.redis !== undefined) {
+    store = createRedisStore(setup.redis);
+  }
   const issuer = setup.createIssuer({
     store,
     onEvent: (event) => {
       events[event.type] = (events[event.type] ?? 0) + 1;
+      if (event.type === 'revoke-pending') unconfirmed.add(event.userId);
+      if (event.type === 'revoke-confirmed') unconfirmed.delete(event.userId);
+      if (event.type === 'store-error') {
+        const { code = 'ERROR' } = event.error as { code?: string };
+        storeErrors.push(`${event.operation}: ${code} ${event.error.message}`);
+        if (storeErrors.length > 10) storeErrors.shift();
+      }
     },
     countMints: (minter) => ({
       ...minter,
@@ -155,17 +193,23 @@ export async function runIssuerWorker(setup: IssuerWorkerSetup): Promise<void> {
       case 'peek':
         return issuer.peek({ userId: request.userId, privileges: request.privileges })?.ks ?? null;
       case 'revoke':
-        return issuer.revoke(request.userId);
+        return issuer.revoke(request.userId, { endSession: request.endSession });
       case 'clear':
         await issuer.clear();
         return null;
       case 'stats': {
-        const stats: WorkerStats = { mints, events: { ...events } };
+        const stats: WorkerStats = {
+          mints,
+          events: { ...events },
+          storeErrors: [...storeErrors],
+          unconfirmedRevocations: unconfirmed.size,
+        };
         return stats;
       }
       case 'close':
         await issuer.close();
         await store?.close();
+        await closeCluster?.();
         return null;
     }
   };

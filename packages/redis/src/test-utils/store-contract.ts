@@ -1,4 +1,4 @@
-import type { KsSession, KsSharedStore } from '@kaltura-ks/core/issuer';
+import type { KsSession, KsSharedStore, KsStoreKey } from '@kaltura-ks/core/issuer';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 /** Several stores of one fleet (sharing one Redis, or one memory hub). */
@@ -14,10 +14,10 @@ export interface StoreContractFleet {
 
 const T0 = 1_700_000_000_000;
 
-export function testSession(userId: string, ks: string, issuedAt = T0): KsSession {
+export function testSession(userId: string, ks: string, issuedAt = T0, partnerId = 1): KsSession {
   return {
     ks,
-    partnerId: 1,
+    partnerId,
     userId,
     type: 0,
     privileges: '',
@@ -26,26 +26,25 @@ export function testSession(userId: string, ks: string, issuedAt = T0): KsSessio
   };
 }
 
-/** An issuer-like cache key (partner, type, user, privileges). */
-function key(userId: string, privileges = ''): string {
-  return `1\n0\n${userId}\n${privileges}`;
+/** An issuer-like store key (partner, type, user, privileges, way of minting). */
+export function storeKey(userId: string, privileges = '', partnerId = 1): KsStoreKey {
+  return { partnerId, userId, id: `test\n${partnerId}\n0\n${userId}\n${privileges}` };
 }
 
 /** The session cached under `key`, if any. */
-export async function read(store: KsSharedStore, key: string): Promise<KsSession | undefined> {
+export async function read(store: KsSharedStore, key: KsStoreKey): Promise<KsSession | undefined> {
   return (await store.get(key)).session;
 }
 
 /** Writes `session` the way the issuer does: fenced by a read just before it. */
 export async function put(
   store: KsSharedStore,
-  key: string,
+  key: KsStoreKey,
   session: KsSession,
   ttlMs: number,
-  userId: string,
 ): Promise<boolean> {
   const { fence } = await store.get(key);
-  return store.set(key, session, ttlMs, userId, fence);
+  return store.set(key, session, ttlMs, fence);
 }
 
 const SHORT_MS = 150;
@@ -75,65 +74,65 @@ export function describeStoreContract(
     });
 
     it('serves what one store set from every other, and nothing for an unknown key', async () => {
-      expect(await read(a, key('nobody'))).toBeUndefined();
-      await put(a, key('alice'), testSession('alice', 'ks-a'), 60_000, 'alice');
-      expect(await read(b, key('alice'))).toEqual(testSession('alice', 'ks-a'));
-      expect(await read(c, key('alice', 'sview:*'))).toBeUndefined();
+      expect(await read(a, storeKey('nobody'))).toBeUndefined();
+      await put(a, storeKey('alice'), testSession('alice', 'ks-a'), 60_000);
+      expect(await read(b, storeKey('alice'))).toEqual(testSession('alice', 'ks-a'));
+      expect(await read(c, storeKey('alice', 'sview:*'))).toBeUndefined();
     });
 
     it('forgets a session after its TTL', async () => {
-      await put(a, key('alice'), testSession('alice', 'ks-a'), SHORT_MS, 'alice');
+      await put(a, storeKey('alice'), testSession('alice', 'ks-a'), SHORT_MS);
       fleet.elapse(SHORT_MS);
-      await vi.waitFor(async () => expect(await read(b, key('alice'))).toBeUndefined(), poll);
+      await vi.waitFor(async () => expect(await read(b, storeKey('alice'))).toBeUndefined(), poll);
     });
 
     it('gives a lock to one store at a time, until released', async () => {
-      const release = await a.lock(key('alice'), 60_000);
+      const release = await a.lock(storeKey('alice'), 60_000);
       expect(release).toBeTypeOf('function');
-      expect(await b.lock(key('alice'), 60_000)).toBeUndefined();
-      expect(await c.lock(key('bob'), 60_000)).toBeTypeOf('function');
+      expect(await b.lock(storeKey('alice'), 60_000)).toBeUndefined();
+      expect(await c.lock(storeKey('bob'), 60_000)).toBeTypeOf('function');
       await release?.();
-      const next = await b.lock(key('alice'), 60_000);
+      const next = await b.lock(storeKey('alice'), 60_000);
       expect(next).toBeTypeOf('function');
       await next?.();
     });
 
     it('lets a lock lapse after its TTL, and only its owner releases it', async () => {
-      const stale = await a.lock(key('alice'), SHORT_MS);
+      const stale = await a.lock(storeKey('alice'), SHORT_MS);
       expect(stale).toBeTypeOf('function');
       fleet.elapse(SHORT_MS);
       let taken: (() => Promise<void>) | undefined;
       await vi.waitFor(async () => {
-        taken = await b.lock(key('alice'), 60_000);
+        taken = await b.lock(storeKey('alice'), 60_000);
         expect(taken).toBeTypeOf('function');
       }, poll);
       await stale?.(); // the old holder wakes up late: it must not free b's lock
-      expect(await c.lock(key('alice'), 60_000)).toBeUndefined();
+      expect(await c.lock(storeKey('alice'), 60_000)).toBeUndefined();
       await taken?.();
-      expect(await c.lock(key('alice'), 60_000)).toBeTypeOf('function');
+      expect(await c.lock(storeKey('alice'), 60_000)).toBeTypeOf('function');
     });
 
     it("waitFor resolves with another store's mint, skipping sessions it does not accept", async () => {
-      const release = await a.lock(key('alice'), 60_000);
-      const waiting = b.waitFor(key('alice'), (s) => s.ks === 'ks-new', 5_000, never);
-      await put(a, key('alice'), testSession('alice', 'ks-old'), 60_000, 'alice');
-      await put(a, key('alice'), testSession('alice', 'ks-new'), 60_000, 'alice');
+      const release = await a.lock(storeKey('alice'), 60_000);
+      const waiting = b.waitFor(storeKey('alice'), (s) => s.ks === 'ks-new', 5_000, never);
+      await put(a, storeKey('alice'), testSession('alice', 'ks-old'), 60_000);
+      await put(a, storeKey('alice'), testSession('alice', 'ks-new'), 60_000);
       expect((await waiting)?.ks).toBe('ks-new');
       await release?.();
     });
 
     it('waitFor returns an acceptable session that is already there', async () => {
-      await put(a, key('alice'), testSession('alice', 'ks-a'), 60_000, 'alice');
-      expect((await b.waitFor(key('alice'), () => true, 5_000, never))?.ks).toBe('ks-a');
+      await put(a, storeKey('alice'), testSession('alice', 'ks-a'), 60_000);
+      expect((await b.waitFor(storeKey('alice'), () => true, 5_000, never))?.ks).toBe('ks-a');
     });
 
     it('waitFor gives up with undefined after its timeout, or when aborted while waiting', async () => {
-      const release = await a.lock(key('alice'), 60_000);
-      expect(await b.waitFor(key('alice'), () => true, 100, never)).toBeUndefined();
+      const release = await a.lock(storeKey('alice'), 60_000);
+      expect(await b.waitFor(storeKey('alice'), () => true, 100, never)).toBeUndefined();
       const controller = new AbortController();
       const seen: string[] = [];
       const waiting = c.waitFor(
-        key('alice'),
+        storeKey('alice'),
         (s) => {
           seen.push(s.ks);
           return false;
@@ -143,7 +142,7 @@ export function describeStoreContract(
       );
       // Once it has been shown a session it rejects, it is waiting.
       await vi.waitFor(async () => {
-        await put(a, key('alice'), testSession('alice', 'ks-rejected'), 60_000, 'alice');
+        await put(a, storeKey('alice'), testSession('alice', 'ks-rejected'), 60_000);
         expect(seen).toContain('ks-rejected');
       }, poll);
       controller.abort();
@@ -152,10 +151,10 @@ export function describeStoreContract(
     });
 
     it('waitFor stops, empty-handed, once the lock is released without a session', async () => {
-      const release = await a.lock(key('alice'), 60_000);
+      const release = await a.lock(storeKey('alice'), 60_000);
       let settled = false;
       const waiting = b
-        .waitFor(key('alice'), () => true, 60_000, never)
+        .waitFor(storeKey('alice'), () => true, 60_000, never)
         .finally(() => {
           settled = true;
         });
@@ -170,84 +169,106 @@ export function describeStoreContract(
         b: [] as (string | null)[],
         c: [] as (string | null)[],
       };
-      a.onRevoke((u) => heard.a.push(u));
-      b.onRevoke((u) => heard.b.push(u));
-      c.onRevoke((u) => heard.c.push(u));
-      await put(a, key('alice'), testSession('alice', 'ks-a1'), 60_000, 'alice');
-      await put(c, key('alice', 'sview:*'), testSession('alice', 'ks-a2'), 60_000, 'alice');
-      await put(a, key('bob'), testSession('bob', 'ks-b'), 60_000, 'bob');
+      a.onRevoke(1, (u) => heard.a.push(u));
+      b.onRevoke(1, (u) => heard.b.push(u));
+      c.onRevoke(1, (u) => heard.c.push(u));
+      await put(a, storeKey('alice'), testSession('alice', 'ks-a1'), 60_000);
+      await put(c, storeKey('alice', 'sview:*'), testSession('alice', 'ks-a2'), 60_000);
+      await put(a, storeKey('bob'), testSession('bob', 'ks-b'), 60_000);
 
-      await b.revoke('alice');
-      expect(await read(c, key('alice'))).toBeUndefined();
-      expect(await read(a, key('alice', 'sview:*'))).toBeUndefined();
-      expect((await read(c, key('bob')))?.ks).toBe('ks-b');
+      const deleted = await b.revoke(1, 'alice');
+      // What it deleted, for the issuer to end at Kaltura: every session of the user, once.
+      expect(deleted.map((d) => d.ks).sort()).toEqual(['ks-a1', 'ks-a2']);
+      expect(await read(c, storeKey('alice'))).toBeUndefined();
+      expect(await read(a, storeKey('alice', 'sview:*'))).toBeUndefined();
+      expect((await read(c, storeKey('bob')))?.ks).toBe('ks-b');
       await vi.waitFor(() => {
         expect(heard.a).toEqual(['alice']);
         expect(heard.c).toEqual(['alice']);
       }, poll);
 
       // b does not hear its own revocation: once it has heard a later one, it has seen both.
-      await c.revoke('carol');
+      await c.revoke(1, 'carol');
       await vi.waitFor(() => expect(heard.b).toEqual(['carol']), poll);
     });
 
     it('revoke(null) deletes everything and tells the other stores', async () => {
       const heard: (string | null)[] = [];
-      b.onRevoke((u) => heard.push(u));
-      await put(a, key('alice'), testSession('alice', 'ks-a'), 60_000, 'alice');
-      await put(a, key('bob'), testSession('bob', 'ks-b'), 60_000, 'bob');
-      await a.revoke(null);
-      expect(await read(b, key('alice'))).toBeUndefined();
-      expect(await read(c, key('bob'))).toBeUndefined();
+      b.onRevoke(1, (u) => heard.push(u));
+      await put(a, storeKey('alice'), testSession('alice', 'ks-a'), 60_000);
+      await put(a, storeKey('bob'), testSession('bob', 'ks-b'), 60_000);
+      await a.revoke(1, null);
+      expect(await read(b, storeKey('alice'))).toBeUndefined();
+      expect(await read(c, storeKey('bob'))).toBeUndefined();
       await vi.waitFor(() => expect(heard).toEqual([null]), poll);
     });
 
     it('refuses a write fenced before its user was revoked, on any store; other users and later fences write', async () => {
-      const alice = (await a.get(key('alice'))).fence;
-      const bob = (await a.get(key('bob'))).fence;
-      await b.revoke('alice');
+      const alice = (await a.get(storeKey('alice'))).fence;
+      const bob = (await a.get(storeKey('bob'))).fence;
+      await b.revoke(1, 'alice');
       // A mint that began before the revocation lands after it: refused, nothing written.
-      expect(
-        await a.set(key('alice'), testSession('alice', 'ks-old'), 60_000, 'alice', alice),
-      ).toBe(false);
-      expect(await read(c, key('alice'))).toBeUndefined();
-      // Someone else's revocation does not stand in the way.
-      expect(await a.set(key('bob'), testSession('bob', 'ks-b'), 60_000, 'bob', bob)).toBe(true);
-      expect((await read(c, key('bob')))?.ks).toBe('ks-b');
-      // A mint that began after it writes as usual.
-      expect(await put(a, key('alice'), testSession('alice', 'ks-new'), 60_000, 'alice')).toBe(
-        true,
+      expect(await a.set(storeKey('alice'), testSession('alice', 'ks-old'), 60_000, alice)).toBe(
+        false,
       );
-      expect((await read(c, key('alice')))?.ks).toBe('ks-new');
+      expect(await read(c, storeKey('alice'))).toBeUndefined();
+      // Someone else's revocation does not stand in the way.
+      expect(await a.set(storeKey('bob'), testSession('bob', 'ks-b'), 60_000, bob)).toBe(true);
+      expect((await read(c, storeKey('bob')))?.ks).toBe('ks-b');
+      // A mint that began after it writes as usual.
+      expect(await put(a, storeKey('alice'), testSession('alice', 'ks-new'), 60_000)).toBe(true);
+      expect((await read(c, storeKey('alice')))?.ks).toBe('ks-new');
     });
 
     it('refuses every write fenced before a revoke(null), and a fence it did not give', async () => {
-      const alice = (await a.get(key('alice'))).fence;
-      const bob = (await b.get(key('bob'))).fence;
-      await c.revoke(null);
-      expect(await a.set(key('alice'), testSession('alice', 'ks-a'), 60_000, 'alice', alice)).toBe(
+      const alice = (await a.get(storeKey('alice'))).fence;
+      const bob = (await b.get(storeKey('bob'))).fence;
+      await c.revoke(1, null);
+      expect(await a.set(storeKey('alice'), testSession('alice', 'ks-a'), 60_000, alice)).toBe(
         false,
       );
-      expect(await b.set(key('bob'), testSession('bob', 'ks-b'), 60_000, 'bob', bob)).toBe(false);
-      expect(await read(c, key('alice'))).toBeUndefined();
-      expect(await read(c, key('bob'))).toBeUndefined();
-      expect(await a.set(key('bob'), testSession('bob', 'ks-b'), 60_000, 'bob', 'forged')).toBe(
+      expect(await b.set(storeKey('bob'), testSession('bob', 'ks-b'), 60_000, bob)).toBe(false);
+      expect(await read(c, storeKey('alice'))).toBeUndefined();
+      expect(await read(c, storeKey('bob'))).toBeUndefined();
+      expect(await a.set(storeKey('bob'), testSession('bob', 'ks-b'), 60_000, 'forged')).toBe(
         false,
       );
-      expect(await read(c, key('bob'))).toBeUndefined();
-      expect(await put(b, key('bob'), testSession('bob', 'ks-b2'), 60_000, 'bob')).toBe(true);
-      expect((await read(a, key('bob')))?.ks).toBe('ks-b2');
+      expect(await read(c, storeKey('bob'))).toBeUndefined();
+      expect(await put(b, storeKey('bob'), testSession('bob', 'ks-b2'), 60_000)).toBe(true);
+      expect((await read(a, storeKey('bob')))?.ks).toBe('ks-b2');
     });
 
     it('stops telling a listener once it unsubscribes', async () => {
       const removed: (string | null)[] = [];
       const kept: (string | null)[] = [];
-      const unsubscribe = b.onRevoke((u) => removed.push(u));
-      b.onRevoke((u) => kept.push(u));
+      const unsubscribe = b.onRevoke(1, (u) => removed.push(u));
+      b.onRevoke(1, (u) => kept.push(u));
       unsubscribe();
-      await a.revoke('dave');
+      await a.revoke(1, 'dave');
       await vi.waitFor(() => expect(kept).toEqual(['dave']), poll);
       expect(removed).toEqual([]);
+    });
+
+    it("keeps partners apart: one partner's revocations never touch another's sessions, marks or listeners", async () => {
+      const heard: (string | null)[] = [];
+      const other: (string | null)[] = [];
+      b.onRevoke(2, (u) => heard.push(u));
+      b.onRevoke(1, (u) => other.push(u));
+      await put(a, storeKey('alice', '', 1), testSession('alice', 'ks-p1'), 60_000);
+      await put(a, storeKey('alice', '', 2), testSession('alice', 'ks-p2', T0, 2), 60_000);
+      const fence = (await a.get(storeKey('bob', '', 2))).fence;
+      expect((await c.revoke(1, 'alice')).map((d) => d.ks)).toEqual(['ks-p1']);
+      expect(await read(b, storeKey('alice', '', 1))).toBeUndefined();
+      expect((await read(b, storeKey('alice', '', 2)))?.ks).toBe('ks-p2');
+      await c.revoke(1, null);
+      expect((await read(b, storeKey('alice', '', 2)))?.ks).toBe('ks-p2');
+      // Partner 2's fences are not moved by partner 1's revocations.
+      expect(
+        await a.set(storeKey('bob', '', 2), testSession('bob', 'ks-b', T0, 2), 60_000, fence),
+      ).toBe(true);
+      await c.revoke(2, 'carol');
+      await vi.waitFor(() => expect(heard).toEqual(['carol']), poll);
+      expect(other).toEqual(['alice', null]);
     });
   });
 }

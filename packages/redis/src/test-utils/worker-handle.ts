@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import type { KsRevokeResult } from '@kaltura-ks/core/issuer';
 import type {
   WorkerKs,
   WorkerReady,
@@ -28,7 +29,7 @@ export interface IssuerWorker {
   getKs(userId: string, options?: { privileges?: string; fresh?: boolean }): Promise<WorkerKs>;
   storm(userIds: string[]): Promise<WorkerStorm>;
   peek(userId: string): Promise<string | null>;
-  revoke(userId: string): Promise<number>;
+  revoke(userId: string, options?: { endSession?: boolean }): Promise<KsRevokeResult>;
   stats(): Promise<WorkerStats>;
   /** `kill -9` (or another signal), resolved once the process is gone. */
   kill(signal?: NodeJS.Signals): Promise<void>;
@@ -124,7 +125,8 @@ export async function spawnIssuerWorker(
       request({ op: 'getKs', userId, ...options }) as Promise<WorkerKs>,
     storm: (userIds) => request({ op: 'storm', userIds }) as Promise<WorkerStorm>,
     peek: (userId) => request({ op: 'peek', userId }) as Promise<string | null>,
-    revoke: (userId) => request({ op: 'revoke', userId }) as Promise<number>,
+    revoke: (userId, options = {}) =>
+      request({ op: 'revoke', userId, ...options }) as Promise<KsRevokeResult>,
     stats: () => request({ op: 'stats' }) as Promise<WorkerStats>,
     kill: (signal = 'SIGKILL') => gone(signal),
     async close() {
