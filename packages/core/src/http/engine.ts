@@ -3,8 +3,8 @@ import { createKsIssuer, type GetKsOptions, type KsIssuer } from '../issuer/issu
 import type { KsSession } from '../issuer/types.js';
 import { KsType } from '../ks/types.js';
 import { formatPrivileges, type PrivilegesInput } from '../privileges/privileges.js';
-import { joinByPrecedence } from './privilege-precedence.js';
 import { headerValue } from './headers.js';
+import { joinByPrecedence } from './privilege-precedence.js';
 import { rejectedKsOf } from './report-rejected.js';
 import type {
   HasHeaders,
