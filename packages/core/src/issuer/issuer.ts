@@ -690,7 +690,8 @@ class Issuer implements KsIssuer {
   #withSignal(promise: Promise<KsSession>, signal?: AbortSignal): Promise<KsSession> {
     if (signal === undefined) return promise;
     return new Promise<KsSession>((resolve, reject) => {
-      const onAbort = () => reject(new KsError('ERR_KS_ABORTED', 'The request for a KS was aborted'));
+      const onAbort = () =>
+        reject(new KsError('ERR_KS_ABORTED', 'The request for a KS was aborted'));
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });
       promise.then(
