@@ -38,7 +38,7 @@ beforeAll(async () => {
   await admin.connect();
   const { keyPrefix, lockTtlMs, lockWaitMs } = TAKEOVER;
   const pair = { keyPrefix, mintDelayMs: 10, issuer: { lockTtlMs, lockWaitMs } };
-  [holder, taker, ...workers] = await spawnIssuerWorkers(ENTRY, [
+  const [first, second, ...rest] = await spawnIssuerWorkers(ENTRY, [
     config({ ...pair, name: 'holder', hangUserIds: ['stuck'] }),
     config({ ...pair, name: 'taker' }),
     ...['a', 'b', 'c', 'd'].map((name) =>
@@ -52,6 +52,7 @@ beforeAll(async () => {
       }),
     ),
   ]);
+  [holder, taker, workers] = [first!, second!, rest];
 }, startAllTimeoutMs(6));
 
 afterAll(async () => {
