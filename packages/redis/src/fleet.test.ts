@@ -9,7 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CountingWorkerConfig } from './test-utils/counting-worker.js';
 import { type RedisServer, startRedisServer, until } from './test-utils/redis-server.js';
 import { TEST_ADMIN_SECRET } from './test-utils/signed-session.js';
-import { type IssuerWorker, spawnIssuerWorker } from './test-utils/worker-handle.js';
+import {
+  type IssuerWorker,
+  spawnIssuerWorkers,
+  startAllTimeoutMs,
+} from './test-utils/worker-handle.js';
 
 const ENTRY = new URL('./test-utils/counting-worker.ts', import.meta.url);
 
@@ -24,8 +28,8 @@ let holder: IssuerWorker;
 let taker: IssuerWorker;
 const TAKEOVER = { keyPrefix: 'takeover:', lockTtlMs: 1_500, lockWaitMs: 10_000 };
 
-function spawn(config: Omit<CountingWorkerConfig, 'redisUrl'>): Promise<IssuerWorker> {
-  return spawnIssuerWorker(ENTRY, { redisUrl: server.url, ...config });
+function config(worker: Omit<CountingWorkerConfig, 'redisUrl'>): CountingWorkerConfig {
+  return { redisUrl: server.url, ...worker };
 }
 
 async function totalMints(fleet: IssuerWorker[]): Promise<number> {
@@ -33,7 +37,6 @@ async function totalMints(fleet: IssuerWorker[]): Promise<number> {
   return stats.reduce((sum, s) => sum + s.mints, 0);
 }
 
-// Processes start in parallel; on a loaded machine that takes a while.
 beforeAll(async () => {
   server = await startRedisServer();
   emulator = await startEmulator({
@@ -47,11 +50,11 @@ beforeAll(async () => {
   await admin.connect();
   const { keyPrefix, lockTtlMs, lockWaitMs } = TAKEOVER;
   const pair = { keyPrefix, mintDelayMs: 10, issuer: { lockTtlMs, lockWaitMs } };
-  [holder, taker, ...workers] = await Promise.all([
-    spawn({ ...pair, name: 'holder', hangUserIds: ['stuck'] }),
-    spawn({ ...pair, name: 'taker' }),
+  const [first, second, ...rest] = await spawnIssuerWorkers(ENTRY, [
+    config({ ...pair, name: 'holder', hangUserIds: ['stuck'] }),
+    config({ ...pair, name: 'taker' }),
     ...['a', 'b', 'c', 'd'].map((name) =>
-      spawn({
+      config({
         name,
         keyPrefix: 'fleet:',
         mintDelayMs: 30,
@@ -62,7 +65,8 @@ beforeAll(async () => {
       }),
     ),
   ]);
-}, 60_000);
+  [holder, taker, workers] = [first!, second!, rest];
+}, startAllTimeoutMs(6));
 
 afterAll(async () => {
   await Promise.all([holder, taker, ...workers].map((worker) => worker?.close()));

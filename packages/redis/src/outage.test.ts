@@ -6,7 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CountingWorkerConfig } from './test-utils/counting-worker.js';
 import { type RedisServer, startRedisServer, until } from './test-utils/redis-server.js';
-import { type IssuerWorker, spawnIssuerWorker } from './test-utils/worker-handle.js';
+import {
+  type IssuerWorker,
+  spawnIssuerWorkers,
+  startAllTimeoutMs,
+} from './test-utils/worker-handle.js';
 
 const ENTRY = new URL('./test-utils/counting-worker.ts', import.meta.url);
 
@@ -15,20 +19,20 @@ let workers: IssuerWorker[] = [];
 
 beforeAll(async () => {
   server = await startRedisServer();
-  workers = await Promise.all(
-    ['a', 'b', 'c'].map((name) => {
-      const config: CountingWorkerConfig = {
+  workers = await spawnIssuerWorkers(
+    ENTRY,
+    ['a', 'b', 'c'].map(
+      (name): CountingWorkerConfig => ({
         name,
         redisUrl: server.url,
         keyPrefix: 'outage:',
         mintDelayMs: 10,
         reconnectMaxDelayMs: 100,
         issuer: { storeTimeoutMs: 200, lockWaitMs: 2_000 },
-      };
-      return spawnIssuerWorker(ENTRY, config);
-    }),
+      }),
+    ),
   );
-}, 60_000); // processes start in parallel; on a loaded machine that takes a while
+}, startAllTimeoutMs(3));
 
 afterAll(async () => {
   await Promise.all(workers.map((worker) => worker.close()));

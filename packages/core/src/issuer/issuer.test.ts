@@ -26,6 +26,7 @@ function clock() {
 /** A minter whose answers the test controls, counting calls. */
 function scriptedMinter(now: () => number, lifetimeSeconds = 3600) {
   const calls: MintRequest[] = [];
+  const signals: AbortSignal[] = [];
   let n = 0;
   let behaviour: 'ok' | 'fail' | 'hang' | 'refuse' = 'ok';
   const pending: Array<() => void> = [];
@@ -33,8 +34,9 @@ function scriptedMinter(now: () => number, lifetimeSeconds = 3600) {
   const minter: KsMinter & { end: (s: KsSession) => Promise<void> } = {
     kind: 'scripted',
     ended: [] as string[],
-    async mint(request: MintRequest) {
+    async mint(request: MintRequest, signal: AbortSignal) {
       calls.push(request);
+      signals.push(signal);
       if (gate) await gate;
       if (behaviour === 'fail') throw new KsError('ERR_KS_NETWORK', 'Kaltura is down');
       // Kaltura answers, but refuses this request (here: any user whose id starts with "bad").
@@ -64,6 +66,7 @@ function scriptedMinter(now: () => number, lifetimeSeconds = 3600) {
   return {
     minter,
     calls,
+    signals,
     ended: () => (minter as unknown as { ended: string[] }).ended,
     set: (b: typeof behaviour) => {
       behaviour = b;
@@ -328,15 +331,51 @@ describe('single flight and failures', () => {
     expect(delays).toEqual([75, 150, 300, 300, 300]);
   });
 
-  it('gives up waiting after mintTimeoutMs with ERR_KS_UNAVAILABLE; a late result is still cached', async () => {
+  it('ends a mint at mintTimeoutMs from its start: every caller gets ERR_KS_UNAVAILABLE then, its signal aborts, a late answer is not served', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const { script, issuer } = setup({ mintTimeoutMs: 5_000 });
+    const { script, issuer, events } = setup({ mintTimeoutMs: 5_000 });
     script.hold();
-    const waiting = issuer.getKs({ userId: 'u' }).catch((e: unknown) => e);
-    await vi.advanceTimersByTimeAsync(5_000);
-    expect(await waiting).toMatchObject({ code: 'ERR_KS_UNAVAILABLE' });
+    const first = issuer.getKs({ userId: 'u' }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(4_000);
+    let joinedAnswer: unknown;
+    const joined = issuer.getKs({ userId: 'u' }).then(
+      () => {},
+      (e: unknown) => {
+        joinedAnswer = e;
+      },
+    );
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(await first).toMatchObject({ code: 'ERR_KS_UNAVAILABLE' });
+    // The caller who joined a second before the deadline gets it too: the flight's, not 5 s more.
+    expect(joinedAnswer).toMatchObject({ code: 'ERR_KS_UNAVAILABLE' });
+    expect(script.signals[0]?.aborted).toBe(true);
+    expect(events.filter((e) => e.type === 'mint-error')).toMatchObject([
+      { error: { code: 'ERR_KS_TIMEOUT' }, consecutiveFailures: 1 },
+    ]);
     script.release();
-    await vi.waitFor(() => expect(issuer.size).toBe(1));
+    await joined;
+    await settled();
+    expect(issuer.size).toBe(0);
+    expect(script.calls).toHaveLength(1);
+  });
+
+  it('a hung mint is never joined after its deadline: once Kaltura is back, the first request after the back-off is served', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { c, script, issuer, events } = setup({ mintTimeoutMs: 5_000 });
+    script.set('hang'); // never answers, and ignores its signal
+    const first = issuer.getKs({ userId: 'u' }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(await first).toMatchObject({ code: 'ERR_KS_UNAVAILABLE' });
+    // The back-off started when the caller got its answer, on the issuer's clock.
+    expect(events.find((e) => e.type === 'mint-error')).toMatchObject({ retryAt: START + 750 });
+    script.set('ok');
+    c.advance(750);
+    const [second] = await Promise.all([
+      issuer.getKs({ userId: 'u' }).catch((e: unknown) => e),
+      vi.advanceTimersByTimeAsync(5_000),
+    ]);
+    expect(second).toMatchObject({ ks: 'ks-1', userId: 'u' });
+    expect(script.calls).toHaveLength(2);
   });
 
   it('stops waiting when the caller aborts', async () => {

@@ -92,7 +92,11 @@ export interface KsIssuerOptions {
   minForcedRefreshIntervalMs?: number;
   /** Most sessions kept in the cache. Default 10,000. */
   max?: number;
-  /** A caller waits at most this long (ms) for a mint, then gets `ERR_KS_UNAVAILABLE`. Default 10 s. */
+  /**
+   * A mint ends at most this long (ms) after it started: its signal aborts, and every caller
+   * waiting on it gets `ERR_KS_UNAVAILABLE` (the `mint-error` event says `ERR_KS_TIMEOUT`).
+   * Default 10 s.
+   */
   mintTimeoutMs?: number;
   /**
    * Back-off after failed mints (ms). Default 1 s doubling to 60 s. Kaltura down is one
@@ -770,7 +774,7 @@ class Issuer implements KsIssuer {
       flight = this.#flight(normalized, admitted === 'probe');
     }
     try {
-      return await this.#withDeadline(flight.promise, signal);
+      return await this.#withSignal(flight.promise, signal);
     } catch (error) {
       if (isKsError(error, 'ERR_KS_CREDENTIALS')) throw error;
       // A still-valid KS, even one evicted from the cache while the mint ran (not one
@@ -782,15 +786,13 @@ class Issuer implements KsIssuer {
     }
   }
 
-  #withDeadline(promise: Promise<KsSession>, signal?: AbortSignal): Promise<KsSession> {
+  /**
+   * The flight's outcome for one caller, who may stop waiting with `signal`, and who is
+   * answered at once when the issuer closes. No timer of its own: the flight ends at its
+   * deadline (`#bounded`), and a caller joins it no earlier than it started.
+   */
+  #withSignal(promise: Promise<KsSession>, signal?: AbortSignal): Promise<KsSession> {
     return new Promise<KsSession>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(
-          new KsError('ERR_KS_UNAVAILABLE', `No KS could be had within ${this.#mintTimeoutMs} ms`),
-        );
-      }, this.#mintTimeoutMs);
-      timer.unref?.();
       const onAbort = () => {
         cleanup();
         reject(new KsError('ERR_KS_ABORTED', 'The request for a KS was aborted'));
@@ -800,7 +802,6 @@ class Issuer implements KsIssuer {
         reject(new KsError('ERR_KS_UNAVAILABLE', 'The issuer was closed'));
       };
       const cleanup = () => {
-        clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         this.#waiting.delete(onClose);
       };
@@ -816,6 +817,37 @@ class Issuer implements KsIssuer {
         },
         (error: unknown) => {
           cleanup();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /**
+   * A flight's work, given `mintTimeoutMs` from its start: then its signal aborts and it
+   * fails at once with `ERR_KS_TIMEOUT` (an outage), whether or not the minter honours the
+   * signal. So a hung mint never outlives the first caller's wait: nobody who asks later
+   * joins it (Kaltura may be back by then), and its failure starts the back-off when the
+   * callers got their 503, not whenever a hung connection happens to end.
+   */
+  #bounded<T>(work: Promise<T>, controller: AbortController): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const error = new KsError(
+          'ERR_KS_TIMEOUT',
+          `No KS could be minted within mintTimeoutMs (${this.#mintTimeoutMs} ms)`,
+        );
+        reject(error);
+        controller.abort(error);
+      }, this.#mintTimeoutMs);
+      timer.unref?.();
+      work.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
           reject(error);
         },
       );
@@ -840,10 +872,15 @@ class Issuer implements KsIssuer {
     flight.promise = (async () => {
       try {
         // A probe asks Kaltura itself: a KS from the shared store would not say whether it is back.
-        const { session, minted } =
+        const { session, minted } = await this.#bounded(
           this.#store === undefined || probe
-            ? { session: await this.#mint(normalized, controller.signal), minted: true }
-            : await this.#obtainShared(this.#store, normalized, flight);
+            ? this.#mint(normalized, controller.signal).then((made) => ({
+                session: made,
+                minted: true,
+              }))
+            : this.#obtainShared(this.#store, normalized, flight),
+          controller,
+        );
         const refused = this.#breaker.refuses(flight.epoch);
         if (refused !== undefined) throw refused;
         const closed = this.#breaker.succeeded(flight.epoch, probe);

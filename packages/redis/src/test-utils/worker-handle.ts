@@ -39,6 +39,47 @@ export interface IssuerWorker {
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
+/** Workers started at once by `spawnIssuerWorkers`: about the cores of a CI machine. */
+const STARTS_AT_ONCE = 2;
+/** How long one worker may take to start (load tsx and the sources), one of two at a time. */
+const START_TIMEOUT_MS = 45_000;
+
+/**
+ * A hook's timeout for `spawnIssuerWorkers(…, configs)` with `count` configs: their starts'
+ * deadlines one batch after another, and a little for the rest of the hook.
+ */
+export function startAllTimeoutMs(count: number): number {
+  return Math.ceil(count / STARTS_AT_ONCE) * START_TIMEOUT_MS + 10_000;
+}
+
+/**
+ * One worker per config, started two at a time: each start is a few hundred files to load,
+ * CPU-bound, so starting them all at once only makes each of them slower — six at once on a
+ * loaded two-core machine missed the start deadline. If one fails, the others are closed.
+ */
+export async function spawnIssuerWorkers(
+  entry: URL,
+  configs: readonly unknown[],
+): Promise<IssuerWorker[]> {
+  const workers: IssuerWorker[] = [];
+  try {
+    for (let i = 0; i < configs.length; i += STARTS_AT_ONCE) {
+      const batch = configs.slice(i, i + STARTS_AT_ONCE);
+      const started = await Promise.allSettled(
+        batch.map((config) => spawnIssuerWorker(entry, config)),
+      );
+      for (const outcome of started)
+        if (outcome.status === 'fulfilled') workers.push(outcome.value);
+      const failed = started.find((outcome) => outcome.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+    }
+    return workers;
+  } catch (error) {
+    await Promise.all(workers.map((worker) => worker.close()));
+    throw error;
+  }
+}
+
 /**
  * Forks `entry` (a TypeScript file run through tsx, against workspace
  * sources) with `config` as its JSON argument, and waits for it to be ready.
@@ -47,7 +88,7 @@ export async function spawnIssuerWorker(
   entry: URL,
   config: unknown,
   {
-    startTimeoutMs = 45_000,
+    startTimeoutMs = START_TIMEOUT_MS,
     requestTimeoutMs = 20_000,
   }: { startTimeoutMs?: number; requestTimeoutMs?: number } = {},
 ): Promise<IssuerWorker> {
