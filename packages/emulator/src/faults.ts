@@ -1,4 +1,8 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KsError } from '@kaltura-ks/core';
+import { errorBody } from './errors.js';
+import { send } from './json.js';
 
 /** How a faulty answer fails. */
 export const FaultMode = {
@@ -175,5 +179,50 @@ export class Faults implements FaultControls {
       }
     }
     return undefined;
+  }
+}
+
+/** Plays a fault; false when the request should then be answered normally (a delay). */
+export async function applyFault(
+  fault: FaultRule,
+  request: IncomingMessage,
+  response: ServerResponse,
+  /** Aborted when the emulator closes: ends a delay early. */
+  closing: AbortSignal,
+): Promise<boolean> {
+  switch (fault.mode) {
+    case FaultMode.HTTP_ERROR: {
+      const status = fault.status ?? 500;
+      response.writeHead(status, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        ...(fault.retryAfterSeconds === undefined
+          ? {}
+          : { 'Retry-After': String(fault.retryAfterSeconds) }),
+      });
+      response.end(`Emulated HTTP ${status}\n`);
+      return true;
+    }
+    case FaultMode.KALTURA_ERROR:
+      send(response, 200, errorBody(fault.code ?? 'INTERNAL_SERVERL_ERROR', ...(fault.args ?? [])));
+      return true;
+    case FaultMode.DELAY:
+      try {
+        await sleep(fault.latencyMs ?? 1000, undefined, { signal: closing });
+      } catch {
+        response.destroy();
+        return true;
+      }
+      return false;
+    case FaultMode.HANG:
+      // Nothing is written; close() destroys the socket.
+      return true;
+    case FaultMode.RESET:
+      if (typeof request.socket.resetAndDestroy === 'function') request.socket.resetAndDestroy();
+      else request.socket.destroy();
+      return true;
+    case FaultMode.MALFORMED:
+      response.writeHead(200, { 'Content-Type': 'application/json' });
+      response.end('{"objectType":"KalturaSessionInfo","ks":');
+      return true;
   }
 }
