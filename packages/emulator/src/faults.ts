@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { KsError } from '@kaltura-ks/core';
 import { errorBody } from './errors.js';
 import { send } from './json.js';
+import { mulberry32 } from './random.js';
 
 /** How a faulty answer fails. */
 export const FaultMode = {
@@ -57,18 +58,6 @@ export interface FaultControls {
 
 function invalid(message: string): KsError {
   return new KsError('ERR_KS_INVALID_OPTION', `fault ${message}`);
-}
-
-/** mulberry32: a small, fast, seedable generator. Plenty for picking a share of requests. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 function optionalName(value: unknown, name: string): string | undefined {
@@ -151,7 +140,7 @@ export class Faults implements FaultControls {
       rule,
       service,
       action,
-      random: rule.seed === undefined ? this.#random : seeded(rule.seed),
+      random: rule.seed === undefined ? this.#random : mulberry32(rule.seed),
     });
     const specificity = (r: ActiveRule) =>
       (r.service === undefined ? 0 : 2) + (r.action === undefined ? 0 : 1);
