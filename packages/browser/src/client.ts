@@ -1,4 +1,6 @@
-import { KsClientError, type KsClientErrorCode } from './errors.js';
+import { ELECTION_MS, idOf, type TabMessage as Message, partnerOf } from './cross-tab.js';
+import { fail, KsClientError, type KsClientErrorCode } from './errors.js';
+import { httpError, isSession } from './answer.js';
 import { attach, type KalturaPlayerLike } from './player.js';
 
 /** What the KS route answers with (epoch milliseconds on the server's clock). */
@@ -101,46 +103,8 @@ export interface KsClient {
   attachPlayer(player: KalturaPlayerLike): () => void;
 }
 
-type Message =
-  | { t: 's'; s: KsSession } // a session
-  | { t: 'c' } // clear
-  // Election without Web Locks: a tab claims the renewal with a ticket; 0 is "I am renewing".
-  | { t: 'r'; id: number };
-
-const ELECTION_MS = 50;
 /** setTimeout overflows above 2^31 − 1 ms. */
 const MAX_DELAY = 2 ** 31 - 1;
-
-const isSession = (b: KsSession | undefined): b is KsSession =>
-  typeof b?.ks === 'string' &&
-  b.ks !== '' &&
-  typeof b.userId === 'string' &&
-  typeof b.privileges === 'string' &&
-  [0, 2].includes(b.type) &&
-  Number.isFinite(b.partnerId) &&
-  Number.isFinite(b.serverTime) &&
-  Number.isFinite(b.expiresAt) &&
-  b.expiresAt > b.serverTime;
-
-/**
- * What a KS shows without a secret: `partnerId,type` for v1 (clear text), the partner id
- * alone for v2 (the rest is encrypted). Throws on what is not base64.
- */
-const head = (ks: string) => {
-  // v1: signature|partnerId;partnerId;validUntil;type;…  v2: v2|partnerId|encrypted
-  const f = atob(ks.replace(/-/g, '+').replace(/_/g, '/')).split(/[;|]/);
-  return f[0] === 'v2' ? f[1] : `${f[1]},${f[4]}`;
-};
-
-/** Whom a session is for: `partnerId,type,userId`. */
-const idOf = (s: KsSession) => `${[s.partnerId, s.type, s.userId]}`;
-
-/**
- * The message is the code and a detail (the HTTP status, the option's name): never a KS,
- * never the server's own text.
- */
-const fail = (code: KsClientErrorCode, detail: unknown = '', status?: number, cause?: unknown) =>
-  new KsClientError(code, `kaltura-ks: ${code} ${detail}`, status, cause);
 
 export function createKsClient({
   url = '/kaltura/ks',
@@ -295,7 +259,7 @@ export function createKsClient({
         // expires within the longest lifetime the server has given (plus a minute: this
         // tab's estimate of the server's clock is off by up to half a round trip, and
         // Kaltura counts whole seconds).
-        id.startsWith(`${head(s.ks)},`) &&
+        id.startsWith(`${partnerOf(s.ks)},`) &&
         who.startsWith(`${s.partnerId},${s.type},`) &&
         s.expiresAt < now() + off + life + 60_000
       )
@@ -342,22 +306,7 @@ export function createKsClient({
           // Timed out while reading the body: reported as `reason` below.
           if (controller.signal.aborted) throw 0;
           const { status } = res;
-          if (!res.ok) {
-            const e = fail(
-              status === 401
-                ? 'ERR_KS_NO_USER'
-                : status === 403
-                  ? 'ERR_KS_FORBIDDEN'
-                  : status === 503
-                    ? 'ERR_KS_UNAVAILABLE'
-                    : 'ERR_KS_HTTP',
-              status,
-              status,
-            );
-            const after = Number(res.headers.get('retry-after'));
-            if (after > 0) e.retryAfterMs = after * 1000;
-            throw e;
-          }
+          if (!res.ok) throw httpError(res);
           if (!isSession(body)) throw fail('ERR_KS_RESPONSE', status, status);
           // Cleared while under way: reported as ERR_KS_ABORTED below.
           if (gen !== generation) throw 0;
