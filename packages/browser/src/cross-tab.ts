@@ -1,10 +1,10 @@
 // What the tabs of an origin tell each other, and what a tab checks in another's session
 // before it believes it. The client (client.ts) runs the channel and the election.
-import type { KsSession } from './client.js';
+import type { KsRouteBody } from './client.js';
 
 /** What the tabs of an origin tell each other. */
 export type TabMessage =
-  | { t: 's'; s: KsSession } // a session
+  | { t: 's'; s: KsRouteBody } // a session
   | { t: 'c' } // clear
   // Election without Web Locks: a tab claims the renewal with a ticket; 0 is "I am renewing".
   | { t: 'r'; id: number };
@@ -24,4 +24,4 @@ export const partnerOf = (ks: string) => {
 };
 
 /** Whom a session is for: `partnerId,type,userId`. */
-export const idOf = (s: KsSession) => `${[s.partnerId, s.type, s.userId]}`;
+export const idOf = (s: KsRouteBody) => `${[s.partnerId, s.type, s.userId]}`;

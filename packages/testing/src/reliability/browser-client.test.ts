@@ -156,7 +156,7 @@ function start(): { client: KsClient; events: KsEvent[]; next: () => Promise<KsE
     timers: timers.provider,
     random: () => 0.5,
     crossTab: false,
-    retry: RETRY,
+    failureBackoff: RETRY,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
   });
   created.subscribe((event) => {
