@@ -1,3 +1,4 @@
+import { KsError } from '../errors.js';
 import type { KsLockRelease, KsSharedRead, KsSharedStore } from './store.js';
 import type { KsSession } from './types.js';
 
@@ -20,7 +21,8 @@ export function createMemoryStoreHub(now: () => number = Date.now) {
   let clearedAt = 0;
 
   function check(): void {
-    if (failing) throw new Error('store unavailable');
+    if (failing)
+      throw new KsError('ERR_KS_UNAVAILABLE', 'The memory store is failing (setFailing)');
   }
 
   function read(key: string): KsSession | undefined {
