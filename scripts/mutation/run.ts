@@ -1,0 +1,95 @@
+/**
+ * `pnpm test:mutation [group…] [--changed] [--force] [--concurrency N] [--budget-minutes N]`
+ *
+ * Runs StrykerJS (vitest runner) over each group of groups.ts in incremental mode: only the
+ * mutants whose code or covering tests changed since the committed state are tested again.
+ * Writes the state back (scripts/mutation/state/<group>.json, commit it) and the reports
+ * (reports/mutation/<group>.json and .html, not committed), then runs the check (check.ts):
+ * a survivor missing from equivalents.txt, or a file under 95%, fails.
+ *
+ *   --changed          skip a group whose files and tests are byte-identical to its state (CI)
+ *   --force            test every mutant again, ignoring the state
+ *   --concurrency N    test runners in parallel (default 1: the machine is shared)
+ *   --budget-minutes N give up, and fail, after N minutes
+ */
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Stryker } from '@stryker-mutator/core';
+import { checkGroups } from './check.js';
+import { GROUPS, type GroupName, isGroupName } from './groups.js';
+import { readState, staleReason, statePath, tidyState } from './state.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+process.chdir(root);
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    changed: { type: 'boolean', default: false },
+    force: { type: 'boolean', default: false },
+    concurrency: { type: 'string', default: '1' },
+    'budget-minutes': { type: 'string' },
+  },
+});
+
+const unknown = positionals.filter((name) => !isGroupName(name));
+if (unknown.length > 0) {
+  console.error(
+    `Unknown group(s): ${unknown.join(', ')}. Groups: ${Object.keys(GROUPS).join(', ')}`,
+  );
+  process.exit(2);
+}
+const selected = (positionals.length > 0 ? positionals : Object.keys(GROUPS)) as GroupName[];
+const concurrency = Number(values.concurrency);
+if (!Number.isInteger(concurrency) || concurrency < 1) {
+  console.error('--concurrency must be a positive integer');
+  process.exit(2);
+}
+
+if (values['budget-minutes'] !== undefined) {
+  const minutes = Number(values['budget-minutes']);
+  if (!(minutes > 0)) {
+    console.error('--budget-minutes must be a positive number');
+    process.exit(2);
+  }
+  setTimeout(() => {
+    console.error(
+      `Mutation testing took longer than ${minutes} min: run \`pnpm test:mutation\` locally and commit scripts/mutation/state.`,
+    );
+    process.exit(1);
+  }, minutes * 60_000).unref();
+}
+
+mkdirSync('reports/mutation', { recursive: true });
+const plugin = fileURLToPath(import.meta.resolve('@stryker-mutator/vitest-runner'));
+const timings: string[] = [];
+
+for (const name of selected) {
+  const group = GROUPS[name];
+  if (values.changed && !values.force) {
+    const reason = staleReason(group, readState(name));
+    if (reason === undefined) {
+      console.log(`[mutation] ${name}: unchanged since its state, not run`);
+      continue;
+    }
+    console.log(`[mutation] ${name}: ${reason}`);
+  }
+  const started = Date.now();
+  await new Stryker({
+    configFile: 'stryker.config.json',
+    plugins: [plugin],
+    mutate: [...group.mutate],
+    testFiles: [...group.tests],
+    incrementalFile: statePath(name),
+    force: values.force,
+    concurrency,
+    jsonReporter: { fileName: `reports/mutation/${name}.json` },
+    htmlReporter: { fileName: `reports/mutation/${name}.html` },
+  }).runMutationTest();
+  tidyState(name);
+  timings.push(`${name} ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+if (timings.length > 0) console.log(`[mutation] wall time: ${timings.join(', ')}`);
+process.exit(checkGroups(selected) ? 0 : 1);
