@@ -33,6 +33,8 @@ export const GROUPS = {
       `${core}/ks/verify.test.ts`,
       `${core}/ks/create.test.ts`,
       `${core}/ks/crypto.test.ts`,
+      `${core}/ks/fields.test.ts`,
+      `${core}/ks/text.test.ts`,
       `${core}/ks/php.test.ts`,
       `${core}/ks/ks.property.test.ts`,
       `${core}/privileges/privileges.test.ts`,
@@ -43,7 +45,7 @@ export const GROUPS = {
   /** When the issuer renews a cached KS, and how it backs off. */
   policy: {
     mutate: [`${core}/issuer/policy.ts`],
-    tests: [`${core}/issuer/issuer.test.ts`],
+    tests: [`${core}/issuer/policy.test.ts`, `${core}/issuer/issuer.test.ts`],
   },
 } as const satisfies Record<string, MutationGroup>;
 
