@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { GROUPS, type GroupName, isGroupName } from './groups.js';
+import { filesOf, GROUPS, type GroupName, isGroupName } from './groups.js';
 import { type MutantResult, readState, statePath } from './state.js';
 
 export const SCORE_THRESHOLD = 95;
@@ -82,7 +82,7 @@ export function checkGroups(groups: readonly GroupName[]): boolean {
       problems.push(`${name}: no state in ${statePath(name)}; run \`pnpm test:mutation ${name}\``);
       continue;
     }
-    for (const file of GROUPS[name].mutate) {
+    for (const file of filesOf(GROUPS[name])) {
       checkedFiles.add(file);
       const result = state.files[file];
       if (result === undefined) {

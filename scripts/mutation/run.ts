@@ -12,12 +12,12 @@
  *   --concurrency N    test runners in parallel (default 1: the machine is shared)
  *   --budget-minutes N give up, and fail, after N minutes
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Stryker } from '@stryker-mutator/core';
 import { checkGroups } from './check.js';
-import { GROUPS, type GroupName, isGroupName } from './groups.js';
+import { GROUPS, type GroupName, isGroupName, type MutationRegion } from './groups.js';
 import { readState, staleReason, statePath, tidyState } from './state.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -61,6 +61,25 @@ if (values['budget-minutes'] !== undefined) {
   }, minutes * 60_000).unref();
 }
 
+/** A `mutate` entry as Stryker takes it: a file, or `file:first-last` for a region. */
+function strykerPattern(entry: string | MutationRegion): string {
+  if (typeof entry === 'string') return entry;
+  const lines = readFileSync(entry.file, 'utf8').split('\n');
+  const lineOf = (marker: string): number => {
+    const found = lines.flatMap((line, i) => (line.includes(marker) ? [i + 1] : []));
+    if (found.length !== 1) {
+      throw new Error(
+        `${entry.file}: ${JSON.stringify(marker)} occurs ${found.length} times, not once: update scripts/mutation/groups.ts`,
+      );
+    }
+    return found[0]!;
+  };
+  const first = lineOf(entry.from);
+  const last = lineOf(entry.to) - 1;
+  if (last < first) throw new Error(`${entry.file}: ${JSON.stringify(entry.to)} comes first`);
+  return `${entry.file}:${first}-${last}`;
+}
+
 mkdirSync('reports/mutation', { recursive: true });
 const plugin = fileURLToPath(import.meta.resolve('@stryker-mutator/vitest-runner'));
 const timings: string[] = [];
@@ -79,7 +98,7 @@ for (const name of selected) {
   await new Stryker({
     configFile: 'stryker.config.json',
     plugins: [plugin],
-    mutate: [...group.mutate],
+    mutate: group.mutate.map(strykerPattern),
     testFiles: [...group.tests],
     incrementalFile: statePath(name),
     force: values.force,

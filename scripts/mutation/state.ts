@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { GroupName, MutationGroup } from './groups.js';
+import { filesOf, type GroupName, type MutationGroup } from './groups.js';
 
 /** The parts of a Stryker report (mutation-testing-report-schema) that the scripts read. */
 export interface MutantResult {
@@ -34,11 +34,12 @@ export function staleReason(
   state: MutationReport | undefined,
 ): string | undefined {
   if (state === undefined) return 'no state yet';
-  for (const file of group.mutate) {
+  const mutated = filesOf(group);
+  for (const file of mutated) {
     if (state.files[file]?.source !== readFileSync(file, 'utf8')) return `${file} changed`;
   }
   for (const file of Object.keys(state.files)) {
-    if (!group.mutate.includes(file)) return `${file} is no longer mutated`;
+    if (!mutated.includes(file)) return `${file} is no longer mutated`;
   }
   const tests = state.testFiles ?? {};
   for (const file of group.tests) {
