@@ -51,6 +51,7 @@ export const GROUPS = {
       `${core}/ks/ks.property.test.ts`,
       `${core}/privileges/privileges.test.ts`,
       `${core}/privileges/privileges.property.test.ts`,
+      `${core}/privileges/server-privileges.test.ts`,
       `${core}/app-token/hash.test.ts`,
     ],
   },

@@ -218,7 +218,9 @@ describe('parse_str key normalisation, in detail', () => {
   it('refuses a key with a "]" anywhere after its "[", however far', () => {
     expect(() => phpParseStr(Buffer.from('a[bcdefgh]=1'))).toThrow(PhpArrayKeyError);
     expect(() => phpParseStr(Buffer.from('ok=1&a[b.c]=1'))).toThrow(PhpArrayKeyError);
+    // A "]" before the "[" does not close it.
     expect(keys('a]b[=1')).toEqual(['a]b_']);
+    expect(keys('a][=1')).toEqual(['a]_']);
   });
 
   it('reads the pairs in order, each "&"-separated, the last one included', () => {
