@@ -67,6 +67,7 @@ export const GROUPS = {
       `${core}/http/engine.test.ts`,
       `${core}/http/engine.route-refusals.test.ts`,
       `${core}/http/jwt-user.test.ts`,
+      `${core}/http/jwt-user.token-sources.test.ts`,
       'packages/testing/src/adapters/express.test.ts',
       'packages/testing/src/reliability/route-hardening.test.ts',
     ],
