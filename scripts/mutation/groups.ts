@@ -95,7 +95,13 @@ export const GROUPS = {
       { file: redisStore, from: 'async get(key: string)', to: 'async lock(key: string' },
       { file: redisStore, from: 'async #revokeInRedis(', to: 'async #replayRevocations(' },
     ],
-    tests: ['packages/redis/src/redis-store.test.ts', 'packages/redis/src/issuer.test.ts'],
+    tests: [
+      'packages/redis/src/key-layout.test.ts',
+      'packages/redis/src/codec.test.ts',
+      'packages/redis/src/scripts.test.ts',
+      'packages/redis/src/redis-store.test.ts',
+      'packages/redis/src/issuer.test.ts',
+    ],
   },
 } as const satisfies Record<string, MutationGroup>;
 
