@@ -36,6 +36,10 @@ describe('phpParseStr (PHP 8 parse_str as KS v2 parsing sees it)', () => {
 
   it('takes a key without "=" as an empty value, and skips empty pairs', () => {
     expect(parse('a&&b=&=x')).toEqual({ a: '', b: '' });
+    // At the very start too: an empty pair, and a pair with an empty key.
+    expect(parse('&a=1')).toEqual({ a: '1' });
+    expect(parse('=x&a=1')).toEqual({ a: '1' });
+    expect(parse('=x')).toEqual({});
   });
 
   it('normalises keys: leading spaces go, spaces and dots become _, a NUL ends the key', () => {
@@ -241,6 +245,11 @@ describe('phpTrim trims each PHP whitespace character on each side', () => {
     expect(phpTrim(`${space}a${space}`)).toBe('a');
     expect(phpTrim(`${space}${space}`)).toBe('');
     expect(phpTrim(`a${space}b`)).toBe(`a${space}b`);
+  });
+
+  it('trims one side when only that side has spaces', () => {
+    expect(phpTrim('a\t ')).toBe('a');
+    expect(phpTrim(' \ta')).toBe('a');
   });
 
   it('keeps other spaces and controls', () => {

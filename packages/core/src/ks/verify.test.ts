@@ -12,6 +12,7 @@ import {
   SPEC_WIDGET_KS,
 } from '../test-utils/vectors.js';
 import { createKs } from './create.js';
+import { PhpArrayKeyError } from './php.js';
 import { decodeKs, MAX_KS_LENGTH, verifyKs } from './verify.js';
 
 const NOW = fixedClock(1_700_000_000_000);
@@ -412,6 +413,13 @@ describe('verifyKs refuses, and says why', () => {
   });
 
   it('a v2 field with a key PHP would turn into an array', () => {
+    let caught: unknown;
+    try {
+      verifyKs(sealV2(SPEC_SECRET, 12345, 'e[x]=1&_e=2000000000'), opts);
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as KsError).cause).toBeInstanceOf(PhpArrayKeyError);
     expect(
       refusal(() => verifyKs(sealV2(SPEC_SECRET, 12345, 'e[x]=1&_e=2000000000'), opts)),
     ).toEqual({ code: 'ERR_KS_MALFORMED', message: 'The KS v2 has a field Kaltura cannot read' });
@@ -442,6 +450,16 @@ describe('verifyKs refuses bytes that are not UTF-8 (Kaltura would read them as 
       code: 'ERR_KS_MALFORMED',
       message: 'The KS body is not valid UTF-8',
     });
+  });
+
+  it('keeps the decoding error as the cause', () => {
+    let caught: unknown;
+    try {
+      verifyKs(sealV2(SPEC_SECRET, 12345, '_e=2000000000&_u=%FF'), opts);
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as KsError).cause).toBeInstanceOf(TypeError);
   });
 
   it('while well-formed multi-byte UTF-8 reads back as written', () => {
@@ -632,6 +650,12 @@ describe('verifyKs and decodeKs, v1 fields', () => {
       privileges: '',
       rand: '',
     });
+  });
+
+  it('reads a v1 KS with an empty signature (decodeKs), and refuses it as unsigned (verifyKs)', () => {
+    const ks = v1Body('|12345;12345;2000000000;0;1;bob;;;');
+    expect(decodeKs(ks)).toMatchObject({ version: 1, userId: 'bob' });
+    expect(refusal(() => verifyKs(ks, opts)).code).toBe('ERR_KS_SIGNATURE');
   });
 
   it('finds the separator after the signature: a "|" in the fields is part of them', () => {

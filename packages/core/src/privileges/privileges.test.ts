@@ -316,6 +316,11 @@ describe(`privileges are at most ${MAX_PRIVILEGES_LENGTH} characters`, () => {
 });
 
 describe('parsePrivileges and v2Fields details', () => {
+  it('reads an item that starts with ":" as an empty name with a value', () => {
+    expect([...parsePrivileges(':a/b')]).toEqual([['', ['a', 'b']]]);
+    expect([...v2Fields(':a')]).toEqual([['', 'a']]);
+  });
+
   it('splits an item on its first ":" only, and a value on every "/"', () => {
     expect([...parsePrivileges('urirestrict:http://a/b/*')]).toEqual([
       ['urirestrict', ['http:', '', 'a', 'b', '*']],
