@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeKsBase64 } from './base64.js';
+import { decodeKsBase64, decodeKsBase64Strictly, isPlainBase64 } from './base64.js';
 import {
   mt19937,
   PhpArrayKeyError,
@@ -7,6 +8,7 @@ import {
   phpSeededBytes,
   phpTrim,
   phpUrlencode,
+  writePhpUrlencoded,
 } from './php.js';
 
 describe('phpUrlencode (RFC 1738, as PHP urlencode)', () => {
@@ -21,6 +23,39 @@ describe('phpUrlencode (RFC 1738, as PHP urlencode)', () => {
     ['😀', '%F0%9F%98%80'],
   ])('%j → %j', (input, output) => {
     expect(phpUrlencode(input)).toBe(output);
+  });
+});
+
+describe('writePhpUrlencoded', () => {
+  const encoded = (value: string) => {
+    const target = Buffer.alloc(9 * value.length + 8, '#');
+    const end = writePhpUrlencoded(target, 4, value);
+    expect(target.toString('latin1', 0, 4)).toBe('####');
+    expect(target.toString('latin1', end)).toMatch(/^#*$/);
+    return target.toString('latin1', 4, end);
+  };
+
+  it.each([
+    ['abcXYZ019-_.'],
+    ['a b'],
+    ['alice@example.com'],
+    ["*~!'()/:,;=&+%"],
+    ['\u0000\u001f\u007f'],
+    ['é'],
+    ['alice-é'],
+    ['😀 x'],
+    [''],
+  ])('writes phpUrlencode(%j)', (value) => {
+    expect(encoded(value)).toBe(phpUrlencode(value));
+  });
+
+  it('writes what phpUrlencode gives, for any well-formed text', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40, unit: 'grapheme' }), (value) => {
+        expect(encoded(value)).toBe(phpUrlencode(value));
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });
 
@@ -130,6 +165,55 @@ describe('decodeKsBase64 (PHP base64_decode strict, after - → + and _ → /)',
     ['QQ=\u000b'],
   ])('refuses %j', (input) => {
     expect(text(input)).toBeNull();
+  });
+});
+
+describe('isPlainBase64: text Node decodes exactly as PHP does', () => {
+  it.each([
+    [''],
+    ['QUJD'],
+    ['QUI='],
+    ['QUI'],
+    ['QQ=='],
+    ['QQ'],
+    ['-_-_'],
+    ['+/+/'],
+    ['ab+/-_09AZ'],
+  ])('%j is', (input) => {
+    expect(isPlainBase64(input)).toBe(true);
+  });
+
+  it.each([
+    ['Q'],
+    ['QUJDQ'],
+    ['QUJDQ=='],
+    ['='],
+    ['=='],
+    ['Q=='],
+    ['QQ='],
+    ['QUI=='],
+    ['QQ==='],
+    ['QQ=A'],
+    [' QUJD'],
+    ['QU JD'],
+    ['QUJD\n'],
+    ['QU*D'],
+    ['QUJ\u00e9'],
+  ])('%j is not', (input) => {
+    expect(isPlainBase64(input)).toBe(false);
+  });
+
+  it('decodeKsBase64 gives what the strict path gives, for any text of base64 characters and spaces', () => {
+    const text = fc.string({
+      maxLength: 40,
+      unit: fc.constantFrom(...'AQgw+/-_09= \n\t.'.split('')),
+    });
+    fc.assert(
+      fc.property(text, (input) => {
+        expect(decodeKsBase64(input)).toEqual(decodeKsBase64Strictly(input));
+      }),
+      { numRuns: 5_000 },
+    );
   });
 });
 
