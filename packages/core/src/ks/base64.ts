@@ -76,3 +76,28 @@ export function decodeKsBase64Strictly(input: string): Buffer | null {
   }
   return out.subarray(0, o);
 }
+
+/**
+ * `decodeKsBase64(input)` as a latin1 string (one character per byte), or `null` to
+ * say "take the byte path" (it does not mean PHP would refuse it). Through `atob`,
+ * which takes only the standard alphabet: a url-safe KS always goes the byte path.
+ * `atob` also skips whitespace (form feed too, which PHP refuses), so its answer is
+ * kept only when no character was skipped: the output then has exactly the length
+ * of the input's data characters, every group but the last full.
+ */
+export function decodePlainKsBase64ToLatin1(input: string): string | null {
+  const length = input.length;
+  const padding =
+    input.charCodeAt(length - 1) !== PAD ? 0 : input.charCodeAt(length - 2) !== PAD ? 1 : 2;
+  const data = length - padding;
+  // A group of one character, or padding that does not complete a group: not plain.
+  if ((data & 3) === 1 || (padding !== 0 && (length & 3) !== 0)) return null;
+  let text: string;
+  try {
+    text = atob(input);
+  } catch {
+    return null;
+  }
+  // Whitespace skipped would leave fewer bytes than the data characters give.
+  return text.length === (data * 3) >>> 2 ? text : null;
+}

@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeKsBase64, decodeKsBase64Strictly, isPlainBase64 } from './base64.js';
+import {
+  decodeKsBase64,
+  decodeKsBase64Strictly,
+  decodePlainKsBase64ToLatin1,
+  isPlainBase64,
+} from './base64.js';
 import {
   mt19937,
   PhpArrayKeyError,
@@ -214,6 +219,47 @@ describe('isPlainBase64: text Node decodes exactly as PHP does', () => {
       }),
       { numRuns: 5_000 },
     );
+  });
+});
+
+describe('decodePlainKsBase64ToLatin1 (the v1 fast path)', () => {
+  it("gives the strict path's bytes whenever it answers, for any text of base64 characters and whitespace", () => {
+    const text = fc.string({
+      maxLength: 40,
+      unit: fc.constantFrom(...'AQgw+/-_09= \n\t\f\r.'.split('')),
+    });
+    let answered = 0;
+    fc.assert(
+      fc.property(text, (input) => {
+        const fast = decodePlainKsBase64ToLatin1(input);
+        if (fast === null) return;
+        answered++;
+        expect(Buffer.from(fast, 'latin1')).toEqual(decodeKsBase64Strictly(input));
+      }),
+      { numRuns: 5_000 },
+    );
+    expect(answered).toBeGreaterThan(100);
+  });
+
+  it.each([
+    ['QUJD', 'ABC'],
+    ['QUI=', 'AB'],
+    ['QUI', 'AB'],
+    ['QQ==', 'A'],
+    ['', ''],
+  ])('%j reads as %j', (input, expected) => {
+    expect(decodePlainKsBase64ToLatin1(input)).toBe(expected);
+  });
+
+  it.each([
+    ['whitespace, which atob would skip', 'QU JDQQ'],
+    ['a form feed, which atob skips and PHP refuses', 'QU\fJDQQ'],
+    ['the url-safe alphabet', 'Pz8_'],
+    ['a group of one character', 'QUJDR'],
+    ['padding that does not complete a group', 'QUI=='],
+    ['padding in the middle', 'QQ==QUJD'],
+  ])('leaves %s to the byte path', (_, input) => {
+    expect(decodePlainKsBase64ToLatin1(input)).toBeNull();
   });
 });
 

@@ -1,7 +1,7 @@
 import { isAscii } from 'node:buffer';
 import type { Clock } from '../clock.js';
 import { KsError } from '../errors.js';
-import { decodeKsBase64 } from './base64.js';
+import { decodeKsBase64, decodePlainKsBase64ToLatin1 } from './base64.js';
 import { ksCipherFor, latin1Equal, sha1Hex, sha1Latin1, textEqual } from './crypto.js';
 import { malformed, toText } from './read-text.js';
 import type { KsFields } from './types.js';
@@ -71,26 +71,27 @@ type Envelope =
   | { version: 2; partnerId: number; encrypted: Buffer };
 
 const BAR = 0x7c; // '|'
+const V2_BASE64 = 'djJ8'; // base64 of "v2|"
 
 function open(ks: unknown): Envelope {
   if (typeof ks !== 'string') throw malformed('A KS must be a string');
   if (ks.length > MAX_KS_LENGTH)
     throw malformed(`The KS is longer than ${MAX_KS_LENGTH} characters`);
+  // "djJ8" is base64 for "v2|": anything else is worth trying as plain v1 text first.
+  if (!ks.startsWith(V2_BASE64)) {
+    const text = decodePlainKsBase64ToLatin1(ks);
+    // ASCII reads the same as latin1 and as UTF-8 (one byte per character either way).
+    if (text !== null && text.length > 0 && Buffer.byteLength(text, 'utf8') === text.length) {
+      if (text.startsWith('v2|')) return openV2(Buffer.from(text, 'latin1'));
+      const bar = text.indexOf('|');
+      if (bar < 0) throw malformed('The KS has no signature separator');
+      return openV1(text.slice(0, bar), text.slice(bar + 1));
+    }
+  }
   const decoded = decodeKsBase64(ks);
   if (decoded === null || decoded.length === 0) throw malformed('The KS is not valid base64');
 
-  if (decoded[0] === 0x76 && decoded[1] === 0x32 && decoded[2] === BAR) {
-    // "v2|"
-    let bar = 3;
-    while (bar < decoded.length && decoded[bar] !== BAR) bar++;
-    if (bar === decoded.length) throw malformed('The KS v2 has no encrypted part');
-    const partnerId = toInteger(decoded.toString('latin1', 3, bar), 'partner id');
-    const encrypted = decoded.subarray(bar + 1);
-    if (encrypted.length === 0 || encrypted.length % 16 !== 0) {
-      throw malformed('The KS v2 encrypted part is not a whole number of AES blocks');
-    }
-    return { version: 2, partnerId, encrypted };
-  }
+  if (decoded[0] === 0x76 && decoded[1] === 0x32 && decoded[2] === BAR) return openV2(decoded); // "v2|"
 
   let signature: string;
   let info: string;
@@ -107,6 +108,24 @@ function open(ks: unknown): Envelope {
     signature = decoded.toString('latin1', 0, bar);
     info = toText(decoded.subarray(bar + 1), 'body');
   }
+  return openV1(signature, info);
+}
+
+/** A decoded KS v2: `v2|partnerId|` and the encrypted part. */
+function openV2(decoded: Buffer): Envelope {
+  let bar = 3;
+  while (bar < decoded.length && decoded[bar] !== BAR) bar++;
+  if (bar === decoded.length) throw malformed('The KS v2 has no encrypted part');
+  const partnerId = toInteger(decoded.toString('latin1', 3, bar), 'partner id');
+  const encrypted = decoded.subarray(bar + 1);
+  if (encrypted.length === 0 || encrypted.length % 16 !== 0) {
+    throw malformed('The KS v2 encrypted part is not a whole number of AES blocks');
+  }
+  return { version: 2, partnerId, encrypted };
+}
+
+/** A decoded KS v1: its signature and its info text, split into fields. */
+function openV1(signature: string, info: string): Envelope {
   const parts = info.split(';');
   if (parts.length < 3) throw malformed('The KS v1 has fewer than three fields');
   return { version: 1, partnerId: toInteger(parts[0], 'partner id'), signature, info, parts };
