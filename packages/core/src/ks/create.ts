@@ -198,6 +198,31 @@ function scratchOf(scratch: Buffer, size: number): Buffer {
   return scratch.length >= size ? scratch : Buffer.alloc(size * 2);
 }
 
+/**
+ * `buffer.subarray(start, end)`, the same view again while the same range of the
+ * same buffer is asked for: one user's KSs keep their length, and making a view
+ * costs about as much as hashing a hundred bytes. Only for a range read before
+ * anything else asks this function again.
+ */
+function reusedView(): (buffer: Buffer, start: number, end: number) => Buffer {
+  let source: Buffer | undefined;
+  let from = -1;
+  let to = -1;
+  let view: Buffer = Buffer.alloc(0);
+  return (buffer, start, end) => {
+    if (buffer !== source || start !== from || end !== to) {
+      view = buffer.subarray(start, end);
+      source = buffer;
+      from = start;
+      to = end;
+    }
+    return view;
+  };
+}
+const v1Signed = reusedView();
+const v2Hashed = reusedView();
+const v2Encrypted = reusedView();
+
 const SIGNATURE_HEX_SIZE = 40;
 
 /**
@@ -232,7 +257,7 @@ function createV1(secret: string, fields: SignedFields, rand: number, privileges
   out[o++] = SEMICOLON;
   if (additionalData !== undefined) o = writeUtf8(out, o, additionalData);
   out.set(key, info - key.length);
-  const signature = sha1Hex(out.subarray(info - key.length, o));
+  const signature = sha1Hex(v1Signed(out, info - key.length, o));
   const start = info - SIGNATURE_HEX_SIZE - 1;
   out.write(signature, start, 'latin1');
   out[info - 1] = BAR;
@@ -289,8 +314,8 @@ function createV2(
   }
   const padded = Math.ceil(o / BLOCK) * BLOCK; // zero padding, none if already aligned
   for (let i = o; i < padded; i++) plain[i] = 0;
-  plain.write(sha1Latin1(plain.subarray(SHA1_SIZE, o)), 0, 'latin1');
-  const encrypted = ksCipherFor(secret).encrypt(plain.subarray(0, padded));
+  plain.write(sha1Latin1(v2Hashed(plain, SHA1_SIZE, o)), 0, 'latin1');
+  const encrypted = ksCipherFor(secret).encrypt(v2Encrypted(plain, 0, padded));
 
   const total = 4 + MAX_NUMBER_TEXT + encrypted.length;
   outScratch = scratchOf(outScratch, total);
