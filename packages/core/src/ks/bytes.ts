@@ -46,7 +46,7 @@ export function writeInteger(target: Buffer, offset: number, value: number): num
   return end;
 }
 
-/** Writes a short ASCII string (a separator, a field name) at `offset`; returns the offset after it. */
+/** Writes a string of one-byte characters (ASCII text, a latin1 digest) at `offset`; returns the offset after it. */
 export function writeAscii(target: Buffer, offset: number, text: string): number {
   for (let i = 0; i < text.length; i++) target[offset + i] = text.charCodeAt(i);
   return offset + text.length;

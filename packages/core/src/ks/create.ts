@@ -239,10 +239,11 @@ function createV1(secret: string, fields: SignedFields, rand: number, privileges
   const textLength = userId.length + privileges.length + (additionalData?.length ?? 0);
   outScratch = scratchOf(outScratch, info + 6 * MAX_NUMBER_TEXT + 8 + 3 * textLength);
   const out = outScratch;
+  // The partner id twice (the second is the unused partner pattern): written once, copied.
   let o = writeInteger(out, info, fields.partnerId);
   out[o++] = SEMICOLON;
-  o = writeInteger(out, o, fields.partnerId);
-  out[o++] = SEMICOLON;
+  for (let i = info; i < o; i++) out[o + i - info] = out[i]!;
+  o += o - info;
   o = writeInteger(out, o, fields.validUntil);
   out[o++] = SEMICOLON;
   o = writeInteger(out, o, fields.type);
@@ -256,10 +257,11 @@ function createV1(secret: string, fields: SignedFields, rand: number, privileges
   if (fields.masterPartnerId !== undefined) o = writeInteger(out, o, fields.masterPartnerId);
   out[o++] = SEMICOLON;
   if (additionalData !== undefined) o = writeUtf8(out, o, additionalData);
-  out.set(key, info - key.length);
+  // A loop: quicker than TypedArray#set for the few bytes of a secret.
+  for (let i = 0, at = info - key.length; i < key.length; i++) out[at + i] = key[i]!;
   const signature = sha1Hex(v1Signed(out, info - key.length, o));
   const start = info - SIGNATURE_HEX_SIZE - 1;
-  out.write(signature, start, 'latin1');
+  writeAscii(out, start, signature);
   out[info - 1] = BAR;
   return out.toString('base64', start, o);
 }
@@ -297,7 +299,7 @@ function createV2(
   // Privilege names never start with "_", so the reserved fields cannot collide
   // with them and simply follow, in the server's order.
   let o = SHA1_SIZE + RANDOM_SIZE;
-  o += plain.write(privilegesQuery, o, 'latin1');
+  o = writeAscii(plain, o, privilegesQuery); // url-encoded: ASCII
   o = writeAscii(plain, o, '_e=');
   o = writeInteger(plain, o, fields.validUntil);
   o = writeAscii(plain, o, '&_t=');
@@ -314,7 +316,7 @@ function createV2(
   }
   const padded = Math.ceil(o / BLOCK) * BLOCK; // zero padding, none if already aligned
   for (let i = o; i < padded; i++) plain[i] = 0;
-  plain.write(sha1Latin1(v2Hashed(plain, SHA1_SIZE, o)), 0, 'latin1');
+  writeAscii(plain, 0, sha1Latin1(v2Hashed(plain, SHA1_SIZE, o))); // latin1: one byte a character
   const encrypted = ksCipherFor(secret).encrypt(v2Encrypted(plain, 0, padded));
 
   const total = 4 + MAX_NUMBER_TEXT + encrypted.length;

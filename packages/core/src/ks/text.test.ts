@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hasUnsafeText } from './text.js';
+import { hasSemicolonOrUnsafeText, hasUnsafeText } from './text.js';
 
 describe('hasUnsafeText', () => {
   it.each([
@@ -29,5 +30,35 @@ describe('hasUnsafeText', () => {
     ['the empty string', ''],
   ])('accepts %s', (_, safe) => {
     expect(hasUnsafeText(safe)).toBe(false);
+  });
+});
+
+describe('hasSemicolonOrUnsafeText (the one-pass check of a KS field)', () => {
+  it('agrees with includes(";") || hasUnsafeText, for any text', () => {
+    const text = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 30 }),
+      fc.string({
+        unit: fc.constantFrom(...'ab;\u0000\u001f\u007f\u009f\u00e9\ud800\udc00 '.split('')),
+      }),
+    );
+    fc.assert(
+      fc.property(text, (value) => {
+        expect(hasSemicolonOrUnsafeText(value)).toBe(value.includes(';') || hasUnsafeText(value));
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it.each([
+    ['alice@example.com', false],
+    ['a;b', true],
+    ['a\tb', true],
+    ['a\u007fb', true],
+    ['Zoë;', true],
+    ['Zoë', false],
+    ['\ud800', true],
+    ['', false],
+  ])('%j: %s', (value, unsafe) => {
+    expect(hasSemicolonOrUnsafeText(value)).toBe(unsafe);
   });
 });

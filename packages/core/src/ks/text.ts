@@ -11,3 +11,16 @@ interface MaybeWellFormed {
 export function hasUnsafeText(value: string): boolean {
   return CONTROL.test(value) || !(value as unknown as MaybeWellFormed).isWellFormed();
 }
+
+/**
+ * `text.includes(';') || hasUnsafeText(text)`, what a KS field must not hold: one
+ * pass over ASCII text (a user id, mostly), the regular expressions otherwise.
+ */
+export function hasSemicolonOrUnsafeText(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7e) return text.includes(';') || hasUnsafeText(text); // DEL, or beyond ASCII
+    if (c < 0x20 || c === 0x3b) return true; // a C0 control character, or ';'
+  }
+  return false;
+}
