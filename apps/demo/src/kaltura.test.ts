@@ -6,7 +6,8 @@ import { prepareKaltura } from './kaltura.js';
 
 describe("the demo's app token, made on the emulator", () => {
   it('grants the sview the demo asks for its entry, so Kaltura keeps it in every KS', async () => {
-    const entryId = '1_abcd1234';
+    // On the emulator an entry is one of its samples (the player plays it).
+    const entryId = '0_emu00003';
     const kaltura = await prepareKaltura(
       loadConfig({ KS_STRATEGY: 'app-token', KALTURA_ENTRY_ID: entryId }),
     );

@@ -1,7 +1,8 @@
 import type { Server } from 'node:http';
 import { KsType, verifyKs } from '@kaltura-ks/core';
-import type { KalturaKsOptions } from '@kaltura-ks/core/http';
+import { jwtUser, type KalturaKsOptions } from '@kaltura-ks/core/http';
 import { type KsIssuerEvent, type KsMinter, localMinter } from '@kaltura-ks/core/issuer';
+import { SignJWT } from 'jose';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { appTokenOverrideContract } from './app-token-override.js';
@@ -97,6 +98,8 @@ export function adapterContract(harness: AdapterHarness): void {
         type: KsType.USER,
         privileges: 'sview:*,appid:app.example.com',
         expiresAt: START + 3_600_000,
+        // minForcedRefreshIntervalMs (10 s by default) after the mint.
+        renewableAt: START + 10_000,
         serverTime: START,
       });
       expect(verify(res.body.ks, now)).toMatchObject({
@@ -278,6 +281,43 @@ export function adapterContract(harness: AdapterHarness): void {
       expect(verify(b.body.ks, now).userId).toBe('judy');
     });
 
+    it('reads the user from a JWT (jwtUser): a Bearer token or the cookie; a bad one gets 401', async () => {
+      const jwtSecret = 'contract-jwt-secret-of-at-least-32-bytes';
+      const { http, now } = setup(harness, {
+        getUser: jwtUser({
+          secret: jwtSecret,
+          issuer: 'https://app.example.com',
+          audience: 'web',
+          cookie: 'session',
+          now: () => START,
+        }) as never,
+      });
+      const sign = (sub: string, secret = jwtSecret) =>
+        new SignJWT({})
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject(sub)
+          .setIssuer('https://app.example.com')
+          .setAudience('web')
+          .setExpirationTime(START / 1000 + 600)
+          .sign(new TextEncoder().encode(secret));
+      const bearer = await http
+        .get('/kaltura/ks')
+        .set('authorization', `Bearer ${await sign('nina')}`);
+      expect(bearer.status).toBe(200);
+      expect(verify(bearer.body.ks, now).userId).toBe('nina');
+      const cookie = await http.get('/kaltura/ks').set('cookie', `session=${await sign('omar')}`);
+      expect(cookie.status).toBe(200);
+      expect(verify(cookie.body.ks, now).userId).toBe('omar');
+      const forged = await http
+        .get('/kaltura/ks')
+        .set(
+          'authorization',
+          `Bearer ${await sign('nina', 'another-secret-of-at-least-32-bytes!')}`,
+        );
+      expect(forged.status).toBe(401);
+      expect(forged.body.error.code).toBe('ERR_KS_NO_USER');
+    });
+
     it('mounts on another path, or none', async () => {
       const custom = setup(harness, { route: '/api/kaltura-session' });
       expect((await custom.http.get('/api/kaltura-session').set('x-test-user', 'k')).status).toBe(
@@ -317,7 +357,7 @@ export function adapterContract(harness: AdapterHarness): void {
       expect(res.body).toEqual({ error: 'ERR_KS_NO_USER' });
     });
 
-    it('validates options when the middleware is created, naming the option', () => {
+    it('validates options when the middleware is created, naming the option', async () => {
       const base = {
         partnerId: CONTRACT_PARTNER,
         adminSecret: CONTRACT_SECRET,
@@ -331,7 +371,10 @@ export function adapterContract(harness: AdapterHarness): void {
         [{ appId: '' }, 'appId'],
         [{ expiresInSeconds: 0 }, 'expiresInSeconds'],
       ] as const) {
-        expect(() => harness.kalturaKs({ ...base, ...bad } as never)).toThrow(
+        // Thrown when created, or (Fastify) a rejection when registered.
+        await expect(
+          (async () => harness.kalturaKs({ ...base, ...bad } as never))(),
+        ).rejects.toEqual(
           expect.objectContaining({
             code: expect.stringMatching(/^ERR_KS_INVALID_(OPTION|FIELD)$/),
             message: expect.stringContaining(name),

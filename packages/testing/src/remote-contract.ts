@@ -234,6 +234,7 @@ function describeRemoteWay(
         partnerId: PARTNER,
         ...intended('alice@example.com'),
         expiresAt: t0 + HOUR - OFFSET_MS,
+        renewableAt: t0 + 10_000,
         serverTime: t0,
       });
       expect(s.mints()).toBe(1);

@@ -1,7 +1,9 @@
+import type { PrivilegesInput } from '@kaltura-ks/core';
 import { type Emulator, startEmulator } from '@kaltura-ks/emulator';
 import { type KsIssuerEvent, kalturaKs } from '@kaltura-ks/express';
 import express, { type Request } from 'express';
-import { bundleKsClient, listen, playerBundle, type SharedClock } from './harness.js';
+import { playerBundle } from '../player-bundle.js';
+import { bundleKsClient, listen, type SharedClock } from './harness.js';
 
 /**
  * The server the `@kaltura-ks/browser` tests run against: `@kaltura-ks/express` minting
@@ -61,15 +63,27 @@ function cookieUser(req: Request): { id: string } | null {
   return null;
 }
 
+export interface KsServerOptions {
+  /** Default 60. */
+  expiresInSeconds?: number;
+  /** Privileges of every KS (e.g. `{ sview: '0_emu00002' }` for a KS-protected sample). */
+  privileges?: PrivilegesInput;
+  /** Scripts served as `/<name>.js`, loaded by a test with `addScriptTag`. */
+  scripts?: Record<string, () => Promise<string> | string>;
+}
+
+/**
+ * `clock`: the shared clock, or `{ now: Date.now }` for tests where time runs for real (a
+ * playing video needs the page's own timers).
+ */
 export async function startKsServer(
-  clock: SharedClock,
-  { expiresInSeconds = 60 }: { expiresInSeconds?: number } = {},
+  clock: Pick<SharedClock, 'now'>,
+  { expiresInSeconds = 60, privileges, scripts = {} }: KsServerOptions = {},
 ): Promise<KsTestServer> {
   const [client, emulator] = await Promise.all([
     bundleKsClient(),
     startEmulator({ now: clock.now, partners: [{ ...PARTNER }] }),
   ]);
-  let player: string | undefined;
   const hits: RouteHit[] = [];
   let inflight = 0;
   let gate: Promise<void> | undefined;
@@ -81,6 +95,7 @@ export async function startKsServer(
     sessionStart: { secret: PARTNER.userSecret },
     serviceUrl: emulator.url,
     expiresInSeconds,
+    privileges,
     now: clock.now,
     getUser: cookieUser,
     onWarning: () => {},
@@ -95,9 +110,13 @@ export async function startKsServer(
     res.type('js').send(client);
   });
   app.get('/player.js', (_req, res) => {
-    player ??= playerBundle();
-    res.type('js').send(player);
+    res.type('js').send(playerBundle());
   });
+  for (const [name, script] of Object.entries(scripts)) {
+    app.get(`/${name}.js`, async (_req, res) => {
+      res.type('js').send(await script());
+    });
+  }
   app.use((req, res, next) => {
     if (req.path === '/kaltura/ks' && req.method === 'GET') {
       const hit: RouteHit = {

@@ -46,18 +46,6 @@ export interface TabGlobals {
   KsBrowser: { createKsClient(options?: object): PageClient };
   ksTest: { client: PageClient; log: TabEvent[] };
   fetch(url: string, init?: object): Promise<{ status: number }>;
-  KalturaPlayer: {
-    setup(config: object): {
-      readonly config: {
-        session?: { ks?: string };
-        provider?: { ks?: string };
-        network?: { requestFilter?: (type: number, request: { url: string }) => unknown };
-      };
-      readonly provider?: { ks?: string };
-      getKs?(): string;
-      destroy?(): void;
-    };
-  };
 }
 
 /** What a test reads from a tab at once. */

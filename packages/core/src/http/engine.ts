@@ -3,6 +3,7 @@ import { createKsIssuer, type GetKsOptions, type KsIssuer } from '../issuer/issu
 import type { KsSession } from '../issuer/types.js';
 import { KsType } from '../ks/types.js';
 import { formatPrivileges, type PrivilegesInput } from '../privileges/privileges.js';
+import { headerValue } from './headers.js';
 import { joinByPrecedence } from './privilege-precedence.js';
 import { rejectedKsOf } from './report-rejected.js';
 import type {
@@ -94,11 +95,6 @@ function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
 
 function invalidOption(message: string): KsError {
   return new KsError('ERR_KS_INVALID_OPTION', message);
-}
-
-function headerValue(req: HasHeaders, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Req> {
@@ -293,6 +289,7 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
         type: session.type,
         privileges: session.privileges,
         expiresAt: session.expiresAt,
+        renewableAt: session.issuedAt + issuer.minForcedRefreshIntervalMs,
       };
       prefix = `${JSON.stringify(body).slice(0, -1)},"serverTime":`;
       bodyPrefixes.set(session, prefix);

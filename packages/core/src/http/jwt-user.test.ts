@@ -91,6 +91,20 @@ describe('jwtUser with a shared secret', () => {
     expect(rejections).toEqual([code]);
   });
 
+  it('reads a Fetch Request (Headers): the Bearer token, else the cookie; a header named get is a header', async () => {
+    const t = await token({ sub: 'carol' });
+    const url = 'https://app.example.com/kaltura/ks';
+    const byBearer = new Request(url, { headers: { authorization: `Bearer ${t}` } });
+    expect(await getUser(byBearer)).toEqual({ id: 'carol' });
+    const byCookie = new Request(url, { headers: { cookie: `a=1; session=${t}` } });
+    expect(await getUser(byCookie)).toEqual({ id: 'carol' });
+    expect(await getUser(new Request(url))).toBeNull();
+    // Node's record of a request that sent a header named "get": still read as a record.
+    expect(await getUser({ headers: { get: 'x', authorization: `Bearer ${t}` } })).toEqual({
+      id: 'carol',
+    });
+  });
+
   it('returns null when there is no token at all', async () => {
     expect(await getUser({ headers: {} })).toBeNull();
     expect(await getUser({ headers: { authorization: 'Basic abc' } })).toBeNull();

@@ -9,6 +9,7 @@ import {
 import { type Clock, systemClock } from '../clock.js';
 import { KsError } from '../errors.js';
 import type { PrivilegesInput } from '../privileges/privileges.js';
+import { headerValue } from './headers.js';
 import type { HasHeaders, KsUser } from './types.js';
 import { VerifiedTokens } from './verified-tokens.js';
 
@@ -103,11 +104,6 @@ function importedSecret(
   };
 }
 
-function header(req: HasHeaders, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
 function cookieValue(cookieHeader: string | undefined, name: string): string | undefined {
   if (cookieHeader === undefined) return undefined;
   for (const part of cookieHeader.split(';')) {
@@ -127,7 +123,7 @@ function cookieValue(cookieHeader: string | undefined, name: string): string | u
  * A ready `getUser` for apps with their own JWT: verifies it (signature,
  * issuer, audience, expiry) from `Authorization: Bearer …` or a cookie, and
  * returns the user — or `null` when there is no valid token (the route then
- * answers 401). Works for Express's `req` and Koa's `ctx` alike.
+ * answers 401). Works for Express's `req`, Koa's `ctx` and a Fetch `Request` alike.
  */
 export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<KsUser | null> {
   if (typeof options !== 'object' || options === null) throw invalidOption('jwtUser needs options');
@@ -206,10 +202,11 @@ export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<K
   };
 
   return async (req) => {
-    const authorization = header(req, 'authorization');
+    const authorization = headerValue(req, 'authorization');
     const bearer = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
     const token =
-      bearer ?? (cookie === undefined ? undefined : cookieValue(header(req, 'cookie'), cookie));
+      bearer ??
+      (cookie === undefined ? undefined : cookieValue(headerValue(req, 'cookie'), cookie));
     if (token === undefined || token === '') return null;
     const known = verified?.get(token, now());
     if (known !== undefined) return known;

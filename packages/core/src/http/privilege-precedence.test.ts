@@ -78,3 +78,10 @@ describe('per-user privileges narrow, never loosen: configured names win', () =>
     expect(joinByPrecedence(['edit:a,edit:b', 'edit:*,list'], '')).toBe('edit:a,edit:b,list');
   });
 });
+
+describe('joinByPrecedence: empty items', () => {
+  it('drops the empty items of a source instead of signing them', () => {
+    expect(joinByPrecedence([',', 'a:1,,b'], '')).toBe('a:1,b');
+    expect(joinByPrecedence([','], 'appid:x')).toBe('appid:x');
+  });
+});

@@ -28,6 +28,8 @@ export function joinByPrecedence(
     const kept: string[] = [];
     const named: string[] = [];
     for (const item of source.split(',')) {
+      // An empty item (`a,,b`, a lone `,`) names nothing: it is dropped, not signed.
+      if (item === '') continue;
       const name = nameOf(item);
       if (taken.has(name)) continue;
       kept.push(item);

@@ -10,6 +10,16 @@ describe('rejectedKsOf', () => {
     }
   });
 
+  it('reads a Fetch Headers as a Node record; two headers there are one joined value, refused', () => {
+    const headers = new Headers({ [REJECTED_KS_HEADER]: 'djJ8MTAx' });
+    expect(rejectedKsOf({ headers })).toBe('djJ8MTAx');
+    expect(rejectedKsOf({ headers: new Headers() })).toBeUndefined();
+    headers.append(REJECTED_KS_HEADER, 'djJ8MTAy');
+    expect(() => rejectedKsOf({ headers })).toThrow(
+      expect.objectContaining({ code: 'ERR_KS_INVALID_FIELD' }),
+    );
+  });
+
   it.each<[string, string | string[]]>([
     ['empty', ''],
     ['two headers', ['djJ8MTAx', 'djJ8MTAy']],

@@ -1,5 +1,6 @@
 import { KsError } from '../errors.js';
 import { MAX_KS_LENGTH } from '../ks/verify.js';
+import { headerOf } from './headers.js';
 import type { HasHeaders } from './types.js';
 
 /**
@@ -17,7 +18,7 @@ const KS_CHARACTERS = /^[A-Za-z0-9+/_=-]+$/;
  * that cannot hold one KS is refused (`ERR_KS_INVALID_FIELD`, 400) without repeating it.
  */
 export function rejectedKsOf(request: HasHeaders): string | undefined {
-  const value = request.headers[REJECTED_KS_HEADER];
+  const value = headerOf(request, REJECTED_KS_HEADER);
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value.length > MAX_KS_LENGTH || !KS_CHARACTERS.test(value)) {
     throw new KsError('ERR_KS_INVALID_FIELD', 'The X-Kaltura-Rejected-Ks header must hold one KS');

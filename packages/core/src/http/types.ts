@@ -14,9 +14,12 @@ export interface KsUser {
 
 export type MaybePromise<T> = T | Promise<T>;
 
-/** Headers as Node gives them: both Express's `req` and Koa's `ctx` have this shape. */
+/**
+ * A request with headers: as Node gives them (Express's `req`, Koa's `ctx`), or as the
+ * Fetch API does (a `Request`, whose `headers` has `get`).
+ */
 export interface HasHeaders {
-  headers: Record<string, string | string[] | undefined>;
+  headers: Record<string, string | string[] | undefined> | { get(name: string): string | null };
 }
 
 /**
@@ -92,6 +95,8 @@ export interface KsRouteBody {
   privileges: string;
   /** When the KS expires, on the server's clock. */
   expiresAt: number;
+  /** Before this (server clock), `?renew=1` answers this same KS: the issuer's `minForcedRefreshIntervalMs`. */
+  renewableAt: number;
   /** The server's clock when it answered, so the browser can correct its own. */
   serverTime: number;
 }

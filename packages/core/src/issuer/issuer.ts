@@ -150,6 +150,8 @@ export interface KsIssuer {
   readonly partnerId: number;
   /** The way this issuer mints: `local`, `session-start`, `app-token` or a custom minter's kind. */
   readonly kind: string;
+  /** A KS younger than this (ms) is not renewed by `forceRefresh`. */
+  readonly minForcedRefreshIntervalMs: number;
   /**
    * Kaltura's clock minus this server's, in ms, as the issuer uses it: measured with
    * `system.getTime` and rounded up by the measurement's uncertainty (Kaltura answers in
@@ -309,7 +311,7 @@ class Issuer implements KsIssuer {
   readonly #warned = new Set<string>();
   readonly #expiresInSeconds: number;
   readonly #policy: FreshnessPolicy;
-  readonly #minForcedRefreshIntervalMs: number;
+  readonly minForcedRefreshIntervalMs: number;
   readonly #mintTimeoutMs: number;
   readonly #breaker: PartnerBreaker;
   readonly #clock: KalturaClock;
@@ -360,7 +362,7 @@ class Issuer implements KsIssuer {
         'minRemainingMs must be less than half of expiresInSeconds, or every KS would be renewed at once',
       );
     }
-    this.#minForcedRefreshIntervalMs = checkMs(
+    this.minForcedRefreshIntervalMs = checkMs(
       options.minForcedRefreshIntervalMs ?? 10_000,
       'minForcedRefreshIntervalMs',
       true,
@@ -377,7 +379,7 @@ class Issuer implements KsIssuer {
     this.kind = this.#minter.kind;
     this.#reports = new RejectedReports({
       now: this.#now,
-      intervalMs: this.#minForcedRefreshIntervalMs,
+      intervalMs: this.minForcedRefreshIntervalMs,
       max,
       accepts: this.#minter.accepts?.bind(this.#minter),
       drop: (userId) => this.revoke(userId),
@@ -632,7 +634,7 @@ class Issuer implements KsIssuer {
     const state = freshness(cached, now, this.#policy);
     if (state === 'unusable') return undefined;
     const forced =
-      options.forceRefresh === true && now - cached.issuedAt >= this.#minForcedRefreshIntervalMs;
+      options.forceRefresh === true && now - cached.issuedAt >= this.minForcedRefreshIntervalMs;
     const fresh =
       options.fresh === true
         ? state === 'fresh' && youngEnough(cached, now, this.#policy)
