@@ -475,7 +475,7 @@ describe('revoke, clear and bounds', () => {
     expect(events.filter((e) => e.type === 'evict' && e.reason === 'cleared')).toHaveLength(2);
   });
 
-  it('revoke finds a user\'s sessions as they come and go (one, several, one evicted), and events name them', async () => {
+  it("revoke finds a user's sessions as they come and go (one, several, one evicted), and events name them", async () => {
     const { issuer, events } = setup({ max: 4 });
     await issuer.getKs({ userId: 'alice', privileges: 'edit:a,edit:b' }); // v1 and v2 key forms differ
     await issuer.getKs({ userId: 'alice', privileges: 'list' });
