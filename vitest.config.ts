@@ -1,4 +1,9 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+/** React 18, its react-dom and a Testing Library bound to them: packages/testing's dev dependencies. */
+const react18 = (name: string) =>
+  fileURLToPath(new URL(`./packages/testing/node_modules/${name}`, import.meta.url));
 
 // One run from the root covers every package, against source (no build step):
 // the `@kaltura-ks/source` export condition points workspace imports at `src/`.
@@ -13,10 +18,38 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**', '**/*.browser.test.ts'],
     environment: 'node',
     testTimeout: 20_000,
     hookTimeout: 30_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'examples/*.test.ts'],
+          provide: { reactMajor: '19' },
+        },
+      },
+      {
+        // @kaltura-ks/react's tests once more on React 18 (its peer range is 18 or 19; the
+        // package itself installs 19): react, react-dom and Testing Library (installed with
+        // React 18 as its peer) resolve to packages/testing's.
+        extends: true,
+        test: {
+          name: 'react18',
+          include: ['packages/react/src/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/size.test.ts'],
+          provide: { reactMajor: '18' },
+        },
+        resolve: {
+          alias: [
+            { find: /^react(\/.*)?$/, replacement: `${react18('react')}$1` },
+            { find: /^react-dom(\/.*)?$/, replacement: `${react18('react-dom')}$1` },
+            { find: /^@testing-library\/react$/, replacement: react18('@testing-library/react') },
+          ],
+        },
+      },
+    ],
   },
 });

@@ -5,7 +5,7 @@ import { runFleetSuite } from './fleet.js';
 import { renderTable, type SuiteResult } from './harness.js';
 import { runKsSuite } from './ks.js';
 import { runMemorySuite } from './memory.js';
-import { runMiddlewareSuite } from './middleware.js';
+import { FRAMEWORKS, type Framework, runMiddlewareSuite } from './middleware.js';
 import { runRenewalSuite } from './renewal.js';
 import { runSoakSuite } from './soak.js';
 import { runStormSuite } from './storm.js';
@@ -16,11 +16,8 @@ const SUITES: Record<string, () => Promise<SuiteResult> | SuiteResult> = {
   middleware: () =>
     runMiddlewareSuite({
       seconds: Number(process.env.BENCH_SECONDS ?? 4),
-      // e.g. BENCH_FRAMEWORKS=koa
-      frameworks: (process.env.BENCH_FRAMEWORKS?.split(',') ?? ['express', 'koa']) as (
-        | 'express'
-        | 'koa'
-      )[],
+      // e.g. BENCH_FRAMEWORKS=koa,hono
+      frameworks: (process.env.BENCH_FRAMEWORKS?.split(',') ?? FRAMEWORKS) as Framework[],
     }),
   storm: () => runStormSuite(),
   memory: runMemorySuite,

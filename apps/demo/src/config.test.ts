@@ -2,11 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
 
 describe('demo configuration', () => {
-  it('needs nothing: the embedded emulator, local signing, a short lifetime', () => {
+  it('needs nothing: the embedded emulator, local signing, a short lifetime, its first sample', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 3000, strategy: 'local', expiresInSeconds: 60 });
+    expect(config).toMatchObject({
+      port: 3000,
+      strategy: 'local',
+      expiresInSeconds: 60,
+      entryId: '0_emu00001',
+    });
     expect(config.serviceUrl).toBeUndefined();
     expect(config.sessionSecret).toHaveLength(32);
+    expect(loadConfig({ KALTURA_ENTRY_ID: '0_emu00003' }).entryId).toBe('0_emu00003');
   });
 
   it('reads a real account', () => {
@@ -55,6 +61,7 @@ describe('demo configuration', () => {
       'KALTURA_APP_TOKEN_HASH_TYPE',
     ],
     [{ KALTURA_ENTRY_ID: 'entry; drop' }, 'KALTURA_ENTRY_ID'],
+    [{ KALTURA_ENTRY_ID: '1_abcd1234' }, "KALTURA_ENTRY_ID must be one of the emulator's samples"],
     [{ KALTURA_PLAYER_ID: 'abc' }, 'KALTURA_PLAYER_ID'],
     [{ DEMO_SESSION_SECRET: 'short' }, 'DEMO_SESSION_SECRET'],
   ])('%j: a one-line message naming %s', (env, name) => {

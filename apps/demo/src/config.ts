@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type AppTokenHashType, toAppTokenHashType } from '@kaltura-ks/core';
+import { SAMPLE_ENTRIES } from '@kaltura-ks/emulator';
 
 /**
  * The demo's settings, from Kaltura's own `.env` convention (see .env.example).
@@ -21,6 +22,10 @@ export interface DemoConfig {
   defaultUserId?: string;
   /** A player (uiconf) id and an entry: with a real account, the page embeds the Kaltura Player. */
   playerId?: number;
+  /**
+   * The entry the player plays, and the only one the KS may view (`sview:<entryId>`). On the
+   * embedded emulator it defaults to the first sample, which the player from npm plays.
+   */
   entryId?: string;
   /** Signs the demo's session cookie; random per start unless DEMO_SESSION_SECRET is set. */
   sessionSecret: Uint8Array;
@@ -125,10 +130,19 @@ export function loadConfig(env: Env): DemoConfig {
   }
 
   const playerId = integer(env, 'KALTURA_PLAYER_ID', { min: 1, max: 2_147_483_647 });
-  const entryId = read(env, 'KALTURA_ENTRY_ID');
-  if (entryId !== undefined && !/^\d+_[A-Za-z0-9]{1,32}$/.test(entryId)) {
-    throw new ConfigError(`KALTURA_ENTRY_ID must look like 1_abcd1234 (got ${unechoed(entryId)})`);
+  const givenEntryId = read(env, 'KALTURA_ENTRY_ID');
+  if (givenEntryId !== undefined && !/^\d+_[A-Za-z0-9]{1,32}$/.test(givenEntryId)) {
+    throw new ConfigError(
+      `KALTURA_ENTRY_ID must look like 1_abcd1234 (got ${unechoed(givenEntryId)})`,
+    );
   }
+  const samples = SAMPLE_ENTRIES.map((s) => s.id);
+  if (embedded && givenEntryId !== undefined && !samples.includes(givenEntryId)) {
+    throw new ConfigError(
+      `KALTURA_ENTRY_ID must be one of the emulator's samples (${samples.join(', ')}) without KALTURA_SERVICE_URL`,
+    );
+  }
+  const entryId = givenEntryId ?? (embedded ? samples[0] : undefined);
   const defaultUserId = read(env, 'KALTURA_USER_ID');
   const sessionSecretText = read(env, 'DEMO_SESSION_SECRET');
   if (sessionSecretText !== undefined && sessionSecretText.length < 32) {

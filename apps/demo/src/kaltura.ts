@@ -71,7 +71,8 @@ export async function prepareKaltura(
     issuerOptions = {
       partnerId: partner.id,
       appToken:
-        config.appToken ?? (await createAppToken(serviceUrl, partner.id, partner.adminSecret, now)),
+        config.appToken ??
+        (await createAppToken(serviceUrl, partner.id, partner.adminSecret, now, config.entryId)),
       serviceUrl,
     };
   }
@@ -91,12 +92,18 @@ export async function prepareKaltura(
   };
 }
 
-/** On the emulator, KS_STRATEGY=app-token without a token gets one made at start, as an admin would. */
+/**
+ * On the emulator, KS_STRATEGY=app-token without a token gets one made at start, as an admin
+ * would. With an entry to play, the demo asks each KS for `sview:<entry>`: Kaltura keeps a
+ * caller's sview only where the token grants `sview:*` (as `kaltura-ks app-token add
+ * --session-privileges 'sview:*'` makes it), so the token grants it then, and only then.
+ */
 async function createAppToken(
   serviceUrl: string,
   partnerId: number,
   adminSecret: string,
   now: Clock,
+  entryId: string | undefined,
 ) {
   const client = createKalturaClient({
     serviceUrl,
@@ -112,7 +119,11 @@ async function createAppToken(
       expiresInSeconds: 300,
     });
     const token = await client.appToken.add(
-      { hashType: 'SHA256', description: 'kaltura-ks demo' },
+      {
+        hashType: 'SHA256',
+        description: 'kaltura-ks demo',
+        ...(entryId === undefined ? {} : { sessionPrivileges: 'sview:*' }),
+      },
       { ks },
     );
     return { id: token.id, token: token.token, hashType: 'SHA256' as const };

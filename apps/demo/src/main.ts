@@ -64,6 +64,9 @@ server.on('listening', () => {
       '',
       `  Kaltura:   partner ${partnerId} on ${where}`,
       `  Minting:   ${strategy}, KS lifetime ${config.expiresInSeconds} s`,
+      backend === 'emulator' && config.entryId !== undefined
+        ? `  Playing:   entry ${config.entryId} with the Kaltura Player from npm; each KS may view it only`
+        : '',
       backend === 'emulator' ? '  Point it at your account: see apps/demo/.env.example' : '',
       '  Stop it with Ctrl+C.',
       '',

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { prepareKaltura } from './kaltura.js';
-import { createDemoApp, SESSION_COOKIE } from './server.js';
+import { createDemoApp, PLAYER_SCRIPT, SESSION_COOKIE } from './server.js';
 
 const ADMIN_SECRET = 'demo-test-admin-secret-000000000000';
 const PARTNER = 777;
@@ -84,6 +84,47 @@ describe('the demo server', () => {
     });
     expect(verifyKs(ksB.ks, { secrets: ADMIN_SECRET, partnerId: PARTNER }).userId).toBe('bob');
     expect(ksA.expiresAt - ksA.serverTime).toBeLessThanOrEqual(60_000);
+  });
+
+  it("plays the emulator's first sample by default, and the KS may view that entry only", async () => {
+    const { http } = demo();
+    await http.post('/login').type('form').send({ user: 'alice' });
+    const { ks } = (await http.get('/kaltura/ks')).body;
+    expect(verifyKs(ks, { secrets: ADMIN_SECRET, partnerId: PARTNER }).privileges).toBe(
+      'sview:0_emu00001,appid:kaltura-ks-demo',
+    );
+    const me = (await http.get('/api/me')).body;
+    expect(me.player).toEqual({
+      kind: 'emulator',
+      partnerId: PARTNER,
+      entryId: '0_emu00001',
+      script: PLAYER_SCRIPT,
+      serviceUrl: 'http://127.0.0.1:1/api_v3',
+      cdnUrl: 'http://127.0.0.1:1',
+    });
+    expect(me.clientTiming).toEqual({ minRenewIntervalMs: 10_000, minValidityMs: 10_000 });
+  });
+
+  it('serves the Kaltura Player from its npm package, and lets the page reach the emulator only', async () => {
+    const { http } = demo();
+    const script = await http.get(PLAYER_SCRIPT);
+    expect(script.status).toBe(200);
+    expect(script.headers['content-type']).toContain('javascript');
+    expect(script.text).toContain('KalturaPlayer');
+    const csp = (await http.get('/')).headers['content-security-policy'] as string;
+    for (const directive of ['connect-src', 'media-src', 'img-src'])
+      expect(csp).toMatch(new RegExp(`${directive} [^;]*http://127\\.0\\.0\\.1:1(;|$)`));
+    expect(csp).toContain("script-src 'self';");
+    expect(csp).toContain("worker-src 'self' blob:");
+    expect(csp).not.toContain('kaltura.com');
+  });
+
+  it('scales the browser client’s floors down for KSs shorter than a minute', async () => {
+    const { http } = demo({ expiresInSeconds: 12 });
+    expect((await http.get('/api/me')).body.clientTiming).toEqual({
+      minRenewIntervalMs: 2_000,
+      minValidityMs: 2_000,
+    });
   });
 
   it('answers 401 on the route when nobody is signed in', async () => {
@@ -214,7 +255,9 @@ describe('the demo on an injected clock', () => {
       await http.post('/login').type('form').send({ user: 'ivan' });
       const body = (await http.get('/kaltura/ks')).body;
       expect(body.serverTime).toBe(START);
-      expect(body.expiresAt).toBe(START + 60_000);
+      // On this server's clock: validUntil less Kaltura's clock offset, which system.getTime
+      // gives in whole seconds (rounded up, so never later than the real expiry).
+      expect(body.expiresAt).toBe(START + 59_000);
       const partner = kaltura.emulator!.partners[0]!;
       const fields = verifyKs(body.ks, {
         secrets: partner.adminSecret,
@@ -250,7 +293,9 @@ describe('the demo on the embedded emulator, minting through an app token it cre
     const partner = kaltura.emulator!.partners[0]!;
     const fields = verifyKs(body.ks, { secrets: partner.adminSecret, partnerId: partner.id });
     expect(fields.userId).toBe('grace');
-    expect(fields.privileges).toMatch(/^sessionid:[^,]+,apptoken:[^,]+,appid:kaltura-ks-demo$/);
+    expect(fields.privileges).toMatch(
+      /^sessionid:[^,]+,apptoken:[^,]+,sview:0_emu00001,appid:kaltura-ks-demo$/,
+    );
     expect(kaltura.emulator!.stats()['appToken.startSession']).toBe(1);
     await http.post('/logout');
     expect(kaltura.emulator!.stats()['session.end']).toBe(1);

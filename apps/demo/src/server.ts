@@ -5,8 +5,11 @@ import { jwtUser, type KalturaKsMiddleware, kalturaKs } from '@kaltura-ks/expres
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { SignJWT } from 'jose';
 import type { DemoConfig } from './config.js';
+import { playerBundle } from './player-bundle.js';
 
 export const SESSION_COOKIE = 'demo_session';
+/** Where the page loads the Kaltura Player from on the embedded emulator (the npm package's bundle). */
+export const PLAYER_SCRIPT = '/player/kaltura-ovp-player.js';
 const JWT_ISSUER = 'kaltura-ks-demo';
 const SESSION_HOURS = 8;
 const MAX_USER_LENGTH = 64;
@@ -85,10 +88,12 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
   const { config, kaltura, assets } = options;
   const now = options.now ?? Date.now;
   const log = options.log ?? (() => {});
+  const emulated = kaltura.description.backend === 'emulator';
   const playerConfigured =
-    config.playerId !== undefined &&
-    config.entryId !== undefined &&
-    kaltura.description.backend !== 'emulator';
+    config.playerId !== undefined && config.entryId !== undefined && !emulated;
+  // On the embedded emulator the page plays the entry with the player from npm, served here.
+  const emulatorOrigin = emulated ? new URL(kaltura.description.serviceUrl).origin : undefined;
+  const localPlayer = emulatorOrigin !== undefined && config.entryId !== undefined;
 
   const getUser = jwtUser({
     secret: config.sessionSecret,
@@ -122,14 +127,19 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     const playerHosts = playerConfigured
       ? ' https://cdnapisec.kaltura.com https://*.kaltura.com'
       : '';
+    // The emulator answers the player's API calls and serves its media, posters included.
+    const mediaHosts = localPlayer ? ` ${emulatorOrigin}` : playerHosts;
     res.set({
       'Content-Security-Policy': [
         "default-src 'self'",
         `script-src 'self'${playerHosts}`,
         `style-src 'self' 'unsafe-inline'${playerHosts}`,
-        `img-src 'self' data:${playerHosts}`,
-        `media-src 'self' blob:${playerHosts}`,
-        `connect-src 'self'${playerHosts}`,
+        `img-src 'self' data:${mediaHosts}`,
+        `media-src 'self' blob: data:${mediaHosts}`,
+        `connect-src 'self'${mediaHosts}`,
+        // hls.js transmuxes in a worker made from a blob.
+        "worker-src 'self' blob:",
+        "font-src 'self' data:",
         "frame-ancestors 'none'",
         "base-uri 'none'",
         "form-action 'self'",
@@ -149,6 +159,11 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
   app.get('/app.css', (_req, res) => {
     res.type('css').set('Cache-Control', 'no-cache').send(assets.css);
   });
+  if (localPlayer) {
+    app.get(PLAYER_SCRIPT, (_req, res) => {
+      res.type('js').set('Cache-Control', 'no-cache').send(playerBundle());
+    });
+  }
   app.get('/healthz', (_req, res) => {
     res.type('text').send('ok');
   });
@@ -161,13 +176,28 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
       defaultUserId: config.defaultUserId ?? '',
       kaltura: kaltura.description,
       expiresInSeconds: config.expiresInSeconds,
-      player: playerConfigured
+      // The browser client's floors, scaled down for KSs shorter than a minute.
+      clientTiming: {
+        minRenewIntervalMs: Math.min(10_000, (config.expiresInSeconds * 1000) / 6),
+        minValidityMs: Math.min(10_000, (config.expiresInSeconds * 1000) / 6),
+      },
+      player: localPlayer
         ? {
+            kind: 'emulator',
             partnerId: kaltura.description.partnerId,
-            playerId: config.playerId,
             entryId: config.entryId,
+            script: PLAYER_SCRIPT,
+            serviceUrl: kaltura.description.serviceUrl,
+            cdnUrl: emulatorOrigin,
           }
-        : { configured: false, entryId: config.entryId ?? null },
+        : playerConfigured
+          ? {
+              kind: 'kaltura',
+              partnerId: kaltura.description.partnerId,
+              playerId: config.playerId,
+              entryId: config.entryId,
+            }
+          : { kind: 'none', entryId: config.entryId ?? null },
     });
   });
 

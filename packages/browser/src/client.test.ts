@@ -31,6 +31,7 @@ function setup(
   const client = createKsClient({
     fetch,
     now: clock.now,
+    monotonic: clock.monotonic,
     timers: clock.provider,
     random: () => 0,
     crossTab: false,
@@ -146,6 +147,7 @@ describe('renewal schedule', () => {
     const client = createKsClient({
       fetch,
       now: clock.now,
+      monotonic: clock.monotonic,
       timers: clock.provider,
       random: () => 0,
       crossTab: false,
@@ -179,6 +181,7 @@ describe('renewal schedule', () => {
         return reply;
       }),
       now: clock2.now,
+      monotonic: clock2.monotonic,
       timers: clock2.provider,
       random: () => 0,
       crossTab: false,
@@ -215,6 +218,7 @@ describe('renewal schedule', () => {
     const client = createKsClient({
       fetch,
       now: clock.now,
+      monotonic: clock.monotonic,
       timers: clock.provider,
       random: () => 0,
       crossTab: false,
@@ -526,6 +530,141 @@ describe('wake handling', () => {
   });
 });
 
+describe('clock jumps never produce an expired KS', () => {
+  /** A client holding a 1-hour KS, whose route fails from then on until `up()`. */
+  async function failingRoute() {
+    let failing = false;
+    const t = setup({
+      lifetimeMs: HOUR,
+      handler: (call) =>
+        failing
+          ? { status: 503, body: { error: { code: 'ERR_KS_UNAVAILABLE', message: 'down' } } }
+          : t.server.handle(call),
+    });
+    await t.client.getKs();
+    failing = true;
+    const expiresAtMono = t.clock.monotonic() + HOUR;
+    /** What getKs() answers now: the KS, or the error code. */
+    const ask = async () => {
+      const p = t.client.getKs().catch((e: KsClientError) => e.code);
+      await t.clock.advance(0);
+      return p;
+    };
+    return {
+      ...t,
+      ask,
+      leftMs: () => expiresAtMono - t.clock.monotonic(),
+      up: () => {
+        failing = false;
+      },
+    };
+  }
+
+  it('the wall clock turned back 2 hours: getKs() and current stop at the real expiry', async () => {
+    const { client, clock, ask, leftMs } = await failingRoute();
+    clock.set(clock.now() - 2 * HOUR);
+    const late: string[] = [];
+    while (leftMs() > -10 * 60_000) {
+      const answer = await ask();
+      if (leftMs() <= 0 && (answer === 'djJ8MTIzNDV8ks-1' || client.current))
+        late.push(`${-leftMs()} ms after expiry`);
+      if (leftMs() > 10_000) expect(answer).toBe('djJ8MTIzNDV8ks-1');
+      await clock.advance(20_000);
+    }
+    expect(late).toEqual([]);
+    expect(client.current).toBeUndefined();
+    client.stop();
+  });
+
+  it('the wall clock turned forward 2 hours: nothing expired is handed out either', async () => {
+    const { client, clock, ask } = await failingRoute();
+    clock.set(clock.now() + 2 * HOUR);
+    expect(client.current).toBeUndefined();
+    expect(await ask()).toBe('ERR_KS_UNAVAILABLE');
+    client.stop();
+  });
+
+  it('after the clock is turned back, the retries go on and a KS comes once the route is back', async () => {
+    const { client, clock, up, events, server } = await failingRoute();
+    await clock.advance(0.8 * HOUR + 10_000); // the renewal is failing, with backoff
+    expect(events.at(-1)).toMatchObject({ type: 'error' });
+    clock.set(clock.now() - 2 * HOUR);
+    server.skewMs = 2 * HOUR; // the server's clock did not move
+    up();
+    await clock.advance(60_000);
+    expect(client.current?.ks).toBe('djJ8MTIzNDV8ks-2');
+    client.stop();
+  });
+
+  it('timing counts down to the real expiry after a jump', async () => {
+    const { client, clock } = setup({ lifetimeMs: HOUR });
+    await client.getKs();
+    const start = clock.now();
+    clock.set(start - 2 * HOUR);
+    expect(client.timing?.expiresAt).toBe(start - 2 * HOUR + HOUR);
+    client.stop();
+  });
+});
+
+describe('reportRejected', () => {
+  /** A route that mints a new KS when it gets a report of its current one. */
+  function reporting(options: KsClientOptions = {}) {
+    const t = setup({
+      ...options,
+      handler: (call) => {
+        const reported = (call.init.headers as Record<string, string> | undefined)?.[
+          'X-Kaltura-Rejected-Ks'
+        ];
+        if (reported === t.server.current?.ks) t.server.mint();
+        return t.server.handle(call);
+      },
+    });
+    return t;
+  }
+
+  it('sends the refused KS in a header, never in the URL, and takes the new KS', async () => {
+    const { client, fetch, clock, events } = reporting({ init: { headers: { 'x-app': '1' } } });
+    await client.getKs();
+    const ks = client.reportRejected();
+    await clock.advance(0);
+    expect(await ks).toBe('djJ8MTIzNDV8ks-2');
+    expect(fetch.calls[1]!.url).toBe('/kaltura/ks');
+    expect(fetch.calls[1]!.init.headers).toEqual({
+      'x-app': '1',
+      'X-Kaltura-Rejected-Ks': 'djJ8MTIzNDV8ks-1',
+    });
+    expect(client.current?.ks).toBe('djJ8MTIzNDV8ks-2');
+    expect(events.map((e) => e.type)).toEqual(['ks', 'ks']);
+  });
+
+  it('a KS the client no longer holds is not reported: the current one is answered', async () => {
+    const { client, fetch, clock } = reporting();
+    await client.getKs();
+    await client.refresh();
+    const ks = client.reportRejected('djJ8MTIzNDV8ks-1');
+    await clock.advance(0);
+    expect(await ks).toBe('djJ8MTIzNDV8ks-2');
+    expect(fetch.calls).toHaveLength(2);
+  });
+
+  it('when the server keeps the KS (Kaltura accepts it), the same KS comes back', async () => {
+    const { client, fetch, clock, server } = setup();
+    await client.getKs();
+    const ks = client.reportRejected('djJ8MTIzNDV8ks-1');
+    await clock.advance(0);
+    expect(await ks).toBe('djJ8MTIzNDV8ks-1');
+    expect(fetch.calls).toHaveLength(2);
+    expect(server.minted).toBe(1);
+  });
+
+  it('rejects once the client is stopped', async () => {
+    const { client } = reporting();
+    await client.getKs();
+    client.stop();
+    expect((await rejection(client.reportRejected())).code).toBe('ERR_KS_ABORTED');
+  });
+});
+
 describe('subscribe and stop', () => {
   it('unsubscribe stops the reports', async () => {
     const { client, clock } = setup();
@@ -563,8 +702,9 @@ describe('subscribe and stop', () => {
       crossTab: true,
       handler: () => new Promise<FakeReply>(() => {}),
     });
-    expect(browser.window.count).toBe(3);
-    expect(browser.document.count).toBe(1);
+    // pageshow, online, focus and visibilitychange, which bubbles up from the document.
+    expect(browser.window.count).toBe(4);
+    expect(browser.document.count).toBe(0);
     expect(browser.hub.open.size).toBe(1);
     const p = client.getKs();
     await clock.advance(100);

@@ -17,8 +17,13 @@ export interface KsSession {
 
 export type KsEvent =
   | { type: 'ks'; session: KsSession }
+  /**
+   * The server named another user (or session type) than this tab held: the account was
+   * switched, e.g. a sign-in as someone else in another tab. Comes before that user's `ks`.
+   */
+  | { type: 'switch'; session: KsSession }
   | { type: 'error'; error: KsClientError }
-  /** The session was dropped: `clear()` here or in another tab, or a 401. */
+  /** The session was dropped: `clear()` here or in another tab, a 401, or another user's session in another tab. */
   | { type: 'clear' };
 
 export type KsListener = (event: KsEvent) => void;
@@ -34,7 +39,10 @@ export interface KsClientOptions {
   url?: string;
   /** Default: the global `fetch`. */
   fetch?: (url: string, init: RequestInit) => Promise<Response>;
-  /** Merged into every request; default `{ credentials: 'include', cache: 'no-store' }`. */
+  /**
+   * Merged into every request; default `{ credentials: 'include', cache: 'no-store' }`.
+   * Give `headers` as a plain object: a report (`reportRejected`) adds its own to them.
+   */
   init?: RequestInit;
   /** Renew when this fraction of the lifetime left at receipt has passed. Default 0.8. */
   renewAtFraction?: number;
@@ -52,8 +60,13 @@ export interface KsClientOptions {
   requestTimeoutMs?: number;
   /** Share one KS and one renewal between the tabs of this origin. Default true. */
   crossTab?: boolean;
-  /** The clock, epoch ms. Default `Date.now`. */
+  /** The wall clock, epoch ms. Default `Date.now`. */
   now?: () => number;
+  /**
+   * A monotonic clock, ms (any origin). Default `performance.now`. A KS expires by whichever
+   * of the two clocks says so first, so turning the wall clock back never extends it.
+   */
+  monotonic?: () => number;
   timers?: TimerProvider;
   /** In [0, 1); for the jitter. Default `Math.random`. */
   random?: () => number;
@@ -71,7 +84,14 @@ export interface KsClient {
   readonly timing: { expiresAt: number; renewAt: number } | undefined;
   /** Asks the server for a new KS now (`?renew=1`). */
   refresh(): Promise<string>;
-  /** Reports each new KS, each error and each clear. Returns an unsubscribe function. */
+  /**
+   * Tells the server that Kaltura refused `ks` (default: the current KS), e.g. `INVALID_KS`
+   * after `session.end`, and resolves with the KS to use. The server checks the report and
+   * replaces the KS only when Kaltura really refuses it. A KS this client no longer holds
+   * is not reported: the current one is answered.
+   */
+  reportRejected(ks?: string): Promise<string>;
+  /** Reports each new KS, each switch of user, each error and each clear. Returns an unsubscribe function. */
   subscribe(listener: KsListener): () => void;
   /** Forgets the session (logout) in every tab. */
   clear(): void;
@@ -82,21 +102,10 @@ export interface KsClient {
 }
 
 type Message =
-  | { t: 's'; s: KsSession; o: number } // a session, with the sender's clock offset
-  | { t: 'q' } // a tab asks for the current session
+  | { t: 's'; s: KsSession } // a session
   | { t: 'c' } // clear
-  | { t: 'r'; id: number } // a tab claims the renewal (election without Web Locks)
-  | { t: 'b' }; // "I am renewing" (election without Web Locks)
-
-interface State {
-  session: KsSession;
-  /** Server clock minus local clock, ms. */
-  off: number;
-  /** Local expiry, ms. */
-  exp: number;
-  /** The last answer brought nothing newer: ask for `renew=1` next time. */
-  same: boolean;
-}
+  // Election without Web Locks: a tab claims the renewal with a ticket; 0 is "I am renewing".
+  | { t: 'r'; id: number };
 
 const ELECTION_MS = 50;
 /** setTimeout overflows above 2^31 − 1 ms. */
@@ -107,18 +116,36 @@ const isSession = (b: KsSession | undefined): b is KsSession =>
   b.ks !== '' &&
   typeof b.userId === 'string' &&
   typeof b.privileges === 'string' &&
-  (b.type === 0 || b.type === 2) &&
+  [0, 2].includes(b.type) &&
   Number.isFinite(b.partnerId) &&
   Number.isFinite(b.serverTime) &&
   Number.isFinite(b.expiresAt) &&
   b.expiresAt > b.serverTime;
 
-const fail = (code: KsClientErrorCode, message: string, status?: number, cause?: unknown) =>
-  new KsClientError(code, `kaltura-ks: ${message}`, status, cause);
+/**
+ * What a KS shows without a secret: `partnerId,type` for v1 (clear text), the partner id
+ * alone for v2 (the rest is encrypted). Throws on what is not base64.
+ */
+const head = (ks: string) => {
+  // v1: signature|partnerId;partnerId;validUntil;type;…  v2: v2|partnerId|encrypted
+  const f = atob(ks.replace(/-/g, '+').replace(/_/g, '/')).split(/[;|]/);
+  return f[0] === 'v2' ? f[1] : `${f[1]},${f[4]}`;
+};
+
+/** Whom a session is for: `partnerId,type,userId`. */
+const idOf = (s: KsSession) => `${[s.partnerId, s.type, s.userId]}`;
+
+/**
+ * The message is the code and a detail (the HTTP status, the option's name): never a KS,
+ * never the server's own text.
+ */
+const fail = (code: KsClientErrorCode, detail: unknown = '', status?: number, cause?: unknown) =>
+  new KsClientError(code, `kaltura-ks: ${code} ${detail}`, status, cause);
 
 export function createKsClient({
   url = '/kaltura/ks',
-  fetch: fetchKs = (u, i) => fetch(u, i),
+  // Looked up when the client is made: a polyfill goes in first.
+  fetch: fetchKs = fetch,
   init,
   renewAtFraction = 0.8,
   jitterRatio = 0.05,
@@ -129,10 +156,9 @@ export function createKsClient({
   requestTimeoutMs = 10_000,
   crossTab = true,
   now = Date.now,
-  timers = {
-    setTimeout: (f, ms) => setTimeout(f, ms),
-    clearTimeout: (h) => clearTimeout(h as number),
-  },
+  monotonic = () => performance.now(),
+  // The global functions, called as methods of the global object.
+  timers = globalThis as unknown as TimerProvider,
   random = Math.random,
 }: KsClientOptions = {}): KsClient {
   // Every number must be positive (jitterRatio may be 0) and at most its bound.
@@ -147,27 +173,28 @@ export function createKsClient({
     ['requestTimeoutMs', requestTimeoutMs, MAX_DELAY],
   ] as const)
     if (!(value <= max && (value > 0 || (value === 0 && name === 'jitterRatio'))))
-      throw fail('ERR_KS_INVALID_OPTION', `invalid option ${name}`);
-  if (!url) throw fail('ERR_KS_INVALID_OPTION', 'invalid option url');
+      throw fail('ERR_KS_INVALID_OPTION', name);
+  if (!url) throw fail('ERR_KS_INVALID_OPTION', 'url');
 
   const g = globalThis as unknown as Window & typeof globalThis;
   const name = `kaltura-ks:${url}`;
-  const channel =
-    crossTab && typeof BroadcastChannel === 'function' ? new BroadcastChannel(name) : undefined;
-  const locks = crossTab ? g.navigator?.locks : undefined;
+  const channel = crossTab && g.BroadcastChannel ? new BroadcastChannel(name) : undefined;
+  const locks = channel && g.navigator?.locks;
   const listeners = new Set<KsListener>();
-  const handles = new Set<unknown>();
   const players = new Set<() => void>();
-  /** Resolved when a session arrives (or on stop): ends a wait early. */
-  const waiters = new Set<() => void>();
-  const wakeEvents = [
-    [g, 'pageshow'],
-    [g, 'online'],
-    [g, 'focus'],
-    [g.document, 'visibilitychange'],
-  ] as const;
+  // Each re-checks the wall clock; `visibilitychange` bubbles from the document.
+  const wakeEvents = ['pageshow', 'online', 'focus', 'visibilitychange'];
 
-  let state: State | undefined;
+  let session: KsSession | undefined;
+  let exp = 0; // local expiry on the wall clock
+  let mexp = 0; // and on the monotonic clock
+  let same = false; // the last answer brought nothing newer: ask for `renew=1` next time
+  // From this tab's own last answer: who it is for ("partnerId,type,userId"), the server's
+  // clock minus the wall and the monotonic clocks, and the longest lifetime it has given.
+  let who = '';
+  let off = 0;
+  let moff = 0;
+  let life = 0;
   let pending: Promise<string> | undefined;
   let request: AbortController | undefined;
   let timer: unknown;
@@ -181,30 +208,21 @@ export function createKsClient({
   let claim = 0; // our election ticket, 0 when not electing
   let lost = false;
   let busy = false;
+  /** Ends the wait under way early (there is at most one: all happen inside one `load`). */
+  let waiter: (() => void) | undefined;
+  let reason: KsClientErrorCode = 'ERR_KS_NETWORK'; // why the request under way may fail
 
-  const later = (f: () => void, ms: number) => {
-    const h = timers.setTimeout(() => {
-      handles.delete(h);
-      f();
-    }, ms);
-    handles.add(h);
-    return h;
-  };
-  const cancel = (h: unknown) => {
-    timers.clearTimeout(h);
-    handles.delete(h);
-  };
-  /** Resolves after `ms`, or as soon as a session arrives, or on stop. */
+  /** Resolves after `ms`, or as soon as another tab posts a session, or on stop. */
   const wait = (ms: number) =>
     new Promise<void>((resolve) => {
       if (stopped) return resolve();
       const done = () => {
-        cancel(h);
-        waiters.delete(done);
+        timers.clearTimeout(h);
+        waiter = undefined;
         resolve();
       };
-      const h = later(done, ms);
-      waiters.add(done);
+      const h = timers.setTimeout(done, ms);
+      waiter = done;
     });
   const emit = (event: KsEvent) => {
     for (const listener of listeners)
@@ -217,40 +235,43 @@ export function createKsClient({
       }
   };
   const post = (m: Message) => stopped || channel?.postMessage(m);
-  const usable = () => !!state && now() < state.exp - minValidityMs;
+  /** Life left in the current KS: the lower of the wall-clock and the monotonic estimate. */
+  const left = () => (session ? Math.min(exp - now(), mexp - monotonic()) : 0);
+  const usable = () => left() > minValidityMs;
 
-  const adopt = (session: KsSession, off: number, local?: boolean) => {
-    const prev = state?.session;
-    // Sessions are ordered by (expiresAt, serverTime, ks); every tab keeps the greatest it
-    // has seen, so all tabs converge. `keep`: the answer brings nothing new and greater.
-    const again = prev?.ks === session.ks;
-    const keep =
-      !!prev &&
-      (again ||
-        (prev.expiresAt - session.expiresAt ||
-          prev.serverTime - session.serverTime ||
-          (prev.ks > session.ks ? 1 : -1)) > 0);
-    if (keep && !local) return;
-    const n = now();
-    const next = keep ? prev : session;
-    const exp = next.expiresAt - off;
-    // The server gave our own KS back: the next renewal asks for `renew=1`.
-    state = { session: next, off, exp, same: again };
-    renewAt =
-      n + Math.max(minRenewIntervalMs, (exp - n) * (renewAtFraction - random() * jitterRatio));
-    lastCheck = n;
-    failures = retryAt = 0;
-    if (!keep) {
-      if (local) post({ t: 's', s: next, o: off });
-      emit({ type: 'ks', session: next });
+  const adopt = (s: KsSession, local?: boolean) => {
+    const again = s.ks === session?.ks;
+    // From another tab: every tab keeps the greatest session it has seen, ordered by
+    // (expiresAt, ks), so all tabs converge. What a tab fetched itself always replaces.
+    if (
+      !local &&
+      (again || (session && (session.expiresAt - s.expiresAt || (session.ks > s.ks ? 1 : -1)) > 0))
+    )
+      return;
+    if (local) {
+      const id = idOf(s);
+      if (who && who !== id) emit({ type: 'switch', session: s });
+      who = id;
+      life = Math.max(life, s.expiresAt - s.serverTime);
     }
-    for (const w of waiters) w();
+    session = s;
+    // The server gave our own KS back: the next renewal asks for `renew=1`.
+    same = again;
+    exp = s.expiresAt - off;
+    mexp = s.expiresAt - moff;
+    renewAt =
+      now() + Math.max(minRenewIntervalMs, left() * (renewAtFraction - random() * jitterRatio));
+    failures = retryAt = 0;
+    if (!again) {
+      if (local) post({ t: 's', s });
+      emit({ type: 'ks', session: s });
+    }
     schedule();
   };
 
   const drop = (broadcast?: boolean) => {
     generation++;
-    state = undefined;
+    session = undefined;
     active = false;
     failures = retryAt = renewAt = 0;
     request?.abort();
@@ -259,107 +280,121 @@ export function createKsClient({
     schedule();
   };
 
-  /** Runs `f` as the one tab renewing: Web Locks, else a BroadcastChannel election. */
-  const lead = async <T>(f: (waited?: boolean) => Promise<T>): Promise<T> => {
-    if (locks) {
-      // Uncontended: renew at once. Otherwise queue behind the tab that is renewing.
-      const r = await locks.request(name, { ifAvailable: true }, async (l: unknown) =>
-        l ? [await f()] : 0,
-      );
-      return r ? (r as [T])[0] : (locks.request(name, () => f(true)) as Promise<T>);
-    }
-    if (channel) {
-      lost = false;
-      claim = random() + Number.MIN_VALUE;
-      post({ t: 'r', id: claim });
-      await wait(ELECTION_MS);
-      claim = 0;
-      // Another tab is renewing: wait for its session (or for it to give up).
-      if (lost) await wait(requestTimeoutMs + ELECTION_MS);
-    }
-    busy = true;
+  /**
+   * A session from another tab: adopted when it is a KS of this tab's partner, user and type
+   * (v2 hides the type and the user: the session's own fields stand for them) whose expiry is
+   * within the longest lifetime the server has given. Another user's session of the same
+   * partner drops ours: the account was switched, and our next request says to whom.
+   * Anything else is dropped and reported. A tab that has no answer of its own yet trusts none.
+   */
+  const receive = (s: KsSession) => {
+    const id = isSession(s) ? idOf(s) : '';
     try {
-      return await f();
-    } finally {
-      busy = false;
-    }
+      if (
+        // Its partner (and, v1, type) are its KS's; its partner and type are ours; and it
+        // expires within the longest lifetime the server has given (plus a minute: this
+        // tab's estimate of the server's clock is off by up to half a round trip, and
+        // Kaltura counts whole seconds).
+        id.startsWith(`${head(s.ks)},`) &&
+        who.startsWith(`${s.partnerId},${s.type},`) &&
+        s.expiresAt < now() + off + life + 60_000
+      )
+        return id === who ? adopt(s) : drop();
+    } catch {}
+    emit({ type: 'error', error: fail('ERR_KS_RESPONSE') });
   };
 
-  const fetchSession = async (force: boolean, gen: number): Promise<string> => {
-    const controller = new AbortController();
-    request = controller;
-    let reason: KsClientErrorCode = 'ERR_KS_NETWORK';
-    const h = later(() => {
-      reason = 'ERR_KS_TIMEOUT';
-      controller.abort();
-    }, requestTimeoutMs);
-    const sent = now();
-    try {
-      const res = await fetchKs(force ? `${url}${url.includes('?') ? '&' : '?'}renew=1` : url, {
-        credentials: 'include',
-        cache: 'no-store',
-        ...init,
-        signal: controller.signal,
-      }).catch((e: unknown) => {
-        throw fail(
-          reason,
-          reason === 'ERR_KS_TIMEOUT' ? 'request timed out' : 'network error',
-          undefined,
-          e,
-        );
-      });
-      const received = now();
-      const body = (await res.json().catch(() => undefined)) as KsSession | undefined;
-      if (controller.signal.aborted) throw fail(reason, 'request timed out');
-      const { status } = res;
-      if (!res.ok) {
-        const e =
-          status === 401
-            ? fail('ERR_KS_NO_USER', 'nobody is signed in', status)
-            : status === 403
-              ? fail('ERR_KS_FORBIDDEN', 'KS refused', status)
-              : status === 503
-                ? fail('ERR_KS_UNAVAILABLE', 'KS unavailable', status)
-                : fail('ERR_KS_HTTP', `unexpected HTTP status ${status}`, status);
-        const after = Number(res.headers.get('retry-after'));
-        if (after > 0) e.retryAfterMs = after * 1000;
-        throw e;
-      }
-      if (!isSession(body)) throw fail('ERR_KS_RESPONSE', 'malformed KS response', status);
-      if (gen !== generation) throw fail('ERR_KS_ABORTED', 'aborted');
-      // serverTime was stamped about half a round trip before we received it.
-      adopt(body, body.serverTime - (sent + received) / 2, true);
-      return state!.session.ks;
-    } finally {
-      cancel(h);
-    }
-  };
-
-  const load = (force = !!state?.same): Promise<string> =>
+  const load = (force = same, rejected?: string): Promise<string> =>
     (pending ||= (async () => {
       const gen = generation;
-      const before = state;
-      const fresh = () => state !== before && usable();
-      try {
-        if (channel && !state) {
-          // A tab that joins later asks the others before fetching.
-          post({ t: 'q' });
-          await wait(ELECTION_MS);
+      const before = session;
+      const fresh = () => session !== before && usable();
+      const run = async (waited?: boolean) => {
+        // The renewing tab posts its KS before letting go of the lock, but the browser
+        // may grant us the lock first: give that message a moment to arrive.
+        if (waited && !fresh()) await wait(ELECTION_MS);
+        if (gen !== generation) throw 0;
+        if (fresh()) return session!.ks;
+        const controller = new AbortController();
+        request = controller;
+        reason = 'ERR_KS_NETWORK';
+        const h = timers.setTimeout(() => {
+          reason = 'ERR_KS_TIMEOUT';
+          controller.abort();
+        }, requestTimeoutMs);
+        const sent = now();
+        const msent = monotonic();
+        try {
+          const res = await fetchKs(force ? `${url}${url.includes('?') ? '&' : '?'}renew=1` : url, {
+            credentials: 'include',
+            cache: 'no-store',
+            ...init,
+            // A refused KS goes in a header (never in a URL).
+            ...(rejected
+              ? { headers: { ...init?.headers, 'X-Kaltura-Rejected-Ks': rejected } }
+              : {}),
+            signal: controller.signal,
+          });
+          // serverTime was stamped about half a round trip before we received it.
+          const o = sent + now();
+          const mo = msent + monotonic();
+          const body = (await res.json().catch(() => undefined)) as KsSession | undefined;
+          // Timed out while reading the body: reported as `reason` below.
+          if (controller.signal.aborted) throw 0;
+          const { status } = res;
+          if (!res.ok) {
+            const e = fail(
+              status === 401
+                ? 'ERR_KS_NO_USER'
+                : status === 403
+                  ? 'ERR_KS_FORBIDDEN'
+                  : status === 503
+                    ? 'ERR_KS_UNAVAILABLE'
+                    : 'ERR_KS_HTTP',
+              status,
+              status,
+            );
+            const after = Number(res.headers.get('retry-after'));
+            if (after > 0) e.retryAfterMs = after * 1000;
+            throw e;
+          }
+          if (!isSession(body)) throw fail('ERR_KS_RESPONSE', status, status);
+          // Cleared while under way: reported as ERR_KS_ABORTED below.
           if (gen !== generation) throw 0;
+          off = body.serverTime - o / 2;
+          moff = body.serverTime - mo / 2;
+          adopt(body, true);
+          return body.ks;
+        } finally {
+          timers.clearTimeout(h);
         }
-        return fresh()
-          ? state!.session.ks
-          : await lead(async (waited) => {
-              // The renewing tab posts its KS before letting go of the lock, but the browser
-              // may grant us the lock first: give that message a moment to arrive.
-              if (waited && !fresh()) await wait(ELECTION_MS);
-              if (gen !== generation) throw 0;
-              return fresh() ? state!.session.ks : fetchSession(force, gen);
-            });
+      };
+      try {
+        // A tab that does not know its user yet fetches at once: it would not trust
+        // what another tab's renewal brings. The others renew as the one tab renewing:
+        // Web Locks, else a BroadcastChannel election.
+        if (who && locks) {
+          // Uncontended: renew at once. Otherwise queue behind the tab that is renewing.
+          const r = await locks.request(name, { ifAvailable: true }, async (l: unknown) =>
+            l ? [await run()] : 0,
+          );
+          return r ? r[0]! : await locks.request(name, () => run(true));
+        }
+        if (who && channel) {
+          lost = false;
+          claim = random() + 1e-9;
+          post({ t: 'r', id: claim });
+          await wait(ELECTION_MS);
+          claim = 0;
+          // Another tab is renewing: wait for its session (or for it to give up).
+          if (lost) await wait(requestTimeoutMs + ELECTION_MS);
+        }
+        busy = true;
+        return await run();
       } catch (x) {
-        if (gen !== generation) throw fail('ERR_KS_ABORTED', 'aborted', undefined, x);
-        const e =
-          x instanceof KsClientError ? x : fail('ERR_KS_NETWORK', 'network error', undefined, x);
+        if (gen !== generation) throw fail('ERR_KS_ABORTED');
+        // Not an answer: the request failed (or timed out, as `reason` says).
+        const e = x instanceof KsClientError ? x : fail(reason, '', undefined, x);
         const d = Math.min(maxMs, baseMs * 2 ** failures++);
         retryAt =
           now() + Math.min(maxMs, Math.max(d / 2 + (random() * d) / 2, e.retryAfterMs ?? 0));
@@ -368,51 +403,55 @@ export function createKsClient({
         throw e;
       } finally {
         pending = undefined;
+        busy = false;
         schedule();
       }
     })());
 
   function check() {
     const n = now();
-    // The local clock was turned back: our expiry estimate is too late; renew now.
-    if (n < lastCheck - 1_000) renewAt = n;
+    // The local clock was turned back: renew now, which measures the clocks again.
+    if (n < lastCheck - 1_000) renewAt = retryAt = n;
     lastCheck = n;
     if (!active || pending) return schedule();
     const due = n >= Math.max(renewAt, retryAt);
     // Expired, and no renewal may start now (backoff or the floor): report it.
-    if (state && n >= state.exp && !due) {
-      state = undefined;
-      emit({ type: 'error', error: fail('ERR_KS_EXPIRED', 'KS expired without a replacement') });
+    if (session && left() <= 0 && !due) {
+      session = undefined;
+      emit({ type: 'error', error: fail('ERR_KS_EXPIRED') });
     }
     if (due) load().catch(() => {});
     else schedule();
   }
 
   function schedule() {
-    if (timer !== undefined) cancel(timer);
-    timer = undefined;
+    timers.clearTimeout(timer);
     if (stopped || !active || pending) return;
+    const n = now();
     let due = Math.max(renewAt, retryAt);
-    if (state) due = Math.min(due, state.exp);
-    timer = later(check, Math.max(0, Math.min(due - now(), checkIntervalMs)));
+    if (session) due = Math.min(due, n + left());
+    // A delay below 0 counts as 0.
+    timer = timers.setTimeout(check, Math.min(due - n, checkIntervalMs));
   }
 
   const wake = (e: Event) => {
     if (e.type === 'online') retryAt = 0;
     check();
   };
-  for (const [target, type] of wakeEvents) target?.addEventListener?.(type, wake);
+  for (const type of wakeEvents) g.addEventListener?.(type, wake);
 
   if (channel)
     channel.onmessage = ({ data: m }: MessageEvent<Message>) => {
-      if (m.t === 's' && isSession(m.s) && Number.isFinite(m.o)) adopt(m.s, m.o);
-      else if (m.t === 'q' && usable()) post({ t: 's', s: state!.session, o: state!.off });
-      else if (m.t === 'c') drop();
-      else if (m.t === 'b') lost ||= !!claim;
+      if (m.t === 's') {
+        if (who) receive(m.s);
+        // The renewing tab is done: a wait for it ends, whatever it brought.
+        waiter?.();
+      } else if (m.t === 'c') drop();
       else if (m.t === 'r') {
-        // Renewing: the claimant waits for our session. Claiming: the smaller ticket wins,
-        // and a later claimant may have missed our claim, so we repeat it.
-        if (busy) post({ t: 'b' });
+        // Renewing: the claimant waits for our session (ticket 0 beats every claim).
+        // Claiming: the smaller ticket wins, and a later claimant may have missed our
+        // claim, so we repeat it.
+        if (busy) post({ t: 'r', id: 0 });
         else if (m.id < claim) lost = true;
         else if (claim) post({ t: 'r', id: claim });
       }
@@ -424,24 +463,26 @@ export function createKsClient({
       listeners.delete(listener);
     };
   };
+  /** Runs a public call, which keeps the session alive from then on. */
+  const start = (f: () => Promise<string>) => {
+    if (stopped) return Promise.reject(fail('ERR_KS_ABORTED'));
+    active = true;
+    return f();
+  };
+  const getKs = () => start(async () => (usable() ? session!.ks : load()));
+  const reportRejected = (ks = session?.ks) =>
+    start(() => (ks && ks === session?.ks ? load(false, ks) : getKs()));
 
   return {
-    getKs() {
-      if (stopped) return Promise.reject(fail('ERR_KS_ABORTED', 'stopped'));
-      active = true;
-      return usable() ? Promise.resolve(state!.session.ks) : load();
-    },
+    getKs,
     get current() {
-      return state && now() < state.exp ? state.session : undefined;
+      return left() > 0 ? session : undefined;
     },
     get timing() {
-      return state && { expiresAt: state.exp, renewAt: Math.max(renewAt, retryAt) };
+      return session && { expiresAt: now() + left(), renewAt: Math.max(renewAt, retryAt) };
     },
-    refresh() {
-      if (stopped) return Promise.reject(fail('ERR_KS_ABORTED', 'stopped'));
-      active = true;
-      return load(true);
-    },
+    refresh: () => start(() => load(true)),
+    reportRejected,
     subscribe,
     clear: () => drop(true),
     stop() {
@@ -450,20 +491,23 @@ export function createKsClient({
       generation++;
       request?.abort();
       for (const detach of players) detach();
-      for (const h of handles) timers.clearTimeout(h);
-      handles.clear();
-      for (const w of waiters) w();
-      for (const [target, type] of wakeEvents) target?.removeEventListener?.(type, wake);
+      timers.clearTimeout(timer);
+      waiter?.();
+      for (const type of wakeEvents) g.removeEventListener?.(type, wake);
       channel?.close();
       listeners.clear();
     },
     attachPlayer(player) {
-      const detach = attach(player, (apply) => {
-        if (state) apply(state.session.ks);
-        return subscribe((e) =>
-          e.type === 'ks' ? apply(e.session.ks) : e.type === 'clear' && apply(''),
-        );
-      });
+      const detach = attach(
+        player,
+        (apply) => {
+          if (session) apply(session.ks);
+          return subscribe((e) =>
+            e.type === 'ks' ? apply(e.session.ks) : e.type === 'clear' && apply(''),
+          );
+        },
+        reportRejected,
+      );
       players.add(detach);
       return () => {
         players.delete(detach);

@@ -13,13 +13,14 @@ describe('KsClientError', () => {
   });
 
   it('is recognised across two installed copies of the package', () => {
-    // What a second copy's class would produce: same registered brand, another prototype.
+    // What a second copy's class would produce: same name, another prototype.
     const foreign = Object.create(Error.prototype, {
-      [Symbol.for('@kaltura-ks/browser.KsClientError')]: { value: true },
+      name: { value: 'KsClientError' },
       code: { value: 'ERR_KS_NETWORK' },
     });
     expect(foreign).toBeInstanceOf(KsClientError);
     expect(new Error('x')).not.toBeInstanceOf(KsClientError);
+    expect(new TypeError('x')).not.toBeInstanceOf(KsClientError);
     expect(null).not.toBeInstanceOf(KsClientError);
     expect('ERR_KS_NETWORK').not.toBeInstanceOf(KsClientError);
   });

@@ -24,31 +24,26 @@ export type KsClientErrorCode =
   /** An option passed to `createKsClient` is invalid (the message names it). */
   | 'ERR_KS_INVALID_OPTION';
 
-const brand = Symbol.for('@kaltura-ks/browser.KsClientError');
-
 /**
  * Every error the browser client reports or rejects with. `code` is stable; the
  * message is for people and never contains a KS.
  */
 export class KsClientError extends Error {
   override readonly name = 'KsClientError';
-
+  declare readonly code: KsClientErrorCode;
+  /** The HTTP status, for the codes that come from one. */
+  declare readonly status?: number;
   /** Set from `Retry-After` on a 503, in milliseconds. */
-  retryAfterMs?: number;
+  declare retryAfterMs?: number;
 
-  constructor(
-    readonly code: KsClientErrorCode,
-    message: string,
-    /** The HTTP status, for the codes that come from one. */
-    readonly status?: number,
-    cause?: unknown,
-  ) {
+  constructor(code: KsClientErrorCode, message: string, status?: number, cause?: unknown) {
     super(message, { cause });
+    this.code = code;
+    this.status = status;
   }
 
-  // `instanceof` works across two installed copies of the package.
+  // `instanceof` works across two installed copies of the package: it goes by the name.
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return (value as Record<symbol, unknown> | null)?.[brand] === true;
+    return (value as Error | null)?.name === 'KsClientError';
   }
 }
-Object.defineProperty(KsClientError.prototype, brand, { value: true });

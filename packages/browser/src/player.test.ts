@@ -2,7 +2,7 @@ import type { KalturaPlayer } from '@playkit-js/kaltura-player-js';
 import { describe, expect, it } from 'vitest';
 import { createKsClient } from './client.js';
 import type { KalturaPlayerLike, PlayerRequest, PlayerRequestFilter } from './player.js';
-import { FakeClock, fakeFetch, fakeServer } from './test-utils/fakes.js';
+import { FakeClock, fakeFetch, fakeServer, flush } from './test-utils/fakes.js';
 
 // Compile-time check: the real player type fits what attachPlayer asks for.
 export const realPlayerFits = (player: KalturaPlayer): KalturaPlayerLike => player;
@@ -52,6 +52,7 @@ class FakeKalturaPlayer {
   readonly provider: { ks: string };
   readonly plugins: Record<string, FakePlugin>;
   thumbnailKs: string | null = null;
+  readonly listeners = new Map<string, Set<(event: { payload?: unknown }) => void>>();
 
   constructor(options: {
     ks: string;
@@ -108,6 +109,20 @@ class FakeKalturaPlayer {
     this.thumbnailKs = newKs;
   }
 
+  addEventListener(type: string, listener: (event: { payload?: unknown }) => void): void {
+    if (!this.listeners.has(type)) this.listeners.set(type, new Set());
+    this.listeners.get(type)!.add(listener);
+  }
+
+  removeEventListener(type: string, listener: (event: { payload?: unknown }) => void): void {
+    this.listeners.get(type)?.delete(listener);
+  }
+
+  /** The player dispatches a playkit `FakeEvent`: `{ type, payload }`. */
+  dispatch(type: string, payload: unknown): void {
+    for (const listener of this.listeners.get(type) ?? []) listener({ payload });
+  }
+
   async send(type: number, url: string): Promise<PlayerRequest> {
     const request: PlayerRequest = { url, body: null, headers: {} };
     const filter = (this.config.network as { requestFilter?: PlayerRequestFilter }).requestFilter;
@@ -124,15 +139,22 @@ async function setup(
 ) {
   const clock = new FakeClock();
   const server = fakeServer(clock);
+  // The route replaces a KS reported as refused (the server checked it with Kaltura).
+  const fetch = fakeFetch(clock, (call) => {
+    const headers = call.init.headers as Record<string, string> | undefined;
+    if (headers?.['X-Kaltura-Rejected-Ks'] === server.current?.ks) server.mint();
+    return server.handle(call);
+  });
   const client = createKsClient({
-    fetch: fakeFetch(clock, (call) => server.handle(call)),
+    fetch,
     now: clock.now,
+    monotonic: clock.monotonic,
     timers: clock.provider,
     crossTab: false,
   });
   const ks1 = await client.getKs();
   const player = new FakeKalturaPlayer({ ks: ks1, ...options });
-  return { clock, client, player, ks1 };
+  return { clock, client, player, ks1, fetch };
 }
 
 describe('attachPlayer', () => {
@@ -230,5 +252,91 @@ describe('attachPlayer', () => {
     expect((await player.send(MANIFEST, manifest(ks1))).url).toBe(manifest(ks1));
     client.stop();
     expect((player.config.network as { requestFilter?: unknown }).requestFilter).toBeUndefined();
+  });
+});
+
+/** playkit `Error` categories and codes, as the player's `error` event carries them. */
+const NETWORK = 1;
+const MULTIREQUEST_API_ERROR = 1006;
+const HTTP_ERROR = 1002;
+
+describe('attachPlayer: a KS that Kaltura refused', () => {
+  const reported = (fetch: { calls: { init: RequestInit }[] }) =>
+    fetch.calls.flatMap((c) => {
+      const ks = (c.init.headers as Record<string, string> | undefined)?.['X-Kaltura-Rejected-Ks'];
+      return ks ? [ks] : [];
+    });
+
+  it('INVALID_KS from an API call (loadMedia) is reported, and the player gets the new KS', async () => {
+    const { client, player, ks1, fetch } = await setup();
+    client.attachPlayer(player);
+    // What the OVP provider rejects loadMedia with (playkit-js-providers multi-request-builder).
+    player.dispatch('error', {
+      severity: 2,
+      category: NETWORK,
+      code: MULTIREQUEST_API_ERROR,
+      data: {
+        url: 'https://cdnapisec.kaltura.com/api_v3/service/multirequest',
+        results: [
+          {
+            hasError: true,
+            error: { code: 'INVALID_KS', message: 'Invalid KS "LOGOUT", Error "-1,INVALID_STR"' },
+          },
+        ],
+      },
+    });
+    await flush();
+    expect(reported(fetch)).toEqual([ks1]);
+    const ks2 = client.current!.ks;
+    expect(ks2).not.toBe(ks1);
+    expect(player.getKs()).toBe(ks2);
+    expect(player.provider.ks).toBe(ks2);
+    expect((await player.send(MANIFEST, manifest(ks1))).url).toBe(manifest(ks2));
+  });
+
+  it('an HTTP 403 on a manifest that carried the KS it gave is reported', async () => {
+    const { client, player, ks1, fetch } = await setup();
+    client.attachPlayer(player);
+    // What the hls adapter reports (playkit-js-hls _getErrorDataObject).
+    player.dispatch('error', {
+      severity: 2,
+      category: NETWORK,
+      code: HTTP_ERROR,
+      data: { url: manifest(ks1), responseCode: 403 },
+    });
+    await flush();
+    expect(reported(fetch)).toEqual([ks1]);
+    expect(player.getKs()).not.toBe(ks1);
+  });
+
+  it('other errors, and a 403 on a URL without its KS, report nothing', async () => {
+    const { client, player, fetch } = await setup();
+    client.attachPlayer(player);
+    player.dispatch('error', {
+      category: NETWORK,
+      code: HTTP_ERROR,
+      data: { url: manifest('djJ8OTk5fG90aGVy'), responseCode: 403 },
+    });
+    player.dispatch('error', {
+      category: 7,
+      code: 7000,
+      data: { url: manifest(client.current!.ks) },
+    });
+    const cyclic: Record<string, unknown> = { code: 'INVALID_KS' };
+    cyclic.self = cyclic;
+    player.dispatch('error', cyclic);
+    player.dispatch('error', undefined);
+    await flush();
+    expect(reported(fetch)).toEqual([]);
+  });
+
+  it('after detach, errors report nothing', async () => {
+    const { client, player, fetch } = await setup();
+    const detach = client.attachPlayer(player);
+    detach();
+    expect(player.listeners.get('error')?.size ?? 0).toBe(0);
+    player.dispatch('error', { code: 'INVALID_KS' });
+    await flush();
+    expect(reported(fetch)).toEqual([]);
   });
 });

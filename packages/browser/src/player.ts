@@ -47,6 +47,9 @@ export interface KalturaPlayerLike {
   >;
   getKs?(): string;
   updateThumbnailKs?(ks: string, sendEvent?: boolean): void;
+  /** The player's events; `error` carries a playkit `Error` as its `payload`. */
+  addEventListener?(type: string, listener: (event: { payload?: unknown }) => void): void;
+  removeEventListener?(type: string, listener: (event: { payload?: unknown }) => void): void;
 }
 
 // `/ks/<ks>` in a path or `ks=<ks>` in a query string.
@@ -60,6 +63,7 @@ const KS_IN_URL = /(\/ks\/|[?&]ks=)([^/?&#]+)/g;
 export function attach(
   player: KalturaPlayerLike,
   onKs: (apply: (ks: string) => void) => () => void,
+  report: (ks: string) => Promise<string>,
 ): () => void {
   const seen = new Set<string>();
   let ks = player.getKs?.() ?? '';
@@ -93,10 +97,22 @@ export function attach(
         plugin.updateConfig?.({ ks });
   });
 
+  // Kaltura refused the KS: `INVALID_KS` from an API call (in the error's results), or an
+  // HTTP 403 on a request that carried the KS we gave (a playManifest or segment URL).
+  const onError = ({ payload }: { payload?: unknown }) => {
+    try {
+      const text = JSON.stringify(payload);
+      if (ks && (/INVALID_KS/.test(text) || (/\b403\b/.test(text) && text.includes(ks))))
+        report(ks).catch(() => {});
+    } catch {} // not JSON (a cycle): not an error we can read
+  };
+  player.addEventListener?.('error', onError);
+
   return () => {
     if (!attached) return;
     attached = false;
     off();
+    player.removeEventListener?.('error', onError);
     player.configure({ network: { requestFilter: prev } });
   };
 }

@@ -33,7 +33,17 @@ export type KsErrorCode =
   /** The request asked for something the configuration does not allow (HTTP 403). */
   | 'ERR_KS_FORBIDDEN'
   /** No valid KS can be had right now, e.g. Kaltura is down and nothing is cached (HTTP 503). */
-  | 'ERR_KS_UNAVAILABLE';
+  | 'ERR_KS_UNAVAILABLE'
+  /**
+   * Kaltura refuses the issuer's credentials (the app token is deleted, disabled or
+   * expired, its hash type is wrong, a secret is refused): no KS until they change (HTTP 503).
+   */
+  | 'ERR_KS_CREDENTIALS'
+  /**
+   * Kaltura issued something else than was asked (another user, a higher type, an
+   * anonymous widget session, privileges left out): the KS is not used (HTTP 503).
+   */
+  | 'ERR_KS_NOT_GRANTED';
 
 /** Every code, in documentation order. */
 export const KS_ERROR_CODES: readonly KsErrorCode[] = [
@@ -52,6 +62,8 @@ export const KS_ERROR_CODES: readonly KsErrorCode[] = [
   'ERR_KS_NO_USER',
   'ERR_KS_FORBIDDEN',
   'ERR_KS_UNAVAILABLE',
+  'ERR_KS_CREDENTIALS',
+  'ERR_KS_NOT_GRANTED',
 ];
 
 const kBrand = Symbol.for('@kaltura-ks/core.brand');

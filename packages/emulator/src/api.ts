@@ -1,6 +1,8 @@
 import { APP_TOKEN_ACTIONS } from './actions/app-token.js';
 import type { ActionDefinition, CallContext } from './actions/define.js';
 import { ENTRY_ACTIONS } from './actions/entries.js';
+import { METADATA_ACTIONS } from './actions/metadata.js';
+import { PLAYBACK_ACTIONS } from './actions/playback.js';
 import { SESSION_ACTIONS } from './actions/session.js';
 import { SYSTEM_ACTIONS } from './actions/system.js';
 import { USER_ACTIONS } from './actions/user.js';
@@ -16,6 +18,8 @@ export const ACTIONS: readonly ActionDefinition[] = [
   ...USER_ACTIONS,
   ...SYSTEM_ACTIONS,
   ...ENTRY_ACTIONS,
+  ...PLAYBACK_ACTIONS,
+  ...METADATA_ACTIONS,
 ];
 
 /** Service and action names are case-insensitive, as in Kaltura's dispatcher (`appToken` = `apptoken`). */

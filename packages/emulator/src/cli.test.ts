@@ -53,6 +53,9 @@ describe('kaltura-ks-emulator', () => {
 
   it('refuses unknown flags and bad ports with exit code 2', async () => {
     expect((await run(['--nope'])).code).toBe(2);
+    const nodeFlag = await run(['--env-file', '.env']);
+    expect(nodeFlag.code).toBe(2);
+    expect(nodeFlag.stderr).toContain('--write-env');
     const { code, stderr } = await run(['--port', 'abc']);
     expect(code).toBe(2);
     expect(stderr).toContain('--port');
@@ -94,7 +97,7 @@ describe('kaltura-ks-emulator', () => {
       }),
     );
     const { code, stdout } = await run(
-      ['--config', 'emulator.json', '--print-secrets', '--env-file', '.env'],
+      ['--config', 'emulator.json', '--print-secrets', '--write-env', '.env'],
       {
         cwd: dir,
         untilOutput: LISTENING,
@@ -115,7 +118,7 @@ describe('kaltura-ks-emulator', () => {
     expect(statSync(join(dir, 'state', 'emulator-state.json')).mode & 0o777).toBe(0o600);
 
     // An existing env file is never overwritten.
-    const again = await run(['--config', 'emulator.json', '--env-file', '.env'], {
+    const again = await run(['--config', 'emulator.json', '--write-env', '.env'], {
       cwd: dir,
       untilOutput: LISTENING,
     });

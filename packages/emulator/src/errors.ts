@@ -21,6 +21,13 @@ const TEMPLATES = {
   INVALID_APP_TOKEN_HASH: 'INVALID_APP_TOKEN_HASH;;Invalid application token hash',
   USER_WRONG_PASSWORD: 'USER_WRONG_PASSWORD;;Wrong password supplied',
   USER_NOT_FOUND: 'USER_NOT_FOUND;;User was not found',
+  INVALID_USER_ID: 'INVALID_USER_ID;;Invalid user id',
+  CANNOT_RETRIEVE_ANOTHER_USER_USING_NON_ADMIN_SESSION:
+    'CANNOT_RETRIEVE_ANOTHER_USER_USING_NON_ADMIN_SESSION;USER_ID;cannot retrieve another user "@USER_ID@" using non-admin session',
+  ENTRY_ID_NOT_FOUND: 'ENTRY_ID_NOT_FOUND;ENTRY_ID;Entry id "@ENTRY_ID@" not found',
+  // plugins/metadata/lib/MetadataErrors.php
+  MUST_FILTER_ON_OBJECT_ID: 'MUST_FILTER_ON_OBJECT_ID;;Must filter on object id',
+  MUST_FILTER_ON_OBJECT_TYPE: 'MUST_FILTER_ON_OBJECT_TYPE;;Must filter on object type',
   INVALID_ENUM_VALUE:
     'INVALID_ENUM_VALUE;ENUM_VAL,PARAM_NAME,ENUM_TYPE;Invalid enumeration value "@ENUM_VAL@" for parameter "@PARAM_NAME@", expecting enumeration type "@ENUM_TYPE@"',
   MISSING_MANDATORY_PARAMETER:

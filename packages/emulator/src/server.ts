@@ -17,6 +17,7 @@ import {
 import { ApiException, apiError, errorBody } from './errors.js';
 import { type FaultControls, FaultMode, type FaultRule, Faults } from './faults.js';
 import { phpJson } from './json.js';
+import { serveMedia } from './media.js';
 import {
   addFormParams,
   addJsonParams,
@@ -195,6 +196,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         'Access-Control-Max-Age': '600',
       });
       response.end();
+      return;
+    }
+    if (path.startsWith('/p/')) {
+      await serveMedia(request, response, path, query, env!, {
+        ip: clientIp(request),
+        uri: url,
+      });
       return;
     }
     if (path !== '/api_v3' && !path.startsWith('/api_v3/')) {

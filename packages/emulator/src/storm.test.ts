@@ -1,5 +1,4 @@
 import { Agent, request } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import { appTokenHash } from '@kaltura-ks/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from './server.js';
@@ -56,14 +55,12 @@ describe('a cold storm', () => {
         outgoing.end(body);
       });
 
-    const started = performance.now();
     const answers = await Promise.all(Array.from({ length: 5000 }, post));
-    const elapsed = performance.now() - started;
     agent.destroy();
 
     expect(answers.every((a) => a.objectType === 'KalturaSessionInfo')).toBe(true);
     expect(emulator.stats()).toEqual({ total: 5000, 'appToken.startSession': 5000 });
-    // Generous for slow CI machines: on two cores, client and server together take about 3 s.
-    expect(elapsed).toBeLessThan(15_000);
-  });
+    // How fast is for `pnpm bench storm` (CPU time, beside a baseline): a wall-clock bound here
+    // failed on a loaded two-core machine (17 s where an idle one takes about 3 s).
+  }, 120_000);
 });

@@ -1,7 +1,8 @@
 import type { Server } from 'node:http';
 import { KsType, verifyKs } from '@kaltura-ks/core';
-import type { KalturaKsOptions } from '@kaltura-ks/core/http';
+import { jwtUser, type KalturaKsOptions } from '@kaltura-ks/core/http';
 import { type KsIssuerEvent, type KsMinter, localMinter } from '@kaltura-ks/core/issuer';
+import { SignJWT } from 'jose';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { appTokenOverrideContract } from './app-token-override.js';
@@ -20,6 +21,9 @@ function setup(harness: AdapterHarness, overrides: Partial<KalturaKsOptions<neve
   const events: KsIssuerEvent[] = [];
   const warnings: string[] = [];
   let failing = false;
+  /** KSs that "Kaltura" refuses (as after `session.end`), and every KS it was asked about. */
+  const refused = new Set<string>();
+  const asked: string[] = [];
   const local = localMinter({
     partnerId: CONTRACT_PARTNER,
     adminSecret: CONTRACT_SECRET,
@@ -33,6 +37,10 @@ function setup(harness: AdapterHarness, overrides: Partial<KalturaKsOptions<neve
       mints++;
       if (failing) throw new Error(`Kaltura is down (secret ${CONTRACT_SECRET} must never leak)`);
       return local.mint(req, signal);
+    },
+    async accepts(session) {
+      asked.push(session.ks);
+      return !refused.has(session.ks);
     },
   };
   const app = harness.createApp({
@@ -56,8 +64,12 @@ function setup(harness: AdapterHarness, overrides: Partial<KalturaKsOptions<neve
     fail: (value: boolean) => {
       failing = value;
     },
+    refuse: (ks: string) => refused.add(ks),
+    asked,
   };
 }
+
+const REJECTED = 'X-Kaltura-Rejected-Ks';
 
 function verify(ks: string, now: () => number) {
   return verifyKs(ks, { secrets: CONTRACT_SECRET, partnerId: CONTRACT_PARTNER, now });
@@ -86,6 +98,8 @@ export function adapterContract(harness: AdapterHarness): void {
         type: KsType.USER,
         privileges: 'sview:*,appid:app.example.com',
         expiresAt: START + 3_600_000,
+        // minForcedRefreshIntervalMs (10 s by default) after the mint.
+        renewableAt: START + 10_000,
         serverTime: START,
       });
       expect(verify(res.body.ks, now)).toMatchObject({
@@ -197,6 +211,57 @@ export function adapterContract(harness: AdapterHarness): void {
       expect(renewed.body.ks).not.toBe(first.body.ks);
     });
 
+    it('a reported KS that Kaltura refuses is replaced at once; one it accepts is kept', async () => {
+      const { http, refuse, asked, advance } = setup(harness);
+      const first = await http.get('/kaltura/ks').set('x-test-user', 'ola');
+      const kept = await http
+        .get('/kaltura/ks')
+        .set('x-test-user', 'ola')
+        .set(REJECTED, first.body.ks);
+      expect(kept.status).toBe(200);
+      expect(kept.body.ks).toBe(first.body.ks);
+      refuse(first.body.ks);
+      advance(10_000); // one check per KS every minForcedRefreshIntervalMs
+      const replaced = await http
+        .get('/kaltura/ks')
+        .set('x-test-user', 'ola')
+        .set(REJECTED, first.body.ks);
+      expect(replaced.status).toBe(200);
+      expect(replaced.body.ks).not.toBe(first.body.ks);
+      expect(replaced.body.userId).toBe('ola');
+      expect((await http.get('/kaltura/ks').set('x-test-user', 'ola')).body.ks).toBe(
+        replaced.body.ks,
+      );
+      expect(asked).toEqual([first.body.ks, first.body.ks]);
+    });
+
+    it('a report of a KS that is not the user’s own current one changes nothing and asks nothing', async () => {
+      const { http, refuse, asked } = setup(harness);
+      const alice = await http.get('/kaltura/ks').set('x-test-user', 'pia');
+      const bob = await http.get('/kaltura/ks').set('x-test-user', 'quinn');
+      refuse(alice.body.ks);
+      const res = await http
+        .get('/kaltura/ks')
+        .set('x-test-user', 'quinn')
+        .set(REJECTED, alice.body.ks);
+      expect(res.status).toBe(200);
+      expect(res.body.ks).toBe(bob.body.ks);
+      expect((await http.get('/kaltura/ks').set('x-test-user', 'pia')).body.ks).toBe(alice.body.ks);
+      expect(asked).toEqual([]);
+    });
+
+    it('refuses a report header that cannot hold a KS, with 400 and without echoing it', async () => {
+      const { http, mints } = setup(harness);
+      // Two headers arrive joined with ", ".
+      for (const bad of ['<script>x</script>', 'a b', 'djJ8MTAx, djJ8MTAy']) {
+        const res = await http.get('/kaltura/ks').set('x-test-user', 'rosa').set(REJECTED, bad);
+        expect(res.status).toBe(400);
+        expect(res.body.error.code).toBe('ERR_KS_INVALID_FIELD');
+        expect(res.text).not.toContain(bad.slice(0, 20));
+      }
+      expect(mints()).toBe(0);
+    });
+
     it('500 concurrent requests for one user cause exactly one mint and one KS', async () => {
       const { http, events } = setup(harness);
       const responses = await Promise.all(
@@ -214,6 +279,43 @@ export function adapterContract(harness: AdapterHarness): void {
       expect(a.body.ks).not.toBe(b.body.ks);
       expect(verify(a.body.ks, now).userId).toBe('ivan');
       expect(verify(b.body.ks, now).userId).toBe('judy');
+    });
+
+    it('reads the user from a JWT (jwtUser): a Bearer token or the cookie; a bad one gets 401', async () => {
+      const jwtSecret = 'contract-jwt-secret-of-at-least-32-bytes';
+      const { http, now } = setup(harness, {
+        getUser: jwtUser({
+          secret: jwtSecret,
+          issuer: 'https://app.example.com',
+          audience: 'web',
+          cookie: 'session',
+          now: () => START,
+        }) as never,
+      });
+      const sign = (sub: string, secret = jwtSecret) =>
+        new SignJWT({})
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject(sub)
+          .setIssuer('https://app.example.com')
+          .setAudience('web')
+          .setExpirationTime(START / 1000 + 600)
+          .sign(new TextEncoder().encode(secret));
+      const bearer = await http
+        .get('/kaltura/ks')
+        .set('authorization', `Bearer ${await sign('nina')}`);
+      expect(bearer.status).toBe(200);
+      expect(verify(bearer.body.ks, now).userId).toBe('nina');
+      const cookie = await http.get('/kaltura/ks').set('cookie', `session=${await sign('omar')}`);
+      expect(cookie.status).toBe(200);
+      expect(verify(cookie.body.ks, now).userId).toBe('omar');
+      const forged = await http
+        .get('/kaltura/ks')
+        .set(
+          'authorization',
+          `Bearer ${await sign('nina', 'another-secret-of-at-least-32-bytes!')}`,
+        );
+      expect(forged.status).toBe(401);
+      expect(forged.body.error.code).toBe('ERR_KS_NO_USER');
     });
 
     it('mounts on another path, or none', async () => {
@@ -255,7 +357,7 @@ export function adapterContract(harness: AdapterHarness): void {
       expect(res.body).toEqual({ error: 'ERR_KS_NO_USER' });
     });
 
-    it('validates options when the middleware is created, naming the option', () => {
+    it('validates options when the middleware is created, naming the option', async () => {
       const base = {
         partnerId: CONTRACT_PARTNER,
         adminSecret: CONTRACT_SECRET,
@@ -269,7 +371,10 @@ export function adapterContract(harness: AdapterHarness): void {
         [{ appId: '' }, 'appId'],
         [{ expiresInSeconds: 0 }, 'expiresInSeconds'],
       ] as const) {
-        expect(() => harness.kalturaKs({ ...base, ...bad } as never)).toThrow(
+        // Thrown when created, or (Fastify) a rejection when registered.
+        await expect(
+          (async () => harness.kalturaKs({ ...base, ...bad } as never))(),
+        ).rejects.toEqual(
           expect.objectContaining({
             code: expect.stringMatching(/^ERR_KS_INVALID_(OPTION|FIELD)$/),
             message: expect.stringContaining(name),

@@ -9,8 +9,9 @@ import { type AdapterHarness, headerUser, serve, stop } from './harness.js';
 
 /**
  * An app token with `sessionType: ADMIN` makes Kaltura issue an ADMIN KS whatever type
- * was asked for. The route must check the type Kaltura issued, not only the one asked
- * for, before anything reaches a browser (a bug this test found once).
+ * was asked for. The issuer checks what Kaltura issued against what was asked before the
+ * KS reaches anyone: a USER request never gets the ADMIN KS — not the browser (whatever
+ * `allowAdminKs` says), not server code.
  */
 export function appTokenOverrideContract(harness: AdapterHarness): void {
   describe(`${harness.name}: an app token that overrides the session type`, () => {
@@ -43,13 +44,14 @@ export function appTokenOverrideContract(harness: AdapterHarness): void {
       await emulator.close();
     });
 
-    it('never sends the ADMIN KS Kaltura issued to a browser unless allowAdminKs is set', async () => {
+    it('never hands out the ADMIN KS Kaltura issued for a USER request: 503 ERR_KS_NOT_GRANTED', async () => {
       const res = await request(server).get('/kaltura/ks').set('x-test-user', 'alice');
-      expect(res.status).toBe(403);
-      expect(res.body.error.code).toBe('ERR_KS_FORBIDDEN');
-      // Server code may still use it.
+      expect(res.status).toBe(503);
+      expect(res.body.error.code).toBe('ERR_KS_NOT_GRANTED');
+      expect(res.body.ks).toBeUndefined();
+      // Server code does not get it either.
       const handler = await request(server).get('/api/ks').set('x-test-user', 'alice');
-      expect(handler.body).toMatchObject({ userId: 'alice', type: KsType.ADMIN });
+      expect(handler.body).toEqual({ error: 'ERR_KS_NOT_GRANTED' });
     });
   });
 }

@@ -1,5 +1,5 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
-import type { KalturaKsOptions, KsUser } from '@kaltura-ks/core/http';
+import type { HasHeaders, KalturaKsOptions, KsUser } from '@kaltura-ks/core/http';
 
 /**
  * How a framework adapter plugs into the contract: build an app that mounts
@@ -19,12 +19,13 @@ export interface AdapterHarness {
   kalturaKs(options: KalturaKsOptions<never>): unknown;
 }
 
-type Headers = Record<string, string | string[] | undefined>;
-
-/** `getUser` for tests: the user is named by the `x-test-user` header. */
+/** `getUser` for tests: the user is named by the `x-test-user` header (Node's or a Request's). */
 export function headerUser(extra: Partial<KsUser> = {}) {
-  return (req: { headers: Headers }): KsUser | null => {
-    const id = req.headers['x-test-user'];
+  return ({ headers }: HasHeaders): KsUser | null => {
+    const id =
+      typeof headers.get === 'function'
+        ? (headers as Headers).get('x-test-user')
+        : (headers as Record<string, unknown>)['x-test-user'];
     return typeof id === 'string' ? { id, ...extra } : null;
   };
 }

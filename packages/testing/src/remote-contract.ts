@@ -27,6 +27,12 @@ const APP_ID = 'app.example.com';
 const ASKED = `sview:*,appid:${APP_ID}`;
 /** The issuer's default: a KS with less life left than this is never handed out. */
 const MIN_REMAINING_MS = 60_000;
+/**
+ * Kaltura's clock as the issuer measures it on the shared clock (which stands on whole
+ * seconds here): `system.getTime` answers whole seconds, so the offset is rounded up to the
+ * end of that second — every `expiresAt` is this much before `validUntil`, never after.
+ */
+const OFFSET_MS = 1_000;
 
 type EventType = KsIssuerEvent['type'];
 
@@ -98,7 +104,8 @@ function expectIssued(res: Response, intended: Intended, now: number) {
   expect({ userId: fields.userId, type: fields.type, privileges: fields.privileges }).toEqual(
     intended,
   );
-  expect(body.expiresAt).toBe(fields.validUntil * 1000);
+  // In this server's frame: Kaltura's validUntil less its clock's offset.
+  expect(body.expiresAt).toBe(fields.validUntil * 1000 - OFFSET_MS);
   // Never expired, never about to be.
   expect(body.expiresAt - now).toBeGreaterThan(MIN_REMAINING_MS);
   return body;
@@ -177,6 +184,14 @@ function describeRemoteWay(
           texts.push(res.text);
           return res;
         },
+        async report(user, ks) {
+          const res = await agent
+            .get('/kaltura/ks')
+            .set('x-test-user', user)
+            .set('X-Kaltura-Rejected-Ks', ks);
+          texts.push(res.text);
+          return res;
+        },
         events,
         next: (type) => new Promise((resolve) => waiters.push({ type, resolve })),
         mints: () => world.emulator.stats()[`${service}.${action}`] ?? 0,
@@ -218,7 +233,8 @@ function describeRemoteWay(
         ks: body.ks,
         partnerId: PARTNER,
         ...intended('alice@example.com'),
-        expiresAt: t0 + HOUR,
+        expiresAt: t0 + HOUR - OFFSET_MS,
+        renewableAt: t0 + 10_000,
         serverTime: t0,
       });
       expect(s.mints()).toBe(1);
@@ -290,7 +306,7 @@ function describeRemoteWay(
       const s = await open();
       const t0 = clock.now();
       const first = expectIssued(await s.get('/kaltura/ks', 'rita'), intended('rita'), t0);
-      expect(first.expiresAt).toBe(t0 + HOUR);
+      expect(first.expiresAt).toBe(t0 + HOUR - OFFSET_MS);
 
       // Before the window (it opens at 80% of the lifetime): the cached KS, nothing minted.
       clock.advance(2_000_000);
@@ -306,13 +322,13 @@ function describeRemoteWay(
       expect(s.mints()).toBe(2);
       const second = expectIssued(await s.get('/api/ks', 'rita'), intended('rita'), clock.now());
       expect(second.ks).not.toBe(first.ks);
-      expect(second.expiresAt).toBe(clock.now() + HOUR);
+      expect(second.expiresAt).toBe(clock.now() + HOUR - OFFSET_MS);
 
       // The route hands a page a KS outside its window: inside it, it waits for a new one.
       clock.advance(3_000_000);
       const third = expectIssued(await s.get('/kaltura/ks', 'rita'), intended('rita'), clock.now());
       expect(third.ks).not.toBe(second.ks);
-      expect(third.expiresAt).toBe(clock.now() + HOUR);
+      expect(third.expiresAt).toBe(clock.now() + HOUR - OFFSET_MS);
       expect(s.mints()).toBe(3);
 
       // After the window, with less than a minute left, nobody gets it: everyone waits.
@@ -362,8 +378,48 @@ function describeRemoteWay(
       clock.advance(10_000);
       const back = expectIssued(await s.get('/kaltura/ks', 'sam'), intended('sam'), clock.now());
       expect(back.ks).not.toBe(first.ks);
-      expect(back.expiresAt).toBe(clock.now() + HOUR);
+      expect(back.expiresAt).toBe(clock.now() + HOUR - OFFSET_MS);
       s.expectNoLeak();
+    });
+
+    it('a KS ended at Kaltura is replaced at once by one Kaltura accepts; nobody else can report it', async () => {
+      const s = await open();
+      const kaltura = createKalturaClient({ serviceUrl: world.emulator.url, partnerId: PARTNER });
+      const pings = () => world.emulator.stats()['system.ping'] ?? 0;
+      try {
+        const first = expectIssued(await s.get('/kaltura/ks', 'kim'), intended('kim'), clock.now());
+        const other = expectIssued(await s.get('/kaltura/ks', 'lee'), intended('lee'), clock.now());
+        // A valid KS reported: Kaltura accepts it, the same KS comes back.
+        expect((await s.report('kim', first.ks)).body.ks).toBe(first.ks);
+        expect(pings()).toBe(1);
+
+        await kaltura.session.end({ ks: first.ks });
+        await expect(kaltura.system.ping({ ks: first.ks })).rejects.toMatchObject({
+          kalturaCode: 'INVALID_KS',
+        });
+        const before = pings();
+
+        // Another user reports it: refused, nothing asked, kim's KS untouched.
+        expect((await s.report('lee', first.ks)).body.ks).toBe(other.ks);
+        expect(pings()).toBe(before);
+
+        clock.advance(10_000); // one check per key every minForcedRefreshIntervalMs
+        const replaced = expectIssued(
+          await s.report('kim', first.ks),
+          intended('kim'),
+          clock.now(),
+        );
+        expect(replaced.ks).not.toBe(first.ks);
+        expect(pings()).toBe(before + 1);
+        await expect(kaltura.system.ping({ ks: replaced.ks })).resolves.toBe(true);
+        expect((await s.get('/kaltura/ks', 'kim')).body.ks).toBe(replaced.ks);
+        expect(
+          s.events.flatMap((e) => (e.type === 'rejected' ? [`${e.key.userId} ${e.outcome}`] : [])),
+        ).toEqual(['kim accepted', 'lee stale', 'kim replaced']);
+        s.expectNoLeak();
+      } finally {
+        await kaltura.close();
+      }
     });
 
     extra({ world: () => world, open });
@@ -372,6 +428,8 @@ function describeRemoteWay(
 
 type Open = (overrides?: Partial<KalturaKsOptions<never>>) => Promise<{
   get(path: string, user?: string): Promise<Response>;
+  /** The route, reporting `ks` as refused by Kaltura (what the browser client's `reportRejected` sends). */
+  report(user: string, ks: string): Promise<Response>;
   events: KsIssuerEvent[];
   /** Resolves with the next issuer event of this type. */
   next(type: EventType): Promise<KsIssuerEvent>;
@@ -401,7 +459,7 @@ export function remoteMintContract(harness: AdapterHarness): void {
           { userId: 'uma', type: KsType.USER, privileges: ASKED },
           t0,
         );
-        expect(body.expiresAt).toBe(t0 + HOUR);
+        expect(body.expiresAt).toBe(t0 + HOUR - OFFSET_MS);
 
         const admin = await open({
           sessionStart: { secret: USER_SECRET },
@@ -439,33 +497,40 @@ export function remoteMintContract(harness: AdapterHarness): void {
         privileges: () => `sessionid:${id},apptoken:${id},${ASKED}`,
       };
     },
-    ({ world, open }) => {
-      it('with a token that names the user: the route and the handler report what Kaltura issued', async () => {
+    ({ open }) => {
+      it('with a token that names the user: nobody gets that user’s KS (503 ERR_KS_NOT_GRANTED), nothing leaked', async () => {
         const { id, token } = tokens.user;
         const s = await open({ appToken: { id, token, hashType: 'SHA256' } });
-        const issued = {
-          userId: 'svc-reader',
-          type: KsType.USER,
-          privileges: `sessionid:${id},apptoken:${id},${ASKED}`,
-        };
-        const route = expectIssued(
-          await s.get('/kaltura/ks', 'alice'),
-          issued,
-          world().clock.now(),
-        );
-        const handler = expectIssued(await s.get('/api/ks', 'alice'), issued, world().clock.now());
-        expect(handler.ks).toBe(route.ks);
+        const failed = s.next('mint-error');
+        const route = await s.get('/kaltura/ks', 'alice');
+        expect(route.status).toBe(503);
+        expect(route.body.error.code).toBe('ERR_KS_NOT_GRANTED');
+        expect(await failed).toMatchObject({
+          error: {
+            code: 'ERR_KS_NOT_GRANTED',
+            message: expect.stringContaining('sessionUserId'),
+          },
+        });
+        expect((await s.get('/api/ks', 'alice')).body).toEqual({ error: 'ERR_KS_NOT_GRANTED' });
         s.expectNoLeak();
       });
 
-      it('with the wrong hash type: 503, INVALID_APP_TOKEN_HASH in the event, nothing leaked', async () => {
+      it('with the wrong hash type: 503 ERR_KS_CREDENTIALS, INVALID_APP_TOKEN_HASH in the event, nothing leaked', async () => {
         const { id, token } = tokens.main;
         const s = await open({ appToken: { id, token, hashType: 'SHA1' } });
         const failed = s.next('mint-error');
-        expect((await s.get('/kaltura/ks', 'alice')).status).toBe(503);
+        const refused = s.next('credentials-rejected');
+        const res = await s.get('/kaltura/ks', 'alice');
+        expect(res.status).toBe(503);
+        expect(res.body.error.code).toBe('ERR_KS_CREDENTIALS');
+        expect(res.text).not.toContain('INVALID_APP_TOKEN_HASH'); // the browser learns nothing more
         expect(await failed).toMatchObject({
-          error: { code: 'ERR_KS_API', kalturaCode: 'INVALID_APP_TOKEN_HASH' },
+          error: {
+            code: 'ERR_KS_CREDENTIALS',
+            message: expect.stringContaining('INVALID_APP_TOKEN_HASH'),
+          },
         });
+        expect(await refused).toMatchObject({ kalturaCode: 'INVALID_APP_TOKEN_HASH' });
         s.expectNoLeak();
       });
     },

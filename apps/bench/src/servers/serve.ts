@@ -1,18 +1,25 @@
 /**
- * A benchmark target in its own process: `serve.ts <express|koa> <variant>`.
+ * A benchmark target in its own process: `serve.ts <express|koa|fastify|hono> <variant>`.
  * Prints `{"port":N}` when listening; answers `cpu` on its IPC channel.
  *
  * - `bare`: a fixed JSON body of the route's size, same headers, no middleware, no user.
+ * - `bare-user`: the same, after reading the user header as `getUser` does (the framework's
+ *   own cost of reading a header: nothing in Express or Koa, a `Headers` built by Hono on Node).
  * - `ks`: the KS route through kaltura-ks from a warm cache, the user from a header.
  * - `ks-jwt`: the same, the user from a signed JWT cookie (`jwtUser`).
  * - `hand`: what an app would write without kaltura-ks: verify the same JWT cookie
  *   with jose, keep each user's KS in a Map, answer the same JSON.
  */
 import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
 import { createKs } from '@kaltura-ks/core';
 import { jwtUser as expressJwtUser, kalturaKs as expressKs } from '@kaltura-ks/express';
+import { kalturaKs as fastifyKs } from '@kaltura-ks/fastify';
+import { jwtUser as honoJwtUser, kalturaKs as honoKs } from '@kaltura-ks/hono';
 import { kalturaKs as koaKs } from '@kaltura-ks/koa';
 import express from 'express';
+import Fastify from 'fastify';
+import { type Context, Hono } from 'hono';
 import { jwtVerify } from 'jose';
 import Koa from 'koa';
 import { answerCpuUsage } from '../processes.js';
@@ -61,12 +68,13 @@ const fromHeader = (req: { headers: Record<string, string | string[] | undefined
   const id = req.headers['x-user'];
   return typeof id === 'string' ? { id } : null;
 };
-const fromJwt = expressJwtUser({
+const jwtOptions = {
   secret: JWT_SECRET,
   issuer: JWT_ISSUER,
   audience: JWT_AUDIENCE,
   cookie: JWT_COOKIE,
-});
+};
+const fromJwt = expressJwtUser(jwtOptions);
 const options = {
   partnerId: BENCH_PARTNER,
   adminSecret: BENCH_SECRET,
@@ -137,7 +145,8 @@ if (framework === 'express') {
       else res.status(200).set(headers).end(body);
     });
   } else {
-    app.get('/kaltura/ks', (_req, res) => {
+    app.get('/kaltura/ks', (req, res) => {
+      if (variant === 'bare-user' && fromHeader(req) === null) return void res.status(401).end();
       res.status(200).set(headers).end(fixedBody);
     });
   }
@@ -162,6 +171,10 @@ if (framework === 'express') {
   } else {
     app.use(async (ctx) => {
       if (ctx.path !== '/kaltura/ks') return;
+      if (variant === 'bare-user' && fromHeader(ctx) === null) {
+        ctx.status = 401;
+        return;
+      }
       ctx.status = 200;
       ctx.set(headers);
       ctx.body = fixedBody;
@@ -169,8 +182,57 @@ if (framework === 'express') {
     });
   }
   listen(app.listen(0, '127.0.0.1'));
+} else if (framework === 'fastify') {
+  const app = Fastify();
+  if (variant === 'ks' || variant === 'ks-jwt') {
+    app.register(fastifyKs, options);
+  } else if (variant === 'hand') {
+    app.get('/kaltura/ks', async (request, reply) => {
+      const body = await handRolled(request.headers.cookie);
+      if (body === undefined) return reply.code(401).send();
+      return reply.code(200).headers(headers).send(body);
+    });
+  } else {
+    app.get('/kaltura/ks', (request, reply) => {
+      if (variant === 'bare-user' && fromHeader(request) === null) return reply.code(401).send();
+      reply.code(200).headers(headers).send(fixedBody);
+    });
+  }
+  listen(app.server);
+  app.server.keepAliveTimeout = 60_000;
+  await app.listen({ port: 0, host: '127.0.0.1' });
+} else if (framework === 'hono') {
+  const honoUser = (c: Context) => {
+    const id = c.req.header('x-user');
+    return id === undefined ? null : { id };
+  };
+  const app = new Hono();
+  if (variant === 'ks' || variant === 'ks-jwt') {
+    app.use(
+      honoKs({
+        ...options,
+        getUser: variant === 'ks-jwt' ? honoJwtUser(jwtOptions) : honoUser,
+      }),
+    );
+  } else if (variant === 'hand') {
+    app.get('/kaltura/ks', async (c) => {
+      const body = await handRolled(c.req.header('cookie'));
+      return body === undefined ? c.body(null, 401) : c.body(body, 200, headers);
+    });
+  } else {
+    app.get('/kaltura/ks', (c) =>
+      variant === 'bare-user' && honoUser(c) === null
+        ? c.body(null, 401)
+        : c.body(fixedBody, 200, headers),
+    );
+  }
+  const server = createAdaptorServer({ fetch: app.fetch }) as import('node:http').Server;
+  listen(server);
+  server.listen(0, '127.0.0.1');
 } else {
-  process.stderr.write('usage: serve.ts <express|koa> <bare|ks|ks-jwt|hand>\n');
+  process.stderr.write(
+    'usage: serve.ts <express|koa|fastify|hono> <bare|bare-user|ks|ks-jwt|hand>\n',
+  );
   process.exit(2);
 }
 

@@ -1,6 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,40 +110,39 @@ export async function listen(app: Express): Promise<{ url: string; close(): Prom
   };
 }
 
-let clientBundle: Promise<string> | undefined;
+const bundles = new Map<string, Promise<string>>();
 
 /**
- * `@kaltura-ks/browser`, bundled from source by esbuild as a classic script that defines the
- * global `KsBrowser` (`KsBrowser.createKsClient`).
+ * A module's named exports, bundled from source by esbuild as a classic script that defines
+ * the global `globalName` (`KsBrowser.createKsClient`, …). Bundled once per run.
  */
-export function bundleKsClient(): Promise<string> {
-  clientBundle ??= build({
-    stdin: {
-      contents: "export { createKsClient } from '@kaltura-ks/browser';",
-      resolveDir: dirname(fileURLToPath(import.meta.url)),
-      sourcefile: 'ks-client-entry.ts',
-      loader: 'ts',
-    },
-    bundle: true,
-    format: 'iife',
-    globalName: 'KsBrowser',
-    platform: 'browser',
-    target: 'es2022',
-    conditions: ['@kaltura-ks/source'],
-    write: false,
-    logLevel: 'silent',
-  }).then((result) => result.outputFiles[0]!.text);
-  return clientBundle;
+export function bundleGlobal(contents: string, globalName: string): Promise<string> {
+  let bundle = bundles.get(globalName);
+  if (bundle === undefined) {
+    bundle = build({
+      stdin: {
+        contents,
+        resolveDir: dirname(fileURLToPath(import.meta.url)),
+        sourcefile: `${globalName}-entry.ts`,
+        loader: 'ts',
+      },
+      bundle: true,
+      format: 'iife',
+      globalName,
+      platform: 'browser',
+      target: 'es2022',
+      conditions: ['@kaltura-ks/source'],
+      write: false,
+      logLevel: 'silent',
+    }).then((result) => result.outputFiles[0]!.text);
+    bundles.set(globalName, bundle);
+  }
+  return bundle;
 }
 
-/**
- * The real Kaltura Player (OVP build) from npm, as `@kaltura-ks/browser` installs it for
- * its tests: `KalturaPlayer.setup(…)` in the page.
- */
-export function playerBundle(): string {
-  const require = createRequire(import.meta.url);
-  const fromBrowser = createRequire(require.resolve('@kaltura-ks/browser/package.json'));
-  return readFileSync(fromBrowser.resolve('@playkit-js/kaltura-player-js'), 'utf8');
+/** `@kaltura-ks/browser` as the global `KsBrowser` (`KsBrowser.createKsClient`). */
+export function bundleKsClient(): Promise<string> {
+  return bundleGlobal("export { createKsClient } from '@kaltura-ks/browser';", 'KsBrowser');
 }
 
 /** The Web Lock (and BroadcastChannel) name of a client on `url`, as client.ts names it. */

@@ -1,14 +1,18 @@
+import type { PrivilegesInput } from '@kaltura-ks/core';
 import { type Emulator, startEmulator } from '@kaltura-ks/emulator';
-import { kalturaKs } from '@kaltura-ks/express';
+import { type KsIssuerEvent, kalturaKs } from '@kaltura-ks/express';
 import express, { type Request } from 'express';
-import { bundleKsClient, listen, playerBundle, type SharedClock } from './harness.js';
+import { playerBundle } from '../player-bundle.js';
+import { bundleKsClient, listen, type SharedClock } from './harness.js';
 
 /**
  * The server the `@kaltura-ks/browser` tests run against: `@kaltura-ks/express` minting
  * with `session.start` on the emulator, both on the shared clock, plus a blank page that
  * loads the client bundle (`KsBrowser`) and, on demand, the Kaltura Player (`/player.js`).
  *
- * The user is the `test_user` cookie; `POST /logout` revokes their KS and clears it.
+ * The user is the `test_user` cookie; `POST /login?user=<id>` sets it (signing in as
+ * someone else, without signing out first, is allowed); `POST /logout` revokes their KS
+ * and clears it.
  */
 
 export const PARTNER = {
@@ -24,6 +28,8 @@ export interface RouteHit {
   /** Server clock when it arrived, epoch ms. */
   at: number;
   renew: boolean;
+  /** It reported a KS as refused (the X-Kaltura-Rejected-Ks header). */
+  reported: boolean;
   status: number;
 }
 
@@ -34,6 +40,10 @@ export interface KsTestServer {
   readonly hits: RouteHit[];
   /** Route requests that have arrived and not been answered yet. */
   readonly inflight: number;
+  /** The middleware's issuer events, in order. */
+  readonly events: KsIssuerEvent[];
+  /** Answers every route request with this status (503, say) until called with `undefined`. */
+  failRoute(status: number | undefined): void;
   /** Holds every route request from now on until the returned function is called. */
   holdRoute(): () => void;
   close(): Promise<void>;
@@ -53,27 +63,43 @@ function cookieUser(req: Request): { id: string } | null {
   return null;
 }
 
+export interface KsServerOptions {
+  /** Default 60. */
+  expiresInSeconds?: number;
+  /** Privileges of every KS (e.g. `{ sview: '0_emu00002' }` for a KS-protected sample). */
+  privileges?: PrivilegesInput;
+  /** Scripts served as `/<name>.js`, loaded by a test with `addScriptTag`. */
+  scripts?: Record<string, () => Promise<string> | string>;
+}
+
+/**
+ * `clock`: the shared clock, or `{ now: Date.now }` for tests where time runs for real (a
+ * playing video needs the page's own timers).
+ */
 export async function startKsServer(
-  clock: SharedClock,
-  { expiresInSeconds = 60 }: { expiresInSeconds?: number } = {},
+  clock: Pick<SharedClock, 'now'>,
+  { expiresInSeconds = 60, privileges, scripts = {} }: KsServerOptions = {},
 ): Promise<KsTestServer> {
   const [client, emulator] = await Promise.all([
     bundleKsClient(),
     startEmulator({ now: clock.now, partners: [{ ...PARTNER }] }),
   ]);
-  let player: string | undefined;
   const hits: RouteHit[] = [];
   let inflight = 0;
   let gate: Promise<void> | undefined;
+  let failWith: number | undefined;
+  const events: KsIssuerEvent[] = [];
 
   const middleware = kalturaKs({
     partnerId: PARTNER.id,
     sessionStart: { secret: PARTNER.userSecret },
     serviceUrl: emulator.url,
     expiresInSeconds,
+    privileges,
     now: clock.now,
     getUser: cookieUser,
     onWarning: () => {},
+    onEvent: (event) => events.push(event),
   });
 
   const app = express();
@@ -84,21 +110,45 @@ export async function startKsServer(
     res.type('js').send(client);
   });
   app.get('/player.js', (_req, res) => {
-    player ??= playerBundle();
-    res.type('js').send(player);
+    res.type('js').send(playerBundle());
   });
+  for (const [name, script] of Object.entries(scripts)) {
+    app.get(`/${name}.js`, async (_req, res) => {
+      res.type('js').send(await script());
+    });
+  }
   app.use((req, res, next) => {
     if (req.path === '/kaltura/ks' && req.method === 'GET') {
-      const hit: RouteHit = { at: clock.now(), renew: req.query.renew === '1', status: 0 };
+      const hit: RouteHit = {
+        at: clock.now(),
+        renew: req.query.renew === '1',
+        reported: req.get('x-kaltura-rejected-ks') !== undefined,
+        status: 0,
+      };
       hits.push(hit);
       inflight++;
       res.on('close', () => {
         hit.status = res.statusCode;
         inflight--;
       });
+      if (failWith !== undefined) {
+        res
+          .status(failWith)
+          .set('Retry-After', '1')
+          .json({ error: { code: 'ERR_KS_UNAVAILABLE' } });
+        return;
+      }
       if (gate) return void gate.then(() => next());
     }
     next();
+  });
+  app.post('/login', (req, res) => {
+    const user = String(req.query.user ?? '');
+    if (!/^[a-z]{1,20}$/.test(user)) {
+      res.status(400).end();
+      return;
+    }
+    res.cookie(USER_COOKIE, user, { path: '/', sameSite: 'lax' }).status(204).end();
   });
   app.use(middleware);
   app.post('/logout', async (req, res) => {
@@ -113,6 +163,10 @@ export async function startKsServer(
     hits,
     get inflight() {
       return inflight;
+    },
+    events,
+    failRoute(status) {
+      failWith = status;
     },
     holdRoute() {
       let release = () => {};

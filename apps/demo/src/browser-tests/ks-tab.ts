@@ -19,12 +19,13 @@ export interface TabSession {
 
 /** The client's events as the tab records them, with the page's clock. */
 export type TabEvent =
-  | { type: 'ks'; ks: string; at: number }
+  | { type: 'ks'; ks: string; userId: string; at: number }
+  | { type: 'switch'; userId: string; at: number }
   | { type: 'error'; code: string; at: number }
   | { type: 'clear'; at: number };
 
 type ClientEvent =
-  | { type: 'ks'; session: TabSession }
+  | { type: 'ks' | 'switch'; session: TabSession }
   | { type: 'error'; error: { code: string } }
   | { type: 'clear' };
 
@@ -33,6 +34,7 @@ interface PageClient {
   readonly current: TabSession | undefined;
   readonly timing: { expiresAt: number; renewAt: number } | undefined;
   refresh(): Promise<string>;
+  reportRejected(ks?: string): Promise<string>;
   clear(): void;
   stop(): void;
   subscribe(listener: (event: ClientEvent) => void): () => void;
@@ -44,18 +46,6 @@ export interface TabGlobals {
   KsBrowser: { createKsClient(options?: object): PageClient };
   ksTest: { client: PageClient; log: TabEvent[] };
   fetch(url: string, init?: object): Promise<{ status: number }>;
-  KalturaPlayer: {
-    setup(config: object): {
-      readonly config: {
-        session?: { ks?: string };
-        provider?: { ks?: string };
-        network?: { requestFilter?: (type: number, request: { url: string }) => unknown };
-      };
-      readonly provider?: { ks?: string };
-      getKs?(): string;
-      destroy?(): void;
-    };
-  };
 }
 
 /** What a test reads from a tab at once. */
@@ -79,6 +69,12 @@ export async function openTab(
   const page = await context.newPage();
   if (init) await page.addInitScript(init);
   await page.goto(url);
+  await startClient(page, options);
+  return page;
+}
+
+/** Starts a `createKsClient(options)` in a tab already on the test page, and asks for a KS. */
+export async function startClient(page: Page, options: object = {}): Promise<void> {
   await page.evaluate((opts) => {
     const g = globalThis as unknown as TabGlobals;
     const client = g.KsBrowser.createKsClient(opts);
@@ -86,16 +82,17 @@ export async function openTab(
     client.subscribe((e) =>
       log.push(
         e.type === 'ks'
-          ? { type: 'ks', ks: e.session.ks, at: Date.now() }
-          : e.type === 'error'
-            ? { type: 'error', code: e.error.code, at: Date.now() }
-            : { type: 'clear', at: Date.now() },
+          ? { type: 'ks', ks: e.session.ks, userId: e.session.userId, at: Date.now() }
+          : e.type === 'switch'
+            ? { type: 'switch', userId: e.session.userId, at: Date.now() }
+            : e.type === 'error'
+              ? { type: 'error', code: e.error.code, at: Date.now() }
+              : { type: 'clear', at: Date.now() },
       ),
     );
     g.ksTest = { client, log };
     client.getKs().catch(() => {});
   }, options);
-  return page;
 }
 
 export function tabState(page: Page): Promise<TabState> {
@@ -123,8 +120,8 @@ export async function nextRenewalIn(pages: readonly Page[]): Promise<number> {
 }
 
 /**
- * Opens `n` tabs one after the other, letting each join (a new client asks the other tabs
- * and waits 50 ms on the page clock before fetching), until all hold the same KS.
+ * Opens `n` tabs one after the other, letting each fetch its first KS (a new client trusts
+ * no other tab before it knows its user), until all hold the same KS.
  */
 export async function openTabs(
   context: BrowserContext,

@@ -1,4 +1,7 @@
 import { createKsClient, type KsClient, type KsSession } from '@kaltura-ks/browser';
+import { $, clock, log, seconds, shortKs, tail, text } from './log.js';
+import { loadPlayer, type PlayerInfo } from './player.js';
+import { type Tabs, trackTabs } from './tabs.js';
 
 interface Me {
   user: { id: string } | null;
@@ -10,10 +13,12 @@ interface Me {
     serviceUrl: string;
   };
   expiresInSeconds: number;
-  player:
-    | { partnerId: number; playerId: number; entryId: string }
-    | { configured: false; entryId: string | null };
+  clientTiming: { minRenewIntervalMs: number; minValidityMs: number };
+  player: PlayerInfo;
 }
+
+/** The route's body carries this too (server clock): before it, `?renew=1` gives the same KS back. */
+type RouteSession = KsSession & { renewableAt?: number };
 
 const STRATEGY: Record<string, string> = {
   local: 'signed locally',
@@ -21,38 +26,8 @@ const STRATEGY: Record<string, string> = {
   'app-token': 'app token',
 };
 
-const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
-
-function text(id: string, value: string): void {
-  $(id).textContent = value;
-}
-
-function shortKs(ks: string): string {
-  return ks.length > 28 ? `${ks.slice(0, 16)}…${ks.slice(-10)}` : ks;
-}
-
-function seconds(ms: number): string {
-  if (!Number.isFinite(ms)) return '—';
-  const s = Math.max(0, Math.ceil(ms / 1000));
-  return s >= 120 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
-}
-
-function clock(date = new Date()): string {
-  return date.toLocaleTimeString([], { hour12: false });
-}
-
-function log(message: string, kind: 'ok' | 'bad' | 'info' = 'info'): void {
-  const item = document.createElement('li');
-  const time = document.createElement('time');
-  time.textContent = clock();
-  const body = document.createElement('span');
-  body.className = kind;
-  body.textContent = message;
-  item.append(time, body);
-  const list = $('log');
-  list.prepend(item);
-  while (list.children.length > 100) list.lastElementChild?.remove();
-}
+/** Shown on the sign-in page after this tab was signed out by something it did not do. */
+const NOTICE = 'kaltura-ks-demo:notice';
 
 async function post(path: string, body?: URLSearchParams | object): Promise<Response> {
   const json = body !== undefined && !(body instanceof URLSearchParams);
@@ -88,6 +63,12 @@ function showBackend(me: Me): void {
 function signedOut(me: Me): void {
   $('signed-in').hidden = true;
   $('signed-out').hidden = false;
+  const notice = sessionStorage.getItem(NOTICE);
+  if (notice !== null) {
+    sessionStorage.removeItem(NOTICE);
+    text('notice', notice);
+    $('notice').hidden = false;
+  }
   const input = $<HTMLInputElement>('user');
   if (!input.value) input.value = me.defaultUserId;
   input.focus();
@@ -136,7 +117,7 @@ async function inspect(session: KsSession): Promise<void> {
 
 let current: KsSession | undefined;
 
-function showSession(client: KsClient, session: KsSession): void {
+async function showSession(client: KsClient, tabs: Tabs, session: KsSession): Promise<void> {
   const previous = current;
   current = session;
   text('ks', shortKs(session.ks));
@@ -145,13 +126,14 @@ function showSession(client: KsClient, session: KsSession): void {
   $<HTMLButtonElement>('renew').disabled = false;
   const timing = client.timing;
   const life = timing ? seconds(timing.expiresAt - Date.now()) : '';
+  void inspect(session);
+  const by = await tabs.renewedBy(session.ks, previous !== undefined);
   log(
     previous
-      ? `Renewed: …${previous.ks.slice(-8)} → …${session.ks.slice(-8)} (${life} left)`
-      : `Got a KS (${life} left)`,
+      ? `Renewed by ${by}: ${tail(previous.ks)} → ${tail(session.ks)} (${life} left)`
+      : `Got a KS from ${by} (${life} left)`,
     'ok',
   );
-  void inspect(session);
 }
 
 function tick(client: KsClient, lifetimeMs: number): void {
@@ -171,56 +153,58 @@ function tick(client: KsClient, lifetimeMs: number): void {
   bar.classList.toggle('low', left < lifetimeMs * 0.2);
 }
 
-function loadPlayer(
-  client: KsClient,
-  player: { partnerId: number; playerId: number; entryId: string },
-): void {
-  const script = document.createElement('script');
-  script.src = `https://cdnapisec.kaltura.com/p/${player.partnerId}/embedPlaykitJs/uiconf_id/${player.playerId}`;
-  script.onload = async () => {
-    const ks = await client.getKs();
-    const KalturaPlayer = (
-      window as unknown as {
-        KalturaPlayer: { setup(config: object): { loadMedia(m: object): Promise<void> } };
-      }
-    ).KalturaPlayer;
-    const instance = KalturaPlayer.setup({
-      targetId: 'player',
-      provider: { partnerId: player.partnerId, uiConfId: player.playerId, ks },
-      playback: { autoplay: false },
-    });
-    client.attachPlayer(instance as never);
-    await instance.loadMedia({ entryId: player.entryId });
-    log(`Player loaded entry ${player.entryId}, kept on the current KS`, 'info');
-  };
-  script.onerror = () => log('The Kaltura Player could not be loaded (offline?)', 'bad');
-  document.head.append(script);
-}
-
-function playerNote(entryId: string | null): void {
-  const note = $('player-note');
-  note.hidden = false;
-  note.innerHTML = '';
-  const lead = document.createElement('p');
-  lead.textContent = `With a Kaltura account, the Kaltura Player would play ${entryId ? `entry ${entryId}` : 'your entry'} here, and attachPlayer() would hand it each new KS as it renews.`;
-  const how = document.createElement('p');
-  how.innerHTML =
-    'Set <code>KALTURA_SERVICE_URL</code>, <code>KALTURA_PARTNER_ID</code>, a way to mint (<code>KALTURA_ADMIN_SECRET</code>, or <code>KS_STRATEGY=app-token</code> with <code>KALTURA_APP_TOKEN_ID</code>/<code>KALTURA_APP_TOKEN</code>), <code>KALTURA_PLAYER_ID</code> and <code>KALTURA_ENTRY_ID</code> in <code>.env</code> — see <code>apps/demo/.env.example</code>.';
-  note.append(lead, how);
+/** "Renew now": the server renews a KS at most once per interval and says from when (renewableAt). */
+async function renewNow(client: KsClient): Promise<void> {
+  log('Renew requested', 'info');
+  const before = current?.ks;
+  const ks = await client.refresh().catch(() => undefined);
+  const session = client.current as RouteSession | undefined;
+  const timing = client.timing;
+  if (ks === undefined || ks !== before || !session?.renewableAt || !timing) return;
+  // Server time to local time, as the client measures it.
+  const renewableAt = session.renewableAt - (session.expiresAt - timing.expiresAt);
+  log(
+    `Not renewed: the server keeps a KS this recent. Renewing is possible in ${seconds(renewableAt - Date.now())} (at ${clock(new Date(renewableAt))}).`,
+    'info',
+  );
 }
 
 function signedIn(me: Me, user: { id: string }): void {
   $('signed-out').hidden = true;
   $('signed-in').hidden = false;
   text('user-name', user.id);
-  const client = createKsClient({ url: '/kaltura/ks' });
+  const tabs = trackTabs();
+  text('tab-name', tabs.name);
+  const client = createKsClient({ url: '/kaltura/ks', fetch: tabs.fetch, ...me.clientTiming });
   const lifetimeMs = me.expiresInSeconds * 1000;
+  let signingOut = false;
+  let sessionEnded = false;
 
   client.subscribe((event) => {
-    if (event.type === 'ks') showSession(client, event.session);
-    else if (event.type === 'error') log(`${event.error.code}: ${event.error.message}`, 'bad');
-    else {
-      log('Signed out (here or in another tab): the KS is gone from every tab', 'info');
+    if (event.type === 'ks') void showSession(client, tabs, event.session);
+    else if (event.type === 'switch') {
+      // Another tab signed in as someone else: this page belongs to that user now.
+      log(`Another tab signed in as ${event.session.userId}: reloading`, 'info');
+      setTimeout(() => location.assign('/'), 400);
+    } else if (event.type === 'error') {
+      if (event.error.code === 'ERR_KS_NO_USER') sessionEnded = true;
+      log(`${event.error.code}: ${event.error.message}`, 'bad');
+    } else {
+      const elsewhere = !signingOut && !sessionEnded;
+      log(
+        elsewhere
+          ? 'Signed out in another tab: the KS is gone from every tab'
+          : 'Signed out: the KS is gone from every tab',
+        'info',
+      );
+      if (!signingOut) {
+        sessionStorage.setItem(
+          NOTICE,
+          elsewhere
+            ? 'You were signed out in another tab.'
+            : 'Your session has ended. Sign in again.',
+        );
+      }
       current = undefined;
       text('ks', '—');
       setTimeout(() => location.assign('/'), 400);
@@ -229,10 +213,7 @@ function signedIn(me: Me, user: { id: string }): void {
   client.getKs().catch(() => {});
   const timer = setInterval(() => tick(client, lifetimeMs), 250);
 
-  $('renew').onclick = () => {
-    log('Renew requested', 'info');
-    client.refresh().catch(() => {});
-  };
+  $('renew').onclick = () => void renewNow(client);
   $('copy').onclick = async () => {
     if (!current) return;
     await navigator.clipboard.writeText(current.ks);
@@ -240,14 +221,14 @@ function signedIn(me: Me, user: { id: string }): void {
   };
   $('logout-form').onsubmit = async (event) => {
     event.preventDefault();
+    signingOut = true;
     clearInterval(timer);
     client.clear(); // every open tab forgets the KS now
     await post('/logout');
     location.assign('/');
   };
 
-  if ('playerId' in me.player) loadPlayer(client, me.player);
-  else playerNote(me.player.entryId);
+  void loadPlayer(client, me.player);
 }
 
 async function boot(): Promise<void> {

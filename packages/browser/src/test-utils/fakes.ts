@@ -17,14 +17,21 @@ interface FakeTimer {
   fn: () => void;
 }
 
-/** A wall clock plus timers that fire only when the test moves time. */
+/**
+ * A wall clock, a monotonic clock (`performance.now`) and timers that fire only when the
+ * test moves time. Time passing moves both clocks; setting the wall clock or sleeping
+ * moves the wall clock alone.
+ */
 export class FakeClock {
   private readonly timers = new Map<number, FakeTimer>();
   private seq = 0;
+  /** The monotonic clock, ms from an arbitrary origin. */
+  ticks = 5_000;
 
   constructor(public time = 1_700_000_000_000) {}
 
   readonly now = (): number => this.time;
+  readonly monotonic = (): number => this.ticks;
 
   readonly provider: TimerProvider = {
     setTimeout: (fn, ms) => {
@@ -58,17 +65,25 @@ export class FakeClock {
           next = entry;
       if (!next) break;
       this.timers.delete(next[0]);
-      this.time = Math.max(this.time, next[1].at);
+      this.move(next[1].at);
       next[1].fn();
       await flush();
     }
-    this.time = end;
+    this.move(end);
     await flush();
+  }
+
+  private move(to: number): void {
+    if (to > this.time) {
+      this.ticks += to - this.time;
+      this.time = to;
+    }
   }
 
   /**
    * The machine sleeps: the wall clock moves but timers do not count the time
-   * (as in browsers that suspend timers), so each fires `ms` later than planned.
+   * (as in browsers that suspend timers), so each fires `ms` later than planned;
+   * nor does the monotonic clock (Chromium on Linux and macOS).
    */
   sleep(ms: number): void {
     this.time += ms;
@@ -151,27 +166,39 @@ export function fakeServer(
   let cached: KsSession | undefined;
   const server = {
     minted: 0,
+    /** Who the cookie names: change it to sign in as someone else. */
+    userId: 'alice',
+    /** Lifetime of the next KS minted. */
+    lifetimeMs,
+    /** The server's clock minus the page's wall clock (move it when a test turns the page's clock). */
+    skewMs,
     get current() {
       return cached;
     },
     mint(): KsSession {
       server.minted++;
-      const serverTime = clock.now() + skewMs;
+      const serverTime = clock.now() + server.skewMs;
       cached = {
+        // "v2|12345|" and bytes: a KS v2 of partner 12345, as far as anyone without the secret can tell.
         ks: `djJ8MTIzNDV8ks-${++n}`,
         partnerId: 12345,
-        userId: 'alice',
+        userId: server.userId,
         type: 0,
         privileges: 'sview:*',
-        expiresAt: serverTime + lifetimeMs,
+        expiresAt: serverTime + server.lifetimeMs,
         serverTime,
       };
       return cached;
     },
     handle(call: FetchCall): FakeReply {
-      const serverTime = clock.now() + skewMs;
-      const window = renewWindowMs ?? lifetimeMs / 2;
-      if (!cached || call.url.includes('renew=1') || cached.expiresAt - serverTime <= window)
+      const serverTime = clock.now() + server.skewMs;
+      const window = renewWindowMs ?? server.lifetimeMs / 2;
+      if (
+        !cached ||
+        cached.userId !== server.userId ||
+        call.url.includes('renew=1') ||
+        cached.expiresAt - serverTime <= window
+      )
         server.mint();
       return { body: { ...cached, serverTime } };
     },
@@ -179,12 +206,21 @@ export function fakeServer(
   return server;
 }
 
+/** A KS v1 as Kaltura writes it: `signature|partnerId;partnerId;validUntil;type;rand;userId;…`, base64. */
+export function ksV1(partnerId: number, type: number, userId: string, validUntilSeconds = 2e9) {
+  return btoa(
+    `${'0'.repeat(40)}|${partnerId};${partnerId};${validUntilSeconds};${type};1;${userId};;;`,
+  );
+}
+
 type Listener = (event: { type: string }) => void;
 
-/** An event target that counts its listeners. */
+/** An event target that counts its listeners; events bubble to `parent`, as the document's reach the window. */
 export class FakeTarget {
   readonly listeners = new Map<string, Set<Listener>>();
   visibilityState: 'visible' | 'hidden' = 'visible';
+
+  constructor(readonly parent?: FakeTarget) {}
 
   readonly addEventListener = (type: string, fn: Listener): void => {
     if (!this.listeners.has(type)) this.listeners.set(type, new Set());
@@ -197,6 +233,7 @@ export class FakeTarget {
 
   dispatch(type: string): void {
     for (const fn of this.listeners.get(type) ?? []) fn({ type });
+    this.parent?.dispatch(type);
   }
 
   get count(): number {
@@ -295,7 +332,7 @@ export interface Browser {
  */
 export function installBrowser({ noLocks = false } = {}): Browser {
   const window = new FakeTarget();
-  const document = new FakeTarget();
+  const document = new FakeTarget(window);
   const hub = new FakeBroadcastHub();
   const locks = noLocks ? undefined : new FakeLocks();
   vi.stubGlobal('addEventListener', window.addEventListener);

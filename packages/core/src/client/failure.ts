@@ -38,9 +38,16 @@ const MAYBE_SENT_CODES = new Set([
 
 /**
  * Maps an error thrown by undici (or a dispatcher) to a typed failure. Messages name the
- * error code and the option that bounded the wait; never the request or its URL.
+ * error code and the option that bounded the wait, and for a failed connection the host
+ * (`ENOTFOUND www.kaltura.co`: a mistyped service URL should say which host); never the
+ * request or its path.
  */
-export function transportFailure(cause: unknown, where: string, limits: TimeoutNames): Failure {
+export function transportFailure(
+  cause: unknown,
+  where: string,
+  limits: TimeoutNames,
+  host: string,
+): Failure {
   const code = (cause as { code?: unknown } | null)?.code;
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
@@ -85,7 +92,9 @@ export function transportFailure(cause: unknown, where: string, limits: TimeoutN
         ? 'maybe-sent'
         : 'never';
   return {
-    error: new KsError('ERR_KS_NETWORK', `${where}: connection failed (${name})`, { cause }),
+    error: new KsError('ERR_KS_NETWORK', `${where}: connection failed (${name} ${host})`, {
+      cause,
+    }),
     retry,
   };
 }

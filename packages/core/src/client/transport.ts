@@ -47,6 +47,8 @@ function label(call: Call): string {
 export function createTransport(options: ResolvedOptions, dispatcher: Dispatcher): Transport {
   const { origin, basePath, headersTimeoutMs, bodyTimeoutMs, requestTimeoutMs, retry } = options;
   const { now, random, sleep } = options;
+  // Named in connection failures; `serviceUrl` holds no credentials (checked at creation).
+  const host = new URL(origin).host;
   const listener = options.onEvent;
   const emit = listener
     ? (event: KalturaClientEvent) => {
@@ -87,14 +89,14 @@ export function createTransport(options: ResolvedOptions, dispatcher: Dispatcher
         bodyTimeout: bodyTimeoutMs,
       });
     } catch (cause) {
-      return { ok: false, failure: transportFailure(cause, where, options) };
+      return { ok: false, failure: transportFailure(cause, where, options, host) };
     }
     const status = response.statusCode;
     let text: string;
     try {
       text = await response.body.text();
     } catch (cause) {
-      return { ok: false, failure: { ...transportFailure(cause, where, options), status } };
+      return { ok: false, failure: { ...transportFailure(cause, where, options, host), status } };
     }
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 

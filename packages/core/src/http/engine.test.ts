@@ -41,8 +41,37 @@ describe('the route body, serialized once per cached session', () => {
       'type',
       'privileges',
       'expiresAt',
+      'renewableAt',
       'serverTime',
     ]);
+  });
+
+  it('says from when ?renew=1 gives a new KS (minForcedRefreshIntervalMs after the mint)', async () => {
+    let time = START;
+    const engine = createKsEngine<object>({
+      partnerId: 4242,
+      adminSecret: 'engine-test-admin-secret-0123456789',
+      getUser: () => ({ id: 'alice' }),
+      minForcedRefreshIntervalMs: 5_000,
+      now: () => time,
+    });
+    const renew = async () => {
+      const answer = await engine.respond(await engine.context({}), {
+        method: 'GET',
+        headers: {},
+        renew: true,
+      });
+      return JSON.parse(answer.body) as KsRouteBody;
+    };
+    const first = await renew();
+    expect(first.renewableAt).toBe(START + 5_000);
+    time += 4_999;
+    expect(await renew()).toMatchObject({ ks: first.ks, renewableAt: START + 5_000 });
+    time += 1;
+    const second = await renew();
+    expect(second.ks).not.toBe(first.ks);
+    expect(second.renewableAt).toBe(time + 5_000);
+    await engine.close();
   });
 
   it('escapes what the user id holds, as JSON.stringify does', async () => {
@@ -149,5 +178,22 @@ describe('the route answers a warm cache without a promise', () => {
     });
     await expect(throwing.context({})).rejects.toThrow('session store down');
     await Promise.all([engine.close(), throwing.close()]);
+  });
+});
+
+describe('the route, given Fetch API headers', () => {
+  it('reads Sec-Fetch-Site from a Headers object as from a Node record', async () => {
+    const engine = createKsEngine<object>({
+      partnerId: 4242,
+      adminSecret: 'engine-test-admin-secret-0123456789',
+      getUser: () => ({ id: 'alice' }),
+      now: () => START,
+    });
+    const context = await engine.context({});
+    const cross = new Headers({ 'Sec-Fetch-Site': 'cross-site' });
+    expect((await engine.respond(context, { method: 'GET', headers: cross })).status).toBe(403);
+    const same = new Headers({ 'Sec-Fetch-Site': 'same-origin' });
+    expect((await engine.respond(context, { method: 'GET', headers: same })).status).toBe(200);
+    await engine.close();
   });
 });

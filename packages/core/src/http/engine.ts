@@ -3,6 +3,9 @@ import { createKsIssuer, type GetKsOptions, type KsIssuer } from '../issuer/issu
 import type { KsSession } from '../issuer/types.js';
 import { KsType } from '../ks/types.js';
 import { formatPrivileges, type PrivilegesInput } from '../privileges/privileges.js';
+import { headerValue } from './headers.js';
+import { joinByPrecedence } from './privilege-precedence.js';
+import { rejectedKsOf } from './report-rejected.js';
 import type {
   HasHeaders,
   KalturaContext,
@@ -46,6 +49,9 @@ const STATUS: Partial<Record<KsErrorCode, number>> = {
   ERR_KS_INVALID_FIELD: 400,
   ERR_KS_UNAVAILABLE: 503,
   ERR_KS_ABORTED: 503,
+  // Both are the server's configuration (its app token), which the browser cannot change.
+  ERR_KS_CREDENTIALS: 503,
+  ERR_KS_NOT_GRANTED: 503,
 };
 
 /** Options that configure the issuer the engine makes: meaningless next to `issuer`. */
@@ -58,6 +64,7 @@ const ISSUER_OPTION_NAMES = [
   'client',
   'clientOptions',
   'ksVersion',
+  'kalturaClockOffsetMs',
   'expiresInSeconds',
   'refreshAtFraction',
   'minRemainingMs',
@@ -88,11 +95,6 @@ function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
 
 function invalidOption(message: string): KsError {
   return new KsError('ERR_KS_INVALID_OPTION', message);
-}
-
-function headerValue(req: HasHeaders, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Req> {
@@ -179,7 +181,7 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
   const fixedPrivileges =
     typeof privileges === 'function'
       ? undefined
-      : [staticPrivileges, appIdPrivilege].filter(Boolean).join(',');
+      : joinByPrecedence([staticPrivileges], appIdPrivilege);
 
   function privilegesFor(
     user: KsUser,
@@ -197,17 +199,20 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
     req: Req,
     extra: PrivilegesInput | undefined,
   ): Promise<string> {
-    const parts: string[] = [];
+    let configured = staticPrivileges;
     if (typeof privileges === 'function') {
       const computed = await privileges(user, req);
-      if (computed !== undefined) parts.push(formatPrivileges(computed, 1));
-    } else if (staticPrivileges) {
-      parts.push(staticPrivileges);
+      configured = computed === undefined ? undefined : formatPrivileges(computed, 1);
     }
-    if (user.privileges !== undefined) parts.push(formatPrivileges(user.privileges, 1));
-    if (extra !== undefined) parts.push(formatPrivileges(extra, 1));
-    if (appIdPrivilege) parts.push(appIdPrivilege);
-    return parts.filter(Boolean).join(',');
+    // The configuration decides every privilege it names; the user's and the call's add others.
+    return joinByPrecedence(
+      [
+        configured,
+        user.privileges === undefined ? undefined : formatPrivileges(user.privileges, 1),
+        extra === undefined ? undefined : formatPrivileges(extra, 1),
+      ],
+      appIdPrivilege,
+    );
   }
 
   /** Without a promise when getUser answers synchronously: the route's hot path. */
@@ -284,6 +289,7 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
         type: session.type,
         privileges: session.privileges,
         expiresAt: session.expiresAt,
+        renewableAt: session.issuedAt + issuer.minForcedRefreshIntervalMs,
       };
       prefix = `${JSON.stringify(body).slice(0, -1)},"serverTime":`;
       bodyPrefixes.set(session, prefix);
@@ -344,7 +350,12 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
         );
       }
       // A page keeps what it gets for most of a lifetime: ask for a KS outside its renewal window.
-      const getOptions = { fresh: true, forceRefresh: request.renew === true };
+      // A page whose KS Kaltura refused reports it (report-rejected.ts).
+      const getOptions = {
+        fresh: true,
+        forceRefresh: request.renew === true,
+        rejectedKs: rejectedKsOf(request),
+      };
       // A context this engine made answers at once when it can; any other goes through getKs.
       const session =
         REQUEST in ctx

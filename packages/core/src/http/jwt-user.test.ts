@@ -91,6 +91,20 @@ describe('jwtUser with a shared secret', () => {
     expect(rejections).toEqual([code]);
   });
 
+  it('reads a Fetch Request (Headers): the Bearer token, else the cookie; a header named get is a header', async () => {
+    const t = await token({ sub: 'carol' });
+    const url = 'https://app.example.com/kaltura/ks';
+    const byBearer = new Request(url, { headers: { authorization: `Bearer ${t}` } });
+    expect(await getUser(byBearer)).toEqual({ id: 'carol' });
+    const byCookie = new Request(url, { headers: { cookie: `a=1; session=${t}` } });
+    expect(await getUser(byCookie)).toEqual({ id: 'carol' });
+    expect(await getUser(new Request(url))).toBeNull();
+    // Node's record of a request that sent a header named "get": still read as a record.
+    expect(await getUser({ headers: { get: 'x', authorization: `Bearer ${t}` } })).toEqual({
+      id: 'carol',
+    });
+  });
+
   it('returns null when there is no token at all', async () => {
     expect(await getUser({ headers: {} })).toBeNull();
     expect(await getUser({ headers: { authorization: 'Basic abc' } })).toBeNull();
@@ -199,6 +213,30 @@ describe('jwtUser on an injected clock', () => {
     expect(await getUser(bearer(later))).toBeNull();
     t = START + 60_000;
     expect(await getUser(bearer(later))).toEqual({ id: 'bob' });
+  });
+
+  it('refuses an iat in the future beyond the tolerance (a token minted ahead of time)', async () => {
+    const rejections: string[] = [];
+    const getUser = jwtUser({
+      secret: SECRET,
+      issuer: 'https://app.example.com',
+      audience: 'kaltura-ks',
+      clockToleranceSeconds: 5,
+      now: () => START,
+      onReject: (r) => rejections.push(r.code),
+    });
+    const issued = async (iat: number) =>
+      getUser(
+        bearer(await token({ sub: 'carol' }, { issuedAt: iat, expiresIn: seconds(START) + 600 })),
+      );
+    expect(await issued(seconds(START) + 365 * 86_400)).toBeNull(); // a year ahead
+    expect(await issued(seconds(START) + 6)).toBeNull();
+    expect(await issued(seconds(START) + 5)).toEqual({ id: 'carol' }); // within the tolerance
+    expect(await issued(seconds(START) - 60)).toEqual({ id: 'carol' });
+    expect(rejections).toEqual([
+      'ERR_JWT_CLAIM_VALIDATION_FAILED',
+      'ERR_JWT_CLAIM_VALIDATION_FAILED',
+    ]);
   });
 });
 
@@ -398,7 +436,7 @@ describe('the engine refuses anonymous user ids', () => {
 });
 
 describe('the engine checks the type Kaltura issued', () => {
-  it('refuses to send an ADMIN KS that an app token forced on a USER request (403)', async () => {
+  it('never sends an ADMIN KS that an app token forced on a USER request: 503 ERR_KS_NOT_GRANTED, no KS', async () => {
     const minter = {
       kind: 'app-token',
       mint: async (r: { userId: string; privileges: string }) => ({
@@ -411,32 +449,33 @@ describe('the engine checks the type Kaltura issued', () => {
         expiresAt: Date.now() + 3_600_000,
       }),
     };
-    const engine = createKsEngine({
+    for (const allowAdminKs of [false, true]) {
+      const engine = createKsEngine({
+        partnerId: 1,
+        minter,
+        getUser: () => ({ id: 'alice' }),
+        allowAdminKs,
+        onWarning: () => {},
+      });
+      const context = await engine.context({ headers: {} });
+      const answer = await engine.respond(context, { method: 'GET', headers: {} });
+      expect(answer.status).toBe(503);
+      expect(JSON.parse(answer.body).error.code).toBe('ERR_KS_NOT_GRANTED');
+      expect(answer.body).not.toContain('forced-admin-ks');
+      // Server code does not get it either: it is not the KS that was asked for.
+      await expect(context.getKs()).rejects.toMatchObject({ code: 'ERR_KS_NOT_GRANTED' });
+    }
+    // Asked for ADMIN (and allowed to send one), the same KS is what was asked.
+    const admin = createKsEngine({
       partnerId: 1,
       minter,
-      getUser: () => ({ id: 'alice' }),
-      onWarning: () => {},
-    });
-    const answer = await engine.respond(await engine.context({ headers: {} }), {
-      method: 'GET',
-      headers: {},
-    });
-    expect(answer.status).toBe(403);
-    expect(answer.body).not.toContain('forced-admin-ks');
-    const allowed = createKsEngine({
-      partnerId: 1,
-      minter,
-      getUser: () => ({ id: 'alice' }),
+      getUser: () => ({ id: 'alice', type: 2 }),
       allowAdminKs: true,
       onWarning: () => {},
     });
     expect(
-      (
-        await allowed.respond(await allowed.context({ headers: {} }), {
-          method: 'GET',
-          headers: {},
-        })
-      ).status,
+      (await admin.respond(await admin.context({ headers: {} }), { method: 'GET', headers: {} }))
+        .status,
     ).toBe(200);
   });
 });

@@ -2,6 +2,7 @@ import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } 
 import { type Clock, systemClock } from '../clock.js';
 import { KsError } from '../errors.js';
 import type { PrivilegesInput } from '../privileges/privileges.js';
+import { headerValue } from './headers.js';
 import type { HasHeaders, KsUser } from './types.js';
 
 export interface JwtUserOptions {
@@ -21,7 +22,7 @@ export interface JwtUserOptions {
   cookie?: string;
   /** Allowed algorithms. Default: HS256 for a secret; jose's asymmetric defaults for a JWKS. */
   algorithms?: string[];
-  /** Seconds of clock skew tolerated on `exp`/`nbf`. Default 5. */
+  /** Seconds of clock skew tolerated on `exp`/`nbf`, and on an `iat` in the future. Default 5. */
   clockToleranceSeconds?: number;
   /** The clock `exp` and `nbf` are checked against, in epoch milliseconds. Default `Date.now`. */
   now?: Clock;
@@ -57,11 +58,6 @@ function invalidOption(message: string): KsError {
   return new KsError('ERR_KS_INVALID_OPTION', message);
 }
 
-function header(req: HasHeaders, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
 function cookieValue(cookieHeader: string | undefined, name: string): string | undefined {
   if (cookieHeader === undefined) return undefined;
   for (const part of cookieHeader.split(';')) {
@@ -81,7 +77,7 @@ function cookieValue(cookieHeader: string | undefined, name: string): string | u
  * A ready `getUser` for apps with their own JWT: verifies it (signature,
  * issuer, audience, expiry) from `Authorization: Bearer …` or a cookie, and
  * returns the user — or `null` when there is no valid token (the route then
- * answers 401). Works for Express's `req` and Koa's `ctx` alike.
+ * answers 401). Works for Express's `req`, Koa's `ctx` and a Fetch `Request` alike.
  */
 export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<KsUser | null> {
   if (typeof options !== 'object' || options === null) throw invalidOption('jwtUser needs options');
@@ -150,10 +146,11 @@ export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<K
   };
 
   return async (req) => {
-    const authorization = header(req, 'authorization');
+    const authorization = headerValue(req, 'authorization');
     const bearer = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
     const token =
-      bearer ?? (cookie === undefined ? undefined : cookieValue(header(req, 'cookie'), cookie));
+      bearer ??
+      (cookie === undefined ? undefined : cookieValue(headerValue(req, 'cookie'), cookie));
     if (token === undefined || token === '') return null;
     let payload: JWTPayload;
     try {
@@ -166,6 +163,14 @@ export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<K
       return reject(
         (error as { code?: string }).code ?? 'ERR_JWT_INVALID',
         (error as Error).message,
+      );
+    }
+    // jose checks `iat` only against maxTokenAge: a token "issued" a year from now would pass.
+    const issuedAt = claim(payload, 'iat');
+    if (typeof issuedAt === 'number' && issuedAt > now() / 1000 + clockToleranceSeconds) {
+      return reject(
+        'ERR_JWT_CLAIM_VALIDATION_FAILED',
+        '"iat" claim timestamp check failed (it should be in the past)',
       );
     }
     // A claim of the wrong type is a refused token (null: 401), never an exception (500).

@@ -14,19 +14,35 @@ export interface KsUser {
 
 export type MaybePromise<T> = T | Promise<T>;
 
-/** Headers as Node gives them: both Express's `req` and Koa's `ctx` have this shape. */
+/**
+ * A request with headers: as Node gives them (Express's `req`, Koa's `ctx`), or as the
+ * Fetch API does (a `Request`, whose `headers` has `get`).
+ */
 export interface HasHeaders {
-  headers: Record<string, string | string[] | undefined>;
+  headers: Record<string, string | string[] | undefined> | { get(name: string): string | null };
 }
 
 /**
  * The middleware options, shared by the Express and Koa adapters: the issuer's
- * options (one way to mint, lifetimes, cache limits) plus the request hooks.
+ * options (one way to mint, lifetimes, cache limits) plus the request hooks. Validated
+ * once, when the middleware is made: a bad one throws `ERR_KS_INVALID_OPTION` naming it
+ * (`ERR_KS_INVALID_FIELD` for static `privileges` or an `appId` that could not go into a
+ * KS); nothing is parsed per request. Durations named `…Ms` are milliseconds;
+ * `expiresInSeconds` is seconds, as Kaltura counts.
  */
 export interface KalturaKsOptions<Req> extends Omit<KsIssuerOptions, 'expiresInSeconds'> {
-  /** Who the request is for, or `null` when nobody is signed in (then: 401, and no KS). */
+  /**
+   * Who the request is for: `{ id, privileges?, type? }`, or `null`/`undefined` when nobody
+   * is signed in (the route then answers 401, and no KS is minted). May be async;
+   * `jwtUser(…)` is a ready one.
+   */
   getUser: (req: Req) => MaybePromise<KsUser | null | undefined>;
-  /** Privileges for every KS: static, or computed from the user and request. */
+  /**
+   * Privileges for every KS: a string (`'sview:*,edit:0_abc'`), an object
+   * (`{ sview: '*', edit: ['0_a', '0_b'], disableentitlement: true }`), or a function of the
+   * user and request returning either (or `undefined`), called when a KS is needed. Static
+   * ones are validated at start.
+   */
   privileges?:
     | PrivilegesInput
     | ((user: KsUser, req: Req) => MaybePromise<PrivilegesInput | undefined>);
@@ -34,15 +50,23 @@ export interface KalturaKsOptions<Req> extends Omit<KsIssuerOptions, 'expiresInS
   appId?: string;
   /** Lifetime of each KS, in seconds. Default 3600. */
   expiresInSeconds?: number;
-  /** Where the browser fetches its KS. Default `/kaltura/ks`; `false` mounts no route. */
+  /**
+   * Where the browser fetches its KS: a path starting with `/`. Default `/kaltura/ks`;
+   * `false` mounts no route (the request context only).
+   */
   route?: string | false;
   /** Let the route hand an ADMIN KS to a browser. Off by default; a warning is emitted once when on. */
   allowAdminKs?: boolean;
   /** Answer cross-site requests (`Sec-Fetch-Site: cross-site`) too. Off by default. */
   allowCrossSite?: boolean;
-  /** The request headers that identify the user, for `Vary`. Default `Cookie, Authorization`. */
+  /** The request headers that identify the user, sent as `Vary`. Default `Cookie, Authorization`; `[]` sends none. */
   varyHeaders?: readonly string[];
-  /** Share one issuer between several middlewares (its own options then apply). */
+  /**
+   * An issuer from `createKsIssuer()` to share between several middlewares. Its own options
+   * then apply: an issuer option given here as well is refused (set it on the issuer), as
+   * is a different `partnerId`; `now` (the route's `serverTime`) and `onWarning` still apply
+   * to the middleware. `engine.close()` leaves it open.
+   */
   issuer?: KsIssuer;
 }
 
@@ -71,6 +95,8 @@ export interface KsRouteBody {
   privileges: string;
   /** When the KS expires, on the server's clock. */
   expiresAt: number;
+  /** Before this (server clock), `?renew=1` answers this same KS: the issuer's `minForcedRefreshIntervalMs`. */
+  renewableAt: number;
   /** The server's clock when it answered, so the browser can correct its own. */
   serverTime: number;
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { KsError } from '../errors.js';
+import { KalturaApiError, KsError } from '../errors.js';
 import { verifyKs } from '../ks/verify.js';
 import { createKsIssuer, type KsIssuerOptions } from './issuer.js';
 import type { KsMinter, MintRequest } from './minter.js';
@@ -26,7 +26,7 @@ function clock() {
 function scriptedMinter(now: () => number, lifetimeSeconds = 3600) {
   const calls: MintRequest[] = [];
   let n = 0;
-  let behaviour: 'ok' | 'fail' | 'hang' = 'ok';
+  let behaviour: 'ok' | 'fail' | 'hang' | 'refuse' = 'ok';
   const pending: Array<() => void> = [];
   let gate: Promise<void> | undefined;
   const minter: KsMinter & { end: (s: KsSession) => Promise<void> } = {
@@ -36,6 +36,13 @@ function scriptedMinter(now: () => number, lifetimeSeconds = 3600) {
       calls.push(request);
       if (gate) await gate;
       if (behaviour === 'fail') throw new KsError('ERR_KS_NETWORK', 'Kaltura is down');
+      // Kaltura answers, but refuses this request (here: any user whose id starts with "bad").
+      if (behaviour === 'refuse' && request.userId.startsWith('bad')) {
+        throw new KalturaApiError({
+          kalturaCode: 'INVALID_FIELD_VALUE',
+          kalturaMessage: 'value in field [userId] is not valid',
+        });
+      }
       if (behaviour === 'hang') return new Promise<KsSession>(() => {});
       n++;
       const issuedAt = now();
@@ -88,6 +95,11 @@ function setup(overrides: Partial<KsIssuerOptions> = {}) {
 afterEach(() => {
   vi.useRealTimers();
 });
+
+/** Lets every promise that can settle now settle (a background mint's failure, say). */
+function settled(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 describe('local signing (the default with adminSecret)', () => {
   it('mints a USER KS that verifies, with exactly the user and privileges asked', async () => {
@@ -189,6 +201,7 @@ describe('TTL-aware refresh (lifetime 3600 s: renew at 80 %, never under 60 s le
     script.set('fail');
     c.advance(2_900_000);
     expect((await issuer.getKs({ userId: 'u' })).ks).toBe('ks-1'); // background refresh fails: still valid
+    await settled();
     c.advance(3_540_000 - 2_900_000); // 60 s before expiry
     script.set('ok');
     vi.useFakeTimers({ toFake: ['setTimeout'] });
@@ -263,19 +276,42 @@ describe('single flight and failures', () => {
     await expect(issuer.getKs({ userId: 'u' })).rejects.toMatchObject({
       code: 'ERR_KS_UNAVAILABLE',
     });
-    // Within the back-off: fail fast, no call to Kaltura.
-    await expect(issuer.getKs({ userId: 'u' })).rejects.toMatchObject({
-      code: 'ERR_KS_UNAVAILABLE',
-    });
+    // Within the back-off: fail fast, no call to Kaltura — for every user: Kaltura is down for all.
+    for (const userId of ['u', 'other']) {
+      await expect(issuer.getKs({ userId })).rejects.toMatchObject({
+        code: 'ERR_KS_UNAVAILABLE',
+      });
+    }
     expect(script.calls).toHaveLength(1);
     const failure = events.find((e) => e.type === 'mint-error');
     expect(failure).toMatchObject({ consecutiveFailures: 1, retryAt: START + 750 });
-    // Another key is not held back by this one.
+    // Kaltura is back: once the back-off is over, the next request (any user's) mints.
     script.set('ok');
-    expect((await issuer.getKs({ userId: 'other' })).userId).toBe('other');
     c.advance(750);
+    expect((await issuer.getKs({ userId: 'other' })).userId).toBe('other');
     expect((await issuer.getKs({ userId: 'u' })).userId).toBe('u');
     expect(issuer.size).toBe(2);
+  });
+
+  it('a request Kaltura refuses backs off alone: other users are not held back', async () => {
+    const { c, script, issuer, events } = setup();
+    script.set('refuse');
+    await expect(issuer.getKs({ userId: 'bad-user' })).rejects.toMatchObject({
+      code: 'ERR_KS_UNAVAILABLE',
+    });
+    expect((await issuer.getKs({ userId: 'good-user' })).userId).toBe('good-user');
+    // The refused request itself backs off: no second call within it.
+    await expect(issuer.getKs({ userId: 'bad-user' })).rejects.toMatchObject({
+      code: 'ERR_KS_UNAVAILABLE',
+    });
+    expect(script.calls.map((call) => call.userId)).toEqual(['bad-user', 'good-user']);
+    expect(events.find((e) => e.type === 'mint-error')).toMatchObject({
+      consecutiveFailures: 1,
+      retryAt: START + 750,
+    });
+    c.advance(750);
+    await issuer.getKs({ userId: 'bad-user' }).catch(() => {});
+    expect(script.calls).toHaveLength(3);
   });
 
   it('backs off exponentially with jitter, up to the cap', async () => {
@@ -325,15 +361,16 @@ describe('single flight and failures', () => {
 });
 
 describe('what the server issued vs what was asked', () => {
-  it('stores what the minter returned (an app token may override it) under the key that was asked', async () => {
+  it('stores what the minter returned (an app token may add to it) under the key that was asked', async () => {
     const c = clock();
+    const events: KsIssuerEvent[] = [];
     const minter: KsMinter = {
       kind: 'override',
       async mint(request) {
         return {
           ks: 'overridden',
           partnerId: PARTNER,
-          userId: 'token-user',
+          userId: request.userId,
           type: 0,
           privileges: `sessionid:0_t,apptoken:0_t,${request.privileges}`,
           issuedAt: c.now(),
@@ -341,11 +378,21 @@ describe('what the server issued vs what was asked', () => {
         };
       },
     };
-    const issuer = createKsIssuer({ partnerId: PARTNER, minter, now: c.now });
+    const issuer = createKsIssuer({
+      partnerId: PARTNER,
+      minter,
+      now: c.now,
+      onEvent: (e) => events.push(e),
+    });
     const session = await issuer.getKs({ userId: 'asked', privileges: 'sview:*' });
     expect(session).toMatchObject({
-      userId: 'token-user',
+      userId: 'asked',
       privileges: 'sessionid:0_t,apptoken:0_t,sview:*',
+    });
+    // The mint event says what the KS carries beyond the request.
+    expect(events.find((e) => e.type === 'mint')).toMatchObject({
+      key: { userId: 'asked', privileges: 'sview:*' },
+      extraPrivileges: 'sessionid:0_t,apptoken:0_t',
     });
     expect(issuer.peek({ userId: 'asked', privileges: 'sview:*' })).toBe(session);
     // Renewal follows the real lifetime: 80 % of 600 s.
@@ -487,7 +534,8 @@ describe('session.start with a secret that cannot read the KS', () => {
     });
     const session = await issuer.getKs({ userId: 'u' });
     await issuer.getKs({ userId: 'v' });
-    expect(session.expiresAt).toBe(START + 3_600_000);
+    // As asked, counted from the start of Kaltura's second (which may have begun up to 1 s ago).
+    expect(session.expiresAt).toBe(START + 3_599_000);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('expiresInSeconds');
     expect(warnings[0]).not.toContain('the-user-secret');

@@ -3,7 +3,7 @@ import { type AppTokenHashType, toAppTokenHashType } from '../app-token/hash.js'
 import { createKalturaClient } from '../client/client.js';
 import type { KalturaClient, KalturaClientOptions } from '../client/types.js';
 import { type Clock, systemClock } from '../clock.js';
-import { KsError } from '../errors.js';
+import { isKsError, KalturaApiError, KsError } from '../errors.js';
 import {
   checkPartnerId,
   checkPositiveInteger,
@@ -13,14 +13,24 @@ import {
 } from '../ks/fields.js';
 import { KsType, type KsVersion } from '../ks/types.js';
 import { formatPrivileges, normalizePrivileges } from '../privileges/privileges.js';
+import { PartnerBreaker, RequestFailures } from './breaker.js';
+import { checkClockOffset, KalturaClock, type KalturaClockView } from './clock-offset.js';
+import { credentialsError, failureKind, kalturaCodeOf } from './credentials.js';
+import { checkGrant } from './grant-check.js';
 import { localMinter } from './local-minter.js';
 import type { KsMinter, MintRequest } from './minter.js';
-import { backoffDelay, type FreshnessPolicy, freshness } from './policy.js';
-import { appTokenMinter, sessionStartMinter } from './remote-minters.js';
+import { type FreshnessPolicy, freshness } from './policy.js';
+import { RejectedReports } from './rejected.js';
+import { appTokenMinter, clientLifecycle, sessionStartMinter } from './remote-minters.js';
 import type { KsLockRelease, KsSharedRead, KsSharedStore } from './store.js';
 import type { KsEvictReason, KsIssuerEvent, KsKeyInfo, KsRequest, KsSession } from './types.js';
 
+/**
+ * How an issuer mints (exactly one of `adminSecret`, `sessionStart`, `appToken`, `minter`),
+ * caches and renews. Durations named `…Ms` are milliseconds.
+ */
 export interface KsIssuerOptions {
+  /** The Kaltura partner (account) id. */
   partnerId: number;
   /** Mint locally, signing with this admin secret (no network). */
   adminSecret?: string;
@@ -36,6 +46,7 @@ export interface KsIssuerOptions {
   appToken?: {
     id: string;
     token: string;
+    /** The hash type the token was made with: `MD5`, `SHA1` (default), `SHA256` or `SHA512`. */
     hashType?: AppTokenHashType | Lowercase<AppTokenHashType>;
   };
   /** Any other way of minting. */
@@ -51,6 +62,13 @@ export interface KsIssuerOptions {
   clientOptions?: Omit<KalturaClientOptions, 'serviceUrl' | 'partnerId'>;
   /** KS format for local signing: 2 (default) or 1. */
   ksVersion?: KsVersion;
+  /**
+   * Kaltura's clock minus this server's, in ms, where the issuer cannot measure it (no
+   * `serviceUrl` or `client`): Kaltura checks a KS's `validUntil` on its own clock. With
+   * a `serviceUrl` it is measured with `system.getTime` (before the first mint, then every
+   * 10 minutes) unless this option fixes it. Default 0.
+   */
+  kalturaClockOffsetMs?: number;
   /** Lifetime of each KS, in seconds. Default 3600: short sessions, as Kaltura recommends for browsers. */
   expiresInSeconds?: number;
   /** A KS is renewed once this fraction of its lifetime has passed. Default 0.8. */
@@ -66,7 +84,11 @@ export interface KsIssuerOptions {
   max?: number;
   /** A caller waits at most this long (ms) for a mint, then gets `ERR_KS_UNAVAILABLE`. Default 10 s. */
   mintTimeoutMs?: number;
-  /** Back-off between failed mints of the same key (ms). Default 1 s doubling to 60 s. */
+  /**
+   * Back-off after failed mints (ms). Default 1 s doubling to 60 s. Kaltura down is one
+   * back-off for the whole partner (one mint probes, and its success serves every user
+   * again); a request Kaltura refuses backs off for that request alone.
+   */
   failureBackoff?: { baseMs?: number; maxMs?: number };
   /**
    * A cache shared by several instances (e.g. `@kaltura-ks/redis`), behind the
@@ -90,9 +112,11 @@ export interface KsIssuerOptions {
    * for it. Default: half of `mintTimeoutMs`.
    */
   lockWaitMs?: number;
+  /** The clock, epoch ms (the route's `serverTime` too). Default `Date.now`. */
   now?: Clock;
   /** Jitter source, [0, 1). Default `Math.random`. */
   random?: () => number;
+  /** Hit, miss, refresh, mint, eviction and store events, for logs and metrics; never a KS or secret. */
   onEvent?: (event: KsIssuerEvent) => void;
   /** Where configuration warnings go. Default `process.emitWarning`. */
   onWarning?: (message: string) => void;
@@ -110,6 +134,15 @@ export interface GetKsOptions {
    * always finds a newer KS instead of getting the same one back.
    */
   fresh?: boolean;
+  /**
+   * A KS the caller saw Kaltura refuse (`INVALID_KS`). When it is the KS this request is
+   * served and Kaltura, asked (at most once per key every `minForcedRefreshIntervalMs`),
+   * refuses it too, the user's sessions are dropped as `revoke` drops them and a new KS is
+   * minted at once, however young the refused one; otherwise nothing changes. Reported as
+   * a `rejected` event. Asking needs a way to reach Kaltura (`serviceUrl` or `client`);
+   * without one the report counts as `forceRefresh`.
+   */
+  rejectedKs?: string;
   signal?: AbortSignal;
 }
 
@@ -117,6 +150,15 @@ export interface KsIssuer {
   readonly partnerId: number;
   /** The way this issuer mints: `local`, `session-start`, `app-token` or a custom minter's kind. */
   readonly kind: string;
+  /** A KS younger than this (ms) is not renewed by `forceRefresh`. */
+  readonly minForcedRefreshIntervalMs: number;
+  /**
+   * Kaltura's clock minus this server's, in ms, as the issuer uses it: measured with
+   * `system.getTime` and rounded up by the measurement's uncertainty (Kaltura answers in
+   * whole seconds: at most a second plus the round trip), so a KS is never thought to live
+   * longer than it does; or `kalturaClockOffsetMs`. Every `expiresAt` is on this server's clock.
+   */
+  readonly clockOffsetMs: number;
   getKs(request: KsRequest, options?: GetKsOptions): Promise<KsSession>;
   /**
    * The synchronous half of `getKs`: the session `getKs` would answer at once from the
@@ -140,7 +182,10 @@ export interface KsIssuer {
    * reject. Returns how many sessions were dropped.
    */
   revoke(userId: string, options?: { endSession?: boolean }): Promise<number>;
-  /** Drops every cached session (and, with a shared store, tells the fleet). */
+  /**
+   * Drops every cached session (and, with a shared store, tells the fleet), and forgets
+   * the back-off of a Kaltura outage (not refused credentials).
+   */
   clear(): Promise<void>;
   readonly size: number;
   close(): Promise<void>;
@@ -186,15 +231,22 @@ interface Flight {
   userId: string;
   discarded: boolean;
   controller: AbortController;
-}
-
-interface Failure {
-  count: number;
-  retryAt: number;
-  error: KsError;
+  /** The breaker's epoch when the mint started. */
+  epoch: number;
+  /** This mint probes Kaltura for an open breaker. */
+  probe: boolean;
 }
 
 const MEMO_MAX = 1024;
+/** Distinct warnings given when nobody listens to events. */
+const WARNINGS_MAX = 64;
+/** Errors a waiting caller gets as they are; any other becomes `ERR_KS_UNAVAILABLE`. */
+const PASSED_ON = [
+  'ERR_KS_UNAVAILABLE',
+  'ERR_KS_ABORTED',
+  'ERR_KS_CREDENTIALS',
+  'ERR_KS_NOT_GRANTED',
+] as const;
 
 /** Kaltura's test is a substring one (`widget:1` anywhere); refuse any `widget` name too. */
 function isWidgetLike(memo: { privileges: string; normalized: string }): boolean {
@@ -240,17 +292,25 @@ class Issuer implements KsIssuer {
   readonly #now: Clock;
   readonly #random: () => number;
   readonly #onEvent: ((event: KsIssuerEvent) => void) | undefined;
+  readonly #warn: (message: string) => void;
+  readonly #warned = new Set<string>();
   readonly #expiresInSeconds: number;
   readonly #policy: FreshnessPolicy;
-  readonly #minForcedRefreshIntervalMs: number;
+  readonly minForcedRefreshIntervalMs: number;
   readonly #mintTimeoutMs: number;
-  readonly #backoffBaseMs: number;
-  readonly #backoffMaxMs: number;
+  readonly #breaker: PartnerBreaker;
+  readonly #clock: KalturaClock;
+  /** What a client of the issuer's own can read Kaltura's clock with. */
+  #getTime: ((signal: AbortSignal) => Promise<number>) | undefined;
+  /** The minter reads the offset itself once Kaltura has answered (a built-in remote one). */
+  #offsetAfterMint = false;
+  /** The privileges a minted KS carries beyond the request, for its mint event. */
+  readonly #extras = new WeakMap<KsSession, string>();
   readonly #cache: LRUCache<string, KsSession>;
   readonly #keyInfo = new Map<string, KsKeyInfo>();
   readonly #byUser = new Map<string, Set<string>>();
   readonly #flights = new Map<string, Flight>();
-  readonly #failures = new Map<string, Failure>();
+  readonly #failures: RequestFailures;
   readonly #memo = new Map<string, { privileges: string; normalized: string; keyed: string }>();
   /** Local signing knows its KS version; a remote or custom minter may meet either. */
   #keyVersions: readonly KsVersion[] = [1, 2];
@@ -259,6 +319,7 @@ class Issuer implements KsIssuer {
   readonly #lockTtlMs: number;
   readonly #lockWaitMs: number;
   readonly #unsubscribe: (() => void) | undefined;
+  readonly #reports: RejectedReports;
   #evictReason: KsEvictReason | undefined;
 
   constructor(options: KsIssuerOptions) {
@@ -266,6 +327,8 @@ class Issuer implements KsIssuer {
     this.#now = options.now ?? systemClock;
     this.#random = options.random ?? Math.random;
     this.#onEvent = options.onEvent;
+    this.#warn =
+      options.onWarning ?? ((message) => process.emitWarning(message, { code: 'KALTURA_KS' }));
     this.#expiresInSeconds = checkPositiveInteger(
       options.expiresInSeconds ?? 3600,
       'expiresInSeconds',
@@ -284,19 +347,43 @@ class Issuer implements KsIssuer {
         'minRemainingMs must be less than half of expiresInSeconds, or every KS would be renewed at once',
       );
     }
-    this.#minForcedRefreshIntervalMs = checkMs(
+    this.minForcedRefreshIntervalMs = checkMs(
       options.minForcedRefreshIntervalMs ?? 10_000,
       'minForcedRefreshIntervalMs',
       true,
     );
     this.#mintTimeoutMs = checkMs(options.mintTimeoutMs ?? 10_000, 'mintTimeoutMs');
-    this.#backoffBaseMs = checkMs(options.failureBackoff?.baseMs ?? 1_000, 'failureBackoff.baseMs');
-    this.#backoffMaxMs = checkMs(options.failureBackoff?.maxMs ?? 60_000, 'failureBackoff.maxMs');
+    const backoff = {
+      baseMs: checkMs(options.failureBackoff?.baseMs ?? 1_000, 'failureBackoff.baseMs'),
+      maxMs: checkMs(options.failureBackoff?.maxMs ?? 60_000, 'failureBackoff.maxMs'),
+    };
     const max = options.max ?? 10_000;
     if (!Number.isSafeInteger(max) || max < 1) throw option('max must be a positive integer');
 
     this.#minter = this.#createMinter(options);
     this.kind = this.#minter.kind;
+    this.#reports = new RejectedReports({
+      now: this.#now,
+      intervalMs: this.minForcedRefreshIntervalMs,
+      max,
+      accepts: this.#minter.accepts?.bind(this.#minter),
+      drop: (userId) => this.revoke(userId),
+      emit: (event) => this.#emit(event),
+    });
+    this.#breaker = new PartnerBreaker(this.#now, this.#random, backoff);
+    this.#failures = new RequestFailures(this.#now, this.#random, backoff);
+    const fixedOffset = checkClockOffset(options.kalturaClockOffsetMs);
+    this.#clock = new KalturaClock({
+      now: this.#now,
+      getTime: fixedOffset === undefined ? this.#getTime : undefined,
+      offsetMs: fixedOffset ?? 0,
+      timeoutMs: Math.min(2_000, this.#mintTimeoutMs / 2),
+      onMeasured: (measured, previousMs) => this.#clockMeasured(measured, previousMs),
+      onError: (error) => {
+        this.#emit(() => ({ type: 'clock-error', error }));
+        this.#warnOnce('clock', `kaltura-ks: Kaltura's clock could not be read (${error.message})`);
+      },
+    });
 
     this.#store = options.store;
     this.#storeTimeoutMs = checkMs(options.storeTimeoutMs ?? 1_000, 'storeTimeoutMs');
@@ -329,6 +416,10 @@ class Issuer implements KsIssuer {
     return this.#cache.size;
   }
 
+  get clockOffsetMs(): number {
+    return this.#clock.offsetMs;
+  }
+
   #createMinter(options: KsIssuerOptions): KsMinter {
     const given = (['adminSecret', 'sessionStart', 'appToken', 'minter'] as const).filter(
       (name) => options[name] !== undefined,
@@ -342,6 +433,13 @@ class Issuer implements KsIssuer {
       throw option('Give either client or serviceUrl, not both');
     }
     const client = (): { client: KalturaClient; ownsClient: boolean } | undefined => {
+      const made = makeClient();
+      const system = made?.client.system;
+      if (typeof system?.getTime === 'function')
+        this.#getTime = (signal) => system.getTime({ signal });
+      return made;
+    };
+    const makeClient = (): { client: KalturaClient; ownsClient: boolean } | undefined => {
       if (options.client !== undefined) return { client: options.client, ownsClient: false };
       if (options.serviceUrl === undefined) return undefined;
       return {
@@ -373,25 +471,28 @@ class Issuer implements KsIssuer {
       });
       const remote = client();
       if (remote === undefined) return local;
-      // With a service URL, sessions can also be ended at Kaltura on revoke.
-      return {
-        ...local,
-        end: (session) => remote.client.session.end({ ks: session.ks }),
-        close: async () => {
-          if (remote.ownsClient) await remote.client.close();
-        },
-      };
+      // With a service URL, sessions can also be ended at Kaltura on revoke, and checked.
+      return { ...local, ...clientLifecycle(remote.client, remote.ownsClient) };
     }
     const remote = client();
     if (remote === undefined) throw option(`${given[0]} needs serviceUrl (or client)`);
+    // Read once a mint has been answered, by which time the issuer's clock exists.
+    const issuer = this;
+    const clock: KalturaClockView = {
+      settled: () => issuer.#clock.settled(),
+      get offsetMs() {
+        return issuer.#clock.offsetMs;
+      },
+    };
+    this.#offsetAfterMint = true;
     if (options.sessionStart !== undefined) {
       return sessionStartMinter({
         ...remote,
+        clock,
         partnerId: this.partnerId,
         secret: checkSecret(options.sessionStart?.secret, 'sessionStart.secret'),
         now: this.#now,
-        warn:
-          options.onWarning ?? ((message) => process.emitWarning(message, { code: 'KALTURA_KS' })),
+        warn: this.#warn,
       });
     }
     const appToken = options.appToken!;
@@ -399,6 +500,7 @@ class Issuer implements KsIssuer {
       throw option('appToken must be { id, token, hashType? }');
     return appTokenMinter({
       ...remote,
+      clock,
       id: checkSecret(appToken.id, 'appToken.id'),
       token: checkSecret(appToken.token, 'appToken.token'),
       hashType: toAppTokenHashType(appToken.hashType ?? 'SHA1'),
@@ -413,6 +515,28 @@ class Issuer implements KsIssuer {
     } catch {
       // A failing listener must not break issuing.
     }
+  }
+
+  /** With nobody listening to events, the first failure of each kind still reaches the logs. */
+  #warnOnce(kind: string, message: string): void {
+    if (this.#onEvent !== undefined || this.#warned.has(kind) || this.#warned.size >= WARNINGS_MAX)
+      return;
+    this.#warned.add(kind);
+    try {
+      this.#warn(message);
+    } catch {
+      // A failing logger must not break issuing.
+    }
+  }
+
+  /**
+   * A new offset: sessions cached under the old one were given expiries in this server's
+   * frame that are now known to be late; past half of `minRemainingMs` (the margin every KS
+   * keeps), they are dropped rather than risk handing out one Kaltura already refuses.
+   */
+  #clockMeasured(measured: { offsetMs: number; roundTripMs: number }, previousMs: number): void {
+    this.#emit(() => ({ type: 'clock', ...measured }));
+    if (measured.offsetMs - previousMs > this.#policy.minRemainingMs / 2) this.#clearLocal('clock');
   }
 
   #normalize(request: KsRequest): Normalized {
@@ -459,6 +583,12 @@ class Issuer implements KsIssuer {
 
   async getKs(request: KsRequest, options: GetKsOptions = {}): Promise<KsSession> {
     const normalized = this.#normalize(request);
+    if (options.rejectedKs !== undefined) {
+      const { rejectedKs, ...rest } = options;
+      if (typeof rejectedKs !== 'string') throw option('rejectedKs must be a string');
+      const { key, info } = normalized;
+      return this.#reports.report(key, info, rejectedKs, (o) => this.getKs(request, o), rest);
+    }
     const cached = this.#cache.get(normalized.key);
     const served = this.#served(normalized, cached, options);
     if (served !== undefined) return served;
@@ -473,6 +603,8 @@ class Issuer implements KsIssuer {
 
   getCachedKs(request: KsRequest, options: GetKsOptions = {}): KsSession | undefined {
     const normalized = this.#normalize(request);
+    // A report is answered once Kaltura has been asked.
+    if (options.rejectedKs !== undefined) return undefined;
     return this.#served(normalized, this.#cache.get(normalized.key), options);
   }
 
@@ -487,7 +619,7 @@ class Issuer implements KsIssuer {
     const state = freshness(cached, now, this.#policy);
     if (state === 'unusable') return undefined;
     const forced =
-      options.forceRefresh === true && now - cached.issuedAt >= this.#minForcedRefreshIntervalMs;
+      options.forceRefresh === true && now - cached.issuedAt >= this.minForcedRefreshIntervalMs;
     const fresh =
       options.fresh === true
         ? state === 'fresh' && youngEnough(cached, now, this.#policy)
@@ -502,11 +634,12 @@ class Issuer implements KsIssuer {
 
   #refreshInBackground(normalized: Normalized): void {
     if (this.#flights.has(normalized.key)) return;
-    const failure = this.#failures.get(normalized.key);
-    if (failure !== undefined && this.#now() < failure.retryAt) return;
+    if (this.#failures.backingOff(normalized.key) !== undefined) return;
+    const admitted = this.#breaker.admit();
+    if (admitted === undefined) return;
     this.#emit(() => ({ type: 'refresh', key: normalized.info }));
     // Errors are reported through onEvent; the current KS keeps being served.
-    this.#flight(normalized).promise.catch(() => {});
+    this.#flight(normalized, admitted === 'probe').promise.catch(() => {});
   }
 
   async #awaitMint(
@@ -514,27 +647,34 @@ class Issuer implements KsIssuer {
     usable: KsSession | undefined,
     signal?: AbortSignal,
   ): Promise<KsSession> {
-    const failure = this.#failures.get(normalized.key);
-    if (
-      failure !== undefined &&
-      this.#now() < failure.retryAt &&
-      !this.#flights.has(normalized.key)
-    ) {
-      // Backing off after failures: serve what is still valid, or fail fast.
-      if (usable !== undefined) return usable;
-      throw unavailable(failure.error);
+    let flight = this.#flights.get(normalized.key);
+    if (flight === undefined) {
+      // Backing off after failures (this request's, or Kaltura's for everyone): serve what
+      // is still valid, or fail fast. Refused credentials serve nothing.
+      const failure = this.#failures.backingOff(normalized.key);
+      if (failure !== undefined) {
+        if (usable !== undefined) return usable;
+        throw passedOn(failure.error);
+      }
+      const admitted = this.#breaker.admit();
+      if (admitted === undefined) {
+        const open = this.#breaker.state!;
+        if (open.kind === 'credentials') throw open.error;
+        if (usable !== undefined) return usable;
+        throw unavailable(open.error);
+      }
+      flight = this.#flight(normalized, admitted === 'probe');
     }
-    const flight = this.#flight(normalized);
     try {
       return await this.#withDeadline(flight.promise, signal);
     } catch (error) {
-      const current = this.#cache.get(normalized.key);
+      if (isKsError(error, 'ERR_KS_CREDENTIALS')) throw error;
+      // A still-valid KS, even one evicted from the cache while the mint ran (not one
+      // revoked meanwhile: that discarded the flight).
+      const current = this.#cache.get(normalized.key) ?? (flight.discarded ? undefined : usable);
       if (current !== undefined && freshness(current, this.#now(), this.#policy) !== 'unusable')
         return current;
-      throw error instanceof KsError &&
-        (error.code === 'ERR_KS_UNAVAILABLE' || error.code === 'ERR_KS_ABORTED')
-        ? error
-        : unavailable(error);
+      throw passedOn(error);
     }
   }
 
@@ -571,7 +711,7 @@ class Issuer implements KsIssuer {
   }
 
   /** One mint per key at a time: every caller for the key shares it. */
-  #flight(normalized: Normalized): Flight {
+  #flight(normalized: Normalized, probe = false): Flight {
     const existing = this.#flights.get(normalized.key);
     if (existing !== undefined) return existing;
     const { key, mint, info } = normalized;
@@ -582,42 +722,44 @@ class Issuer implements KsIssuer {
       discarded: false,
       controller,
       promise: undefined as never,
+      epoch: this.#breaker.epoch,
+      probe,
     };
     flight.promise = (async () => {
       try {
+        // A probe asks Kaltura itself: a KS from the shared store would not say whether it is back.
         const { session, minted } =
-          this.#store === undefined
-            ? { session: await this.#minter.mint(mint, controller.signal), minted: true }
+          this.#store === undefined || probe
+            ? { session: await this.#mint(normalized, controller.signal), minted: true }
             : await this.#obtainShared(this.#store, normalized, flight);
+        const refused = this.#breaker.refuses(flight.epoch);
+        if (refused !== undefined) throw refused;
+        const closed = this.#breaker.succeeded(flight.epoch, probe);
         if (!flight.discarded) {
           this.#failures.delete(key);
           this.#cacheLocally(key, info, session);
         }
+        if (closed?.kind === 'credentials') this.#emit(() => ({ type: 'credentials-accepted' }));
         // Only this instance's own mints: a KS from the shared store was reported as a `shared-hit`.
         if (minted) {
+          const extra = this.#extras.get(session);
           this.#emit(() => ({
             type: 'mint',
             key: info,
             durationMs: this.#now() - started,
             expiresAt: session.expiresAt,
+            ...(extra === undefined ? {} : { extraPrivileges: extra }),
           }));
         }
         return session;
       } catch (cause) {
-        const error =
+        const { error, count, retryAt } = this.#failed(
+          normalized,
+          flight,
           cause instanceof KsError
             ? cause
-            : new KsError('ERR_KS_UNAVAILABLE', 'Minting a KS failed', { cause });
-        const count = (this.#failures.get(key)?.count ?? 0) + 1;
-        const retryAt =
-          this.#now() + backoffDelay(count, this.#backoffBaseMs, this.#backoffMaxMs, this.#random);
-        if (!flight.discarded) {
-          // Bounded like the cache: during a long outage, forget the oldest failures first.
-          if (this.#failures.size >= this.#cache.max && !this.#failures.has(key)) {
-            this.#failures.delete(this.#failures.keys().next().value as string);
-          }
-          this.#failures.set(key, { count, retryAt, error });
-        }
+            : new KsError('ERR_KS_UNAVAILABLE', 'Minting a KS failed', { cause }),
+        );
         this.#emit(() => ({
           type: 'mint-error',
           key: info,
@@ -633,6 +775,81 @@ class Issuer implements KsIssuer {
     })();
     this.#flights.set(key, flight);
     return flight;
+  }
+
+  /**
+   * A mint, in Kaltura's frame (waiting for the first clock measurement), and checked:
+   * what Kaltura issued must be what was asked before anyone gets it.
+   */
+  async #mint(normalized: Normalized, signal: AbortSignal): Promise<KsSession> {
+    const measuring = this.#clock.ready();
+    if (measuring !== undefined && !this.#offsetAfterMint) await measuring;
+    const request: MintRequest = { ...normalized.mint, clockOffsetMs: this.#clock.offsetMs };
+    const session = await this.#minter.mint(request, signal);
+    const extra = checkGrant(request, session, this.partnerId, this.kind);
+    if (extra !== '') this.#extras.set(session, extra);
+    return session;
+  }
+
+  /**
+   * Records a failed mint where it belongs: Kaltura down or refusing the credentials is
+   * the partner's (the breaker), a refused request is the key's own. Returns the error
+   * the callers get and the back-off it starts.
+   */
+  #failed(
+    normalized: Normalized,
+    flight: Flight,
+    cause: KsError,
+  ): { error: KsError; count: number; retryAt: number } {
+    const kind = failureKind(cause, normalized.mint.type);
+    if (kind !== 'request') {
+      const error = kind === 'credentials' ? credentialsError(cause) : cause;
+      const { state, opened } = this.#breaker.failed(kind, error, flight.epoch, flight.probe);
+      if (opened && state.kind === 'credentials') this.#credentialsRefused(state.error);
+      if (kind === 'outage') {
+        const code = kalturaCodeOf(cause) ?? cause.code;
+        this.#warnOnce(
+          `outage:${code}`,
+          `kaltura-ks: minting a KS failed (${code}: ${cause.message})`,
+        );
+      }
+      return {
+        error: state.kind === 'credentials' ? state.error : error,
+        count: state.count,
+        retryAt: state.retryAt,
+      };
+    }
+    // Kaltura answered (it refused this request, or issued another KS than asked): it is up,
+    // and takes the credentials.
+    if (cause instanceof KalturaApiError || cause.code === 'ERR_KS_NOT_GRANTED') {
+      const closed = this.#breaker.succeeded(flight.epoch, flight.probe);
+      if (closed?.kind === 'credentials') this.#emit(() => ({ type: 'credentials-accepted' }));
+      if (cause.code === 'ERR_KS_NOT_GRANTED') {
+        this.#warnOnce(
+          `not-granted:${cause.message.replace(/"[^"]*"/g, '""')}`,
+          `kaltura-ks: ${cause.message}`,
+        );
+      }
+    } else {
+      this.#breaker.settled(flight.probe);
+    }
+    const { count, retryAt } = this.#failures.record(normalized.key, cause, !flight.discarded);
+    return { error: cause, count, retryAt };
+  }
+
+  /**
+   * Kaltura refused the credentials: whatever was minted with them is no longer served
+   * (here, and through the shared store on every instance), and the first refusal of each
+   * kind is logged when nobody listens to events.
+   */
+  #credentialsRefused(error: KsError): void {
+    this.#clearLocal('credentials');
+    const store = this.#store;
+    if (store !== undefined) void this.#storeCall('revoke', () => store.revoke(null));
+    const kalturaCode = kalturaCodeOf(error);
+    const retryAt = this.#breaker.state?.retryAt ?? this.#now();
+    this.#emit(() => ({ type: 'credentials-rejected', kalturaCode, error, retryAt }));
+    this.#warnOnce(`credentials:${kalturaCode}`, `kaltura-ks: ${error.message}`);
   }
 
   /**
@@ -683,7 +900,7 @@ class Issuer implements KsIssuer {
       }
     }
     try {
-      const session = await this.#minter.mint(mint, signal);
+      const session = await this.#mint(normalized, signal);
       // Kept in the store only while this issuer would still hand it out, and never once the
       // user was revoked (or everything cleared) while it was being minted: neither when this
       // instance heard of it in time (`discarded`), nor when the revocation reached the store
@@ -811,7 +1028,6 @@ class Issuer implements KsIssuer {
       const keys = this.#byUser.get(info.userId);
       keys?.delete(key);
       if (keys?.size === 0) this.#byUser.delete(info.userId);
-      this.#failures.delete(key);
     }
     this.#emit(() => ({ type: 'evict', key: info, reason: why }));
   }
@@ -870,14 +1086,15 @@ class Issuer implements KsIssuer {
 
   async clear(): Promise<void> {
     this.#clearLocal();
+    this.#breaker.forgetOutage();
     const store = this.#store;
     if (store !== undefined) await this.#storeCall('revoke', () => store.revoke(null));
   }
 
-  #clearLocal(): void {
+  #clearLocal(reason: KsEvictReason = 'cleared'): void {
     for (const flight of this.#flights.values()) flight.discarded = true;
     this.#flights.clear();
-    this.#evictReason = 'cleared';
+    this.#evictReason = reason;
     try {
       this.#cache.clear();
     } finally {
@@ -911,6 +1128,11 @@ const WAIT_ROUNDS_MAX = 3;
 function youngEnough(session: KsSession, now: number, policy: FreshnessPolicy): boolean {
   const fraction = Math.max(policy.refreshAtFraction / 2, policy.refreshAtFraction - 0.1);
   return now < session.issuedAt + (session.expiresAt - session.issuedAt) * fraction;
+}
+
+/** What a waiting caller gets for a failed mint. */
+function passedOn(error: unknown): KsError {
+  return isKsError(error, ...PASSED_ON) ? error : unavailable(error);
 }
 
 function unavailable(cause: unknown): KsError {

@@ -1,17 +1,49 @@
 import type { AppTokenHashType } from '../app-token/hash.js';
 import type { KalturaClient } from '../client/types.js';
 import type { Clock } from '../clock.js';
+import { KalturaApiError } from '../errors.js';
+import type { KsFields } from '../ks/types.js';
 import { decodeKs, verifyKs } from '../ks/verify.js';
-import type { KsMinter } from './minter.js';
+import type { KalturaClockView } from './clock-offset.js';
+import type { KsMinter, MintRequest } from './minter.js';
 
-/** Ends sessions at Kaltura (`session.end`, authenticated by the KS itself), then closes the client if it is ours. */
-function clientLifecycle(
+/**
+ * Kaltura's clock offset for a KS it has just issued. A remote mint needs it only now,
+ * so the issuer's first measurement runs alongside the mint and is waited for here.
+ */
+async function offsetAfterAnswer(
+  clock: KalturaClockView | undefined,
+  request: MintRequest,
+): Promise<number> {
+  const first = clock?.settled();
+  if (first !== undefined) await first;
+  return clock?.offsetMs ?? request.clockOffsetMs ?? 0;
+}
+
+/**
+ * What a Kaltura client gives a minter: ending sessions at Kaltura (`session.end`,
+ * authenticated by the KS itself), asking whether Kaltura accepts a KS, and closing the
+ * client if it is ours.
+ */
+export function clientLifecycle(
   client: KalturaClient,
   ownsClient: boolean,
-): Pick<KsMinter, 'end' | 'close'> {
+): Pick<KsMinter, 'end' | 'accepts' | 'close'> {
   return {
     async end(session) {
       await client.session.end({ ks: session.ks });
+    },
+    // Kaltura checks the KS of every call before the call itself (spec §8): the cheapest
+    // call that any session may make, `system.ping`, fails with INVALID_KS exactly when
+    // Kaltura refuses the KS.
+    async accepts(session, signal) {
+      try {
+        await client.system.ping({ ks: session.ks, signal });
+        return true;
+      } catch (error) {
+        if (error instanceof KalturaApiError && error.kalturaCode === 'INVALID_KS') return false;
+        throw error;
+      }
     },
     async close() {
       if (ownsClient) await client.close();
@@ -20,10 +52,11 @@ function clientLifecycle(
 }
 
 /**
- * Mints with `session.start`. Kaltura answers with the KS alone, so its expiry
- * is read from the KS where possible (any v1 KS; a v2 KS when the secret is the
- * admin secret), else taken as asked (Kaltura may clamp it to the partner's
- * maximum: keep `expiresInSeconds` within it).
+ * Mints with `session.start`. Kaltura answers with the KS alone, so what it issued (user,
+ * type, privileges, expiry) is read from the KS where possible (any v1 KS; a v2 KS when the
+ * secret is the admin secret), else taken as asked — `session.start` issues what it is asked,
+ * but may clamp the expiry to the partner's maximum: keep `expiresInSeconds` within it.
+ * `expiresAt` is in this server's frame (`validUntil × 1000 − clockOffsetMs`).
  */
 export function sessionStartMinter(options: {
   client: KalturaClient;
@@ -32,14 +65,17 @@ export function sessionStartMinter(options: {
   secret: string;
   now: Clock;
   warn: (message: string) => void;
+  /** The issuer's clock; without it, `request.clockOffsetMs`. */
+  clock?: KalturaClockView;
 }): KsMinter {
   const { client, partnerId, secret, now } = options;
   let warned = false;
-  function validUntilOf(ks: string): number | undefined {
+  function fieldsOf(ks: string): KsFields | undefined {
     try {
       const decoded = decodeKs(ks);
-      if (decoded.version === 1) return decoded.validUntil;
-      return verifyKs(ks, { secrets: secret, partnerId, now }).validUntil;
+      if (decoded.version === 1) return decoded;
+      // Only to read the fields: the expiry is judged by the issuer, on its own frame.
+      return verifyKs(ks, { secrets: secret, partnerId, now: () => 0 });
     } catch {
       return undefined; // a user secret cannot open a v2 KS
     }
@@ -59,21 +95,32 @@ export function sessionStartMinter(options: {
         },
         { signal },
       );
-      const validUntil = validUntilOf(ks);
-      if (validUntil === undefined && !warned) {
+      const fields = fieldsOf(ks);
+      if (fields === undefined && !warned) {
         warned = true;
         options.warn(
           "kaltura-ks: session.start returned a KS v2 that this secret cannot open (the user secret), so its real expiry is unknown and taken as asked. Keep expiresInSeconds within the partner's maximum KS lifetime, or use the admin secret or an app token.",
         );
       }
+      if (fields === undefined) {
+        return {
+          ks,
+          partnerId,
+          userId: request.userId,
+          type: request.type,
+          privileges: request.privileges,
+          // Kaltura counts the lifetime from the start of its current second.
+          expiresAt: issuedAt + (request.expiresInSeconds - 1) * 1000,
+          issuedAt,
+        };
+      }
       return {
         ks,
-        partnerId,
-        userId: request.userId,
-        type: request.type,
-        privileges: request.privileges,
-        expiresAt:
-          validUntil === undefined ? issuedAt + request.expiresInSeconds * 1000 : validUntil * 1000,
+        partnerId: fields.partnerId,
+        userId: fields.userId,
+        type: fields.type,
+        privileges: fields.privileges,
+        expiresAt: fields.validUntil * 1000 - (await offsetAfterAnswer(options.clock, request)),
         issuedAt,
       };
     },
@@ -84,8 +131,9 @@ export function sessionStartMinter(options: {
 /**
  * Mints through an app token (widget session → token hash →
  * `appToken.startSession`), so the admin secret never leaves the account
- * owner. Stores what Kaltura issued: the token may shorten the expiry and
- * override the user, type and privileges.
+ * owner. Returns what Kaltura issued — the token may shorten the expiry and
+ * override the user, type and privileges — read from the KS itself where it is
+ * readable (v1), else from Kaltura's answer; `expiresAt` in this server's frame.
  */
 export function appTokenMinter(options: {
   client: KalturaClient;
@@ -94,6 +142,8 @@ export function appTokenMinter(options: {
   token: string;
   hashType: AppTokenHashType;
   now: Clock;
+  /** The issuer's clock; without it, `request.clockOffsetMs`. */
+  clock?: KalturaClockView;
 }): KsMinter {
   const { client, id, token, hashType, now } = options;
   return {
@@ -110,16 +160,31 @@ export function appTokenMinter(options: {
         privileges: request.privileges,
         signal,
       });
+      const fields = readableFields(info.ks);
+      const offsetMs = await offsetAfterAnswer(options.clock, request);
       return {
         ks: info.ks,
-        partnerId: info.partnerId,
-        userId: info.userId,
-        type: info.sessionType,
-        privileges: info.privileges,
-        expiresAt: info.expiry * 1000,
+        partnerId: fields?.partnerId ?? info.partnerId,
+        userId: fields?.userId ?? info.userId,
+        type: fields?.type ?? info.sessionType,
+        privileges: fields?.privileges ?? info.privileges,
+        expiresAt: (fields?.validUntil ?? info.expiry) * 1000 - offsetMs,
         issuedAt,
       };
     },
     ...clientLifecycle(client, options.ownsClient),
   };
+}
+
+/**
+ * The fields of a KS that can be read without the secret (v1: all of them; v2: the
+ * partner only): what Kaltura will read, preferred to what its answer says.
+ */
+function readableFields(ks: string): (Partial<KsFields> & { partnerId: number }) | undefined {
+  try {
+    const decoded = decodeKs(ks);
+    return decoded.version === 1 ? decoded : { partnerId: decoded.partnerId };
+  } catch {
+    return undefined;
+  }
 }

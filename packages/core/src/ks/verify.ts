@@ -10,7 +10,8 @@ export const MAX_KS_LENGTH = 16_384;
 
 const INTEGER = /^-?\d{1,15}$/;
 const HEX_SIGNATURE = /^[0-9a-f]{40}$/;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// `ignoreBOM`: keep a leading U+FEFF, as Kaltura does (PHP reads bytes): "\uFEFFalice" is not "alice".
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function malformed(message: string, cause?: unknown): KsError {
   return new KsError('ERR_KS_MALFORMED', message, { cause });

@@ -57,4 +57,44 @@ const loginByLoginId = defineAction({
   },
 });
 
-export const USER_ACTIONS: readonly ActionDefinition[] = [loginByLoginId];
+/** When the emulator says a user it makes up from a KS was created: the samples' epoch. */
+const USERS_CREATED_AT = 1_700_000_000;
+
+/**
+ * user.get (UserService `getAction`): `userId` defaults to the KS's user; only an ADMIN KS may
+ * read another user. Every user a KS names exists here (Kaltura would answer INVALID_USER_ID
+ * for one it never stored); the anonymous users `''` and `'0'` of widget sessions do not.
+ */
+const get = defineAction({
+  service: 'user',
+  action: 'get',
+  access: 'session',
+  partner: 'known',
+  parse: (p) => ({ userId: p.string('userId') }),
+  run(args, { state, session, partner }) {
+    const own = session!.fields.userId;
+    const userId = args.userId || own;
+    if (!session!.isAdmin && userId !== own)
+      throw apiError('CANNOT_RETRIEVE_ANOTHER_USER_USING_NON_ADMIN_SESSION', userId);
+    if (userId === '' || userId === '0') throw apiError('INVALID_USER_ID');
+    const partnerId = partner!.id;
+    const known = state.users.find((u) => u.partnerId === partnerId && u.userId === userId);
+    return {
+      id: userId,
+      partnerId,
+      screenName: userId,
+      fullName: userId,
+      email: known?.loginId ?? '',
+      status: 1, // ACTIVE
+      createdAt: USERS_CREATED_AT,
+      updatedAt: USERS_CREATED_AT,
+      type: 0, // USER
+      isAdmin: known?.isAdmin ?? false,
+      isGuest: false,
+      loginEnabled: known !== undefined,
+      objectType: 'KalturaUser',
+    };
+  },
+});
+
+export const USER_ACTIONS: readonly ActionDefinition[] = [loginByLoginId, get];

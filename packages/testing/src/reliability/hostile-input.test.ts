@@ -131,13 +131,22 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-/** What a 200 must carry, in v1 (verbatim): the configured, then the user's privileges. */
+/**
+ * What a 200 must carry, in v1 (verbatim): the configured, then the user's privileges —
+ * without those the configuration already names (per-user privileges never change one).
+ */
 function expectedPrivileges(...inputs: (PrivilegesInput | undefined)[]): string {
-  return inputs
-    .filter((input) => input !== undefined)
-    .map((input) => formatPrivileges(input, 1))
-    .filter(Boolean)
-    .join(',');
+  const named = new Set<string>();
+  const parts: string[] = [];
+  for (const input of inputs) {
+    if (input === undefined) continue;
+    const items = formatPrivileges(input, 1)
+      .split(',')
+      .filter((item) => item !== '' && !named.has(item.split(':')[0]!));
+    for (const item of items) named.add(item.split(':')[0]!);
+    if (items.length > 0) parts.push(items.join(','));
+  }
+  return parts.join(',');
 }
 
 function expectExactKs(ks: string, userId: string, privileges: string) {

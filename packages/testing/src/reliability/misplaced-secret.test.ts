@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '@kaltura-ks/core/cli';
+import { main } from '@kaltura-ks/cli';
 import { afterAll, describe, expect, it } from 'vitest';
 
 /**
  * Regression (core CLI and the demo's config): a setting that fails validation is
  * echoed in the error message — `--partner-id must be an integer, got "<value>"`
- * (packages/core/src/cli/commands.ts `integer()`, also `ksType()` and `ksVersion()`), and
+ * (packages/cli/src/commands.ts `integer()`, also `ksType()` and `ksVersion()`), and
  * `KALTURA_PARTNER_ID must be a whole number … (got "<value>")`, `KS_STRATEGY must be one
  * of … (got "<value>")`, `KALTURA_ENTRY_ID must look like … (got "<value>")`
  * (apps/demo/src/config.ts). When the value comes from the environment or a `.env` file, a
@@ -42,6 +42,7 @@ async function run(argv: string[], env: Record<string, string>): Promise<string>
     cwd: dir,
     readStdin: async () => '',
     now: Date.now,
+    sleep: async () => true,
   });
   return out;
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { createKsClient } from '@kaltura-ks/browser';
+import { main as cliMain } from '@kaltura-ks/cli';
 import {
   appTokenHash,
   createKs,
@@ -13,7 +14,6 @@ import {
   type KsVersion,
   verifyKs,
 } from '@kaltura-ks/core';
-import { main as cliMain } from '@kaltura-ks/core/cli';
 import { createKalturaClient, type KalturaClientEvent } from '@kaltura-ks/core/client';
 import { jwtUser } from '@kaltura-ks/core/http';
 import { createKsIssuer, type KsIssuerEvent } from '@kaltura-ks/core/issuer';
@@ -278,6 +278,12 @@ async function driveCore(): Promise<void> {
     [['verify-remote', PASSWORD]],
     [['verify-remote', endedKs, '--secret', WRONG_SECRET]],
     [['verify-remote', `${adminKs}x`, '--json']],
+    [['check']],
+    [['check', '--json']],
+    [['check', '--hash-type', PASSWORD]],
+    [['check'], { KALTURA_ADMIN_SECRET: WRONG_SECRET, KALTURA_APP_TOKEN_HASH_TYPE: PASSWORD }],
+    [['app-token', 'rotate', appToken.id, '--secret', WRONG_SECRET]],
+    [['app-token', 'rotate', '0_nothere', '--json']],
   ];
   for (const [argv, extra] of runs) {
     let out = '';
@@ -292,6 +298,7 @@ async function driveCore(): Promise<void> {
       cwd: dir,
       readStdin: async () => '',
       now: Date.now,
+      sleep: async () => true,
     });
     expect(code, `kaltura-ks ${argv[0]}: ${out}`).not.toBe(0);
     capture(`cli ${argv.slice(0, 2).join(' ')}`, out);
@@ -412,7 +419,8 @@ async function driveIssuer(): Promise<void> {
   try {
     for (const issuer of issuers.slice(0, 3)) {
       const error = await failure(`issuer ${issuer.kind}`, () => issuer.getKs({ userId: 'u' }));
-      expect(isKsError(error, 'ERR_KS_UNAVAILABLE')).toBe(true);
+      // A wrong secret, a wrong token value, an unknown token: Kaltura refuses the credentials.
+      expect(isKsError(error, 'ERR_KS_CREDENTIALS')).toBe(true);
       await failure(`issuer ${issuer.kind} backing off`, () => issuer.getKs({ userId: 'u' }));
     }
     const local = issuers[3]!;
@@ -636,7 +644,7 @@ async function driveEmulator(): Promise<void> {
   );
   for (const argv of [
     ['--config', config, '--json', '--print-secrets'],
-    ['--config', config, '--print-secrets', '--env-file', join(dir, 'emulator.env')],
+    ['--config', config, '--print-secrets', '--write-env', join(dir, 'emulator.env')],
     ['--config', badSecret],
     ['--config', notJson],
     ['--config', badUser],

@@ -1,5 +1,0 @@
-#!/usr/bin/env node
-// The published entry point: runs the built CLI (dist/) with the process's arguments.
-import { runFromProcess } from '../dist/cli/main.js';
-
-runFromProcess();
