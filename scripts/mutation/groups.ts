@@ -74,11 +74,15 @@ export const GROUPS = {
       'packages/testing/src/reliability/route-hardening.test.ts',
     ],
   },
-  /** The browser client: which KS it keeps (expiry, clock offset, the order tabs merge by). */
+  /**
+   * The browser client: which KS it keeps (expiry on both clocks, the clock offset, what it
+   * takes from another tab).
+   */
   browser: {
     mutate: [
       { file: browserClient, from: 'const isSession =', to: 'const fail =' },
-      { file: browserClient, from: 'const usable =', to: 'const drop =' },
+      { file: browserClient, from: 'const left = ()', to: 'const drop =' },
+      { file: browserClient, from: 'const receive =', to: 'const load =' },
       { file: browserClient, from: 'function check()', to: 'const wake =' },
       { file: browserClient, from: 'get current()', to: 'refresh()' },
     ],
