@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createKsClient, type KsEvent, type KsSession } from './client.js';
-import { FakeClock, type FakeReply, fakeFetch, installBrowser } from './test-utils/fakes.js';
+import { FakeClock, type FakeReply, fakeFetch, installBrowser, ksV1 } from './test-utils/fakes.js';
 
 /**
  * Which KS the browser client keeps: what it accepts from the route, when it stops handing
@@ -133,6 +133,39 @@ describe('when a KS stops being handed out, and when it has expired', () => {
     await clock.advance(0);
     await first;
     expect(ks.timing).toEqual({ expiresAt: clock.now() + HOUR, renewAt: clock.now() + 0.8 * HOUR });
+    ks.stop();
+  });
+
+  it('counts a KS as expired when the wall clock reaches its expiry on the server clock, the monotonic clock standing still', async () => {
+    const skew = 600_000; // the server runs 10 minutes ahead
+    const { client: ks, clock } = client((c) => ({
+      body: session(c, { serverTime: c.now() + skew, expiresAt: c.now() + skew + HOUR }),
+    }));
+    const first = ks.getKs();
+    await clock.advance(0);
+    await first;
+    clock.sleep(HOUR - 1); // the machine sleeps: only the wall clock moves
+    expect(ks.current?.ks).toBe(A);
+    clock.sleep(1);
+    expect(ks.current).toBeUndefined();
+    ks.stop();
+  });
+
+  it('after clear(), nothing wakes it into fetching until the next getKs', async () => {
+    const browser = installBrowser();
+    const { client: ks, clock, fetch } = client((c) => ({ body: session(c) }));
+    const first = ks.getKs();
+    await clock.advance(0);
+    await first;
+    ks.clear();
+    for (const type of ['focus', 'online', 'pageshow', 'visibilitychange'])
+      browser.window.dispatch(type);
+    await clock.advance(2 * HOUR);
+    expect(fetch.calls).toHaveLength(1);
+    const next = ks.getKs();
+    await clock.advance(0);
+    await next;
+    expect(fetch.calls).toHaveLength(2);
     ks.stop();
   });
 
@@ -323,6 +356,39 @@ describe('which session a tab keeps: its own fetch always; from another tab, the
     const mine = t.client.current!;
     await t.send({ ...mine, ks: `${V2}ks-other`, expiresAt: t.clock.now() + 2 * HOUR });
     expect(t.client.current?.ks).toBe(`${V2}ks-other`);
+    expect(t.dropped()).toBe(0);
+    t.client.stop();
+  });
+
+  it('a received session never widens that bound, however long it says it lives', async () => {
+    const t = tabAndNeighbour();
+    await t.start(); // its own one-hour KS
+    const mine = t.client.current!;
+    // Sound, and within the bound: but it claims a two-hour lifetime.
+    const long = {
+      ...mine,
+      ks: `${V2}ks-long`,
+      serverTime: t.clock.now() - HOUR,
+      expiresAt: t.clock.now() + HOUR,
+    };
+    await t.send(long);
+    expect(t.client.current?.ks).toBe(`${V2}ks-long`);
+    await t.send({ ...mine, ks: `${V2}ks-longest`, expiresAt: t.clock.now() + 1.5 * HOUR });
+    expect(t.client.current?.ks).toBe(`${V2}ks-long`);
+    expect(t.dropped()).toBe(1);
+    t.client.stop();
+  });
+
+  it('reads the partner and type of a KS v1 in the URL-safe alphabet', async () => {
+    const t = tabAndNeighbour();
+    await t.start();
+    const mine = t.client.current!;
+    // A KS v1 whose base64 holds '/' and '+', written with '_' and '-' as Kaltura does.
+    const standard = ksV1(12345, 0, 'alice????>>>');
+    expect(standard).toMatch(/\/.*\+|\+.*\//);
+    const ks = standard.replace(/\+/g, '-').replace(/\//g, '_');
+    await t.send({ ...mine, ks, expiresAt: mine.expiresAt + 1 });
+    expect(t.client.current?.ks).toBe(ks);
     expect(t.dropped()).toBe(0);
     t.client.stop();
   });
