@@ -84,7 +84,7 @@ export const GROUPS = {
       { file: browserClient, from: 'const left = ()', to: 'const drop =' },
       { file: browserClient, from: 'const receive =', to: 'const load =' },
       { file: browserClient, from: 'function check()', to: 'const wake =' },
-      { file: browserClient, from: 'get current()', to: 'refresh()' },
+      { file: browserClient, from: 'get current()', to: 'refresh: () =>' },
     ],
     tests: [
       'packages/browser/src/client.test.ts',
