@@ -1,10 +1,14 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  bytesEqual,
   fillSecureRandom,
   ksCipherFor,
-  secureRandomBytes,
+  latin1Equal,
+  secretBytes,
+  secureRandomUint32,
+  sha1Hex,
+  sha1Latin1,
+  textEqual,
   ZeroIvCbc,
 } from './crypto.js';
 
@@ -42,7 +46,9 @@ describe('pooled secure random bytes', () => {
   it('never hands out the same bytes twice', () => {
     const seen = new Set<string>();
     for (let i = 0; i < 2000; i++) {
-      const hex = Buffer.from(secureRandomBytes(16)).toString('hex');
+      const target = Buffer.alloc(16);
+      fillSecureRandom(target, 0, 16);
+      const hex = target.toString('hex');
       expect(seen.has(hex)).toBe(false);
       seen.add(hex);
     }
@@ -51,16 +57,72 @@ describe('pooled secure random bytes', () => {
     expect(target.subarray(0, 16).equals(Buffer.alloc(16))).toBe(true);
     expect(target.subarray(16, 32).equals(Buffer.alloc(16))).toBe(false);
     expect(target.subarray(32).equals(Buffer.alloc(16))).toBe(true);
-    expect(secureRandomBytes(5000)).toHaveLength(5000);
   });
 });
 
-describe('bytesEqual', () => {
-  it('is true only for the same bytes, and false (not an error) for different lengths', () => {
-    expect(bytesEqual(Buffer.from('abc'), Buffer.from('abc'))).toBe(true);
-    expect(bytesEqual(Buffer.from('abc'), Buffer.from('abd'))).toBe(false);
-    expect(bytesEqual(Buffer.from('abc'), Buffer.from('abcd'))).toBe(false);
-    expect(bytesEqual(Buffer.alloc(0), Buffer.alloc(0))).toBe(true);
+describe('secureRandomUint32', () => {
+  it('gives unsigned 32-bit integers that differ, across pool refills', () => {
+    const seen = new Set<number>();
+    let high = false;
+    for (let i = 0; i < 3000; i++) {
+      const value = secureRandomUint32();
+      expect(Number.isInteger(value) && value >= 0 && value <= 0xffffffff).toBe(true);
+      if (value >= 2 ** 31) high = true;
+      seen.add(value);
+    }
+    // 3,000 draws from 2^32 values: a repeat is a one-in-a-thousand event, so allow a few.
+    expect(seen.size).toBeGreaterThan(2990);
+    // Unsigned: the top bit is set about half the time.
+    expect(high).toBe(true);
+  });
+});
+
+describe('sha1Latin1 and sha1Hex', () => {
+  it('give the SHA1 of bytes, and of a string as UTF-8, as raw latin1 and as hex', () => {
+    for (const data of [Buffer.from([0, 1, 128, 255]), 'sécret ✓', '', Buffer.alloc(0)]) {
+      const expected = createHash('sha1').update(data).digest();
+      expect(Buffer.from(sha1Latin1(data), 'latin1').equals(expected)).toBe(true);
+      expect(sha1Latin1(data)).toHaveLength(20);
+      expect(sha1Hex(data)).toBe(expected.toString('hex'));
+    }
+  });
+});
+
+describe('latin1Equal', () => {
+  const bytes = Buffer.from([0x61, 0x62, 0xff, 0x00, 0x63]);
+  it('is true only when the bytes at the offset are the string, every one of them', () => {
+    expect(latin1Equal(bytes, 0, 'ab\u00ff\u0000c')).toBe(true);
+    expect(latin1Equal(bytes, 1, 'b\u00ff')).toBe(true);
+    expect(latin1Equal(bytes, 5, '')).toBe(true);
+    expect(latin1Equal(bytes, 0, 'ab\u00ff\u0000d')).toBe(false);
+    expect(latin1Equal(bytes, 0, 'bb')).toBe(false);
+    expect(latin1Equal(bytes, 2, '\u00fe')).toBe(false);
+  });
+
+  it('is false, not an error, for a range outside the bytes', () => {
+    expect(latin1Equal(bytes, 4, 'cd')).toBe(false);
+    expect(latin1Equal(bytes, -1, 'a')).toBe(false);
+    expect(latin1Equal(bytes, 6, '')).toBe(false);
+  });
+});
+
+describe('textEqual', () => {
+  it('is true only for the same string, and false for different lengths', () => {
+    expect(textEqual('abc', 'abc')).toBe(true);
+    expect(textEqual('', '')).toBe(true);
+    expect(textEqual('abc', 'abd')).toBe(false);
+    expect(textEqual('xbc', 'abc')).toBe(false);
+    expect(textEqual('abc', 'abcd')).toBe(false);
+    expect(textEqual('abcd', 'abc')).toBe(false);
+  });
+});
+
+describe('secretBytes', () => {
+  it('is the secret as UTF-8, kept per secret', () => {
+    expect(secretBytes('sécret').equals(Buffer.from('sécret', 'utf8'))).toBe(true);
+    expect(secretBytes('sécret')).toBe(secretBytes('sécret'));
+    for (let i = 0; i < 100; i++) secretBytes(`other-${i}`);
+    expect(secretBytes('sécret').equals(Buffer.from('sécret', 'utf8'))).toBe(true);
   });
 });
 
@@ -86,19 +148,6 @@ describe('the KS v2 key', () => {
 });
 
 describe('secure random bytes', () => {
-  it('gives exactly the size asked, across pool refills, in fresh bytes', () => {
-    const seen = new Set<string>();
-    for (const size of [1, 16, 4095, 4096, 4097, 16, 3000, 3000, 16]) {
-      const bytes = secureRandomBytes(size);
-      expect(bytes).toHaveLength(size);
-      const hex = Buffer.from(bytes).toString('hex');
-      if (size >= 16) {
-        expect(seen.has(hex)).toBe(false);
-        seen.add(hex);
-      }
-    }
-  });
-
   it('fills exactly the range asked, across pool refills and for large sizes', () => {
     for (const size of [16, 3000, 3000, 4096, 4097, 10_000]) {
       const target = Buffer.alloc(size + 32);

@@ -1,5 +1,11 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeKsBase64 } from './base64.js';
+import {
+  decodeKsBase64,
+  decodeKsBase64Strictly,
+  decodePlainKsBase64ToLatin1,
+  isPlainBase64,
+} from './base64.js';
 import {
   mt19937,
   PhpArrayKeyError,
@@ -7,6 +13,7 @@ import {
   phpSeededBytes,
   phpTrim,
   phpUrlencode,
+  writePhpUrlencoded,
 } from './php.js';
 
 describe('phpUrlencode (RFC 1738, as PHP urlencode)', () => {
@@ -21,6 +28,39 @@ describe('phpUrlencode (RFC 1738, as PHP urlencode)', () => {
     ['😀', '%F0%9F%98%80'],
   ])('%j → %j', (input, output) => {
     expect(phpUrlencode(input)).toBe(output);
+  });
+});
+
+describe('writePhpUrlencoded', () => {
+  const encoded = (value: string) => {
+    const target = Buffer.alloc(9 * value.length + 8, '#');
+    const end = writePhpUrlencoded(target, 4, value);
+    expect(target.toString('latin1', 0, 4)).toBe('####');
+    expect(target.toString('latin1', end)).toMatch(/^#*$/);
+    return target.toString('latin1', 4, end);
+  };
+
+  it.each([
+    ['abcXYZ019-_.'],
+    ['a b'],
+    ['alice@example.com'],
+    ["*~!'()/:,;=&+%"],
+    ['\u0000\u001f\u007f'],
+    ['é'],
+    ['alice-é'],
+    ['😀 x'],
+    [''],
+  ])('writes phpUrlencode(%j)', (value) => {
+    expect(encoded(value)).toBe(phpUrlencode(value));
+  });
+
+  it('writes what phpUrlencode gives, for any well-formed text', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40, unit: 'grapheme' }), (value) => {
+        expect(encoded(value)).toBe(phpUrlencode(value));
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });
 
@@ -130,6 +170,96 @@ describe('decodeKsBase64 (PHP base64_decode strict, after - → + and _ → /)',
     ['QQ=\u000b'],
   ])('refuses %j', (input) => {
     expect(text(input)).toBeNull();
+  });
+});
+
+describe('isPlainBase64: text Node decodes exactly as PHP does', () => {
+  it.each([
+    [''],
+    ['QUJD'],
+    ['QUI='],
+    ['QUI'],
+    ['QQ=='],
+    ['QQ'],
+    ['-_-_'],
+    ['+/+/'],
+    ['ab+/-_09AZ'],
+  ])('%j is', (input) => {
+    expect(isPlainBase64(input)).toBe(true);
+  });
+
+  it.each([
+    ['Q'],
+    ['QUJDQ'],
+    ['QUJDQ=='],
+    ['='],
+    ['=='],
+    ['Q=='],
+    ['QQ='],
+    ['QUI=='],
+    ['QQ==='],
+    ['QQ=A'],
+    [' QUJD'],
+    ['QU JD'],
+    ['QUJD\n'],
+    ['QU*D'],
+    ['QUJ\u00e9'],
+  ])('%j is not', (input) => {
+    expect(isPlainBase64(input)).toBe(false);
+  });
+
+  it('decodeKsBase64 gives what the strict path gives, for any text of base64 characters and spaces', () => {
+    const text = fc.string({
+      maxLength: 40,
+      unit: fc.constantFrom(...'AQgw+/-_09= \n\t.'.split('')),
+    });
+    fc.assert(
+      fc.property(text, (input) => {
+        expect(decodeKsBase64(input)).toEqual(decodeKsBase64Strictly(input));
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+});
+
+describe('decodePlainKsBase64ToLatin1 (the v1 fast path)', () => {
+  it("gives the strict path's bytes whenever it answers, for any text of base64 characters and whitespace", () => {
+    const text = fc.string({
+      maxLength: 40,
+      unit: fc.constantFrom(...'AQgw+/-_09= \n\t\f\r.'.split('')),
+    });
+    let answered = 0;
+    fc.assert(
+      fc.property(text, (input) => {
+        const fast = decodePlainKsBase64ToLatin1(input);
+        if (fast === null) return;
+        answered++;
+        expect(Buffer.from(fast, 'latin1')).toEqual(decodeKsBase64Strictly(input));
+      }),
+      { numRuns: 5_000 },
+    );
+    expect(answered).toBeGreaterThan(100);
+  });
+
+  it.each([
+    ['QUJD', 'ABC'],
+    ['QUI=', 'AB'],
+    ['QUI', 'AB'],
+    ['QQ==', 'A'],
+    ['', ''],
+  ])('%j reads as %j', (input, expected) => {
+    expect(decodePlainKsBase64ToLatin1(input)).toBe(expected);
+  });
+
+  it.each([
+    ['whitespace, which atob would skip', 'QU JDQQ'],
+    ['a form feed, which atob skips and PHP refuses', 'QU\fJDQQ'],
+    ['the url-safe alphabet', 'Pz8_'],
+    ['a group of one character', 'QUJDR'],
+    ['padding that does not complete a group', 'QUI=='],
+    ['padding in the middle', 'QQ==QUJD'],
+  ])('leaves %s to the byte path', (_, input) => {
+    expect(decodePlainKsBase64ToLatin1(input)).toBeNull();
   });
 });
 
