@@ -137,7 +137,11 @@ describe('the route refuses an ADMIN user before anything is minted', () => {
       size: 0,
       close: () => real.close(),
     };
-    const engine = createKsEngine<object>({ issuer, getUser: () => ({ id: 'alice' }) });
+    const engine = createKsEngine<object>({
+      partnerId: PARTNER,
+      issuer,
+      getUser: () => ({ id: 'alice' }),
+    });
     const answer = await engine.respond(await engine.context({}), GET);
     expect(answer.status).toBe(403);
     expect(JSON.parse(answer.body)).toEqual({
