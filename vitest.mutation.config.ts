@@ -46,6 +46,9 @@ export default defineConfig({
   ssr: unit.ssr,
   test: {
     ...unit.test,
+    // Instrumented code on a busy machine is several times slower: a slow test must not fail
+    // the dry run. Stryker bounds each mutant's run with its own timeout.
+    testTimeout: 120_000,
     // A fixed fast-check seed: a mutant is killed, or not, the same way on every run.
     setupFiles: [`${root}scripts/mutation/fixed-seed.ts`],
     sequence: { sequencer: PropertiesLast },

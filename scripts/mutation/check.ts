@@ -1,5 +1,6 @@
 /**
- * The gate on a mutation run, read from the committed state (scripts/mutation/state/*.json):
+ * The gate on a mutation run, read from the committed state (scripts/mutation/state/*.json),
+ * which must describe the tree as it is (no file it mutates or test it runs changed since):
  * every mutant that survived (or that no test reached) must be listed in equivalents.txt, every
  * entry there must still match a survivor, and every mutated file must score at least
  * SCORE_THRESHOLD. The score is the textbook one: killed (and timed-out) mutants over all that
@@ -9,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { filesOf, GROUPS, type GroupName, isGroupName } from './groups.js';
-import { type MutantResult, readState, statePath } from './state.js';
+import { type MutantResult, readState, staleReason, statePath } from './state.js';
 
 export const SCORE_THRESHOLD = 95;
 const EQUIVALENTS = 'scripts/mutation/equivalents.txt';
@@ -85,6 +86,13 @@ export function checkGroups(groups: readonly GroupName[]): boolean {
     if (state === undefined) {
       problems.push(`${name}: no state in ${statePath(name)}; run \`pnpm test:mutation ${name}\``);
       continue;
+    }
+    // A state written for other code scores that code, not this: say so rather than pass on it.
+    const stale = staleReason(GROUPS[name], state);
+    if (stale !== undefined) {
+      problems.push(
+        `${name}: its state is stale (${stale}); run \`pnpm test:mutation ${name}\` and commit ${statePath(name)}`,
+      );
     }
     for (const file of filesOf(GROUPS[name])) {
       checkedFiles.add(file);

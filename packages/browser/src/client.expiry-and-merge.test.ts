@@ -1,14 +1,18 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createKsClient, type KsEvent, type KsSession } from './client.js';
-import { FakeClock, type FakeReply, fakeFetch, installBrowser } from './test-utils/fakes.js';
+import { FakeClock, type FakeReply, fakeFetch, installBrowser, ksV1 } from './test-utils/fakes.js';
 
 /**
  * Which KS the browser client keeps: what it accepts from the route, when it stops handing
- * a KS out, when it counts one as expired (on the server's clock), and — across tabs — which
- * of two sessions wins, so that every tab ends with the same one.
+ * a KS out, when it counts one as expired (on the server's clock), and — across tabs — what
+ * replaces what: a KS the tab fetched always; one from another tab only when it is the same
+ * user's and the greater by (expiresAt, ks), so that every tab ends with the same one.
  */
 
 const HOUR = 3_600_000;
+/** "v2|12345|" and a tail: a KS v2 of partner 12345, as far as a browser can tell. */
+const V2 = 'djJ8MTIzNDV8';
+const A = `${V2}ks-a`;
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -16,7 +20,7 @@ afterEach(() => {
 
 function session(clock: FakeClock, overrides: Partial<KsSession> = {}): KsSession {
   return {
-    ks: 'djJ8ks-a',
+    ks: A,
     partnerId: 12345,
     userId: 'alice',
     type: 0,
@@ -34,6 +38,7 @@ function client(reply: (clock: FakeClock) => FakeReply, options: { minValidityMs
   const ks = createKsClient({
     fetch,
     now: clock.now,
+    monotonic: clock.monotonic,
     timers: clock.provider,
     random: () => 0,
     crossTab: false,
@@ -72,7 +77,7 @@ describe('what the client accepts from the route', () => {
       const { client: ks, clock } = client((c) => ({ body: session(c, overrides) }));
       const answer = ks.getKs();
       await clock.advance(0);
-      expect(await answer).toBe('djJ8ks-a');
+      expect(await answer).toBe(A);
       ks.stop();
     }
   });
@@ -111,7 +116,7 @@ describe('when a KS stops being handed out, and when it has expired', () => {
     const start = clock.now();
     expect(ks.timing?.expiresAt).toBe(start + 60_000);
     clock.sleep(59_999);
-    expect(ks.current?.ks).toBe('djJ8ks-a');
+    expect(ks.current?.ks).toBe(A);
     clock.sleep(1);
     expect(ks.current).toBeUndefined();
     // The timing stays, for a countdown that shows the expiry.
@@ -128,6 +133,39 @@ describe('when a KS stops being handed out, and when it has expired', () => {
     await clock.advance(0);
     await first;
     expect(ks.timing).toEqual({ expiresAt: clock.now() + HOUR, renewAt: clock.now() + 0.8 * HOUR });
+    ks.stop();
+  });
+
+  it('counts a KS as expired when the wall clock reaches its expiry on the server clock, the monotonic clock standing still', async () => {
+    const skew = 600_000; // the server runs 10 minutes ahead
+    const { client: ks, clock } = client((c) => ({
+      body: session(c, { serverTime: c.now() + skew, expiresAt: c.now() + skew + HOUR }),
+    }));
+    const first = ks.getKs();
+    await clock.advance(0);
+    await first;
+    clock.sleep(HOUR - 1); // the machine sleeps: only the wall clock moves
+    expect(ks.current?.ks).toBe(A);
+    clock.sleep(1);
+    expect(ks.current).toBeUndefined();
+    ks.stop();
+  });
+
+  it('after clear(), nothing wakes it into fetching until the next getKs', async () => {
+    const browser = installBrowser();
+    const { client: ks, clock, fetch } = client((c) => ({ body: session(c) }));
+    const first = ks.getKs();
+    await clock.advance(0);
+    await first;
+    ks.clear();
+    for (const type of ['focus', 'online', 'pageshow', 'visibilitychange'])
+      browser.window.dispatch(type);
+    await clock.advance(2 * HOUR);
+    expect(fetch.calls).toHaveLength(1);
+    const next = ks.getKs();
+    await clock.advance(0);
+    await next;
+    expect(fetch.calls).toHaveLength(2);
     ks.stop();
   });
 
@@ -154,6 +192,7 @@ describe('when a KS stops being handed out, and when it has expired', () => {
     const ks = createKsClient({
       fetch,
       now: clock.now,
+      monotonic: clock.monotonic,
       timers: clock.provider,
       random: () => 0,
       crossTab: false,
@@ -172,14 +211,35 @@ describe('when a KS stops being handed out, and when it has expired', () => {
   });
 });
 
+describe('the monotonic clock', () => {
+  it('a wall clock turned back does not stretch a KS past its expiry on the monotonic clock', async () => {
+    const { client: ks, clock } = client((c) => ({
+      body: session(c, { expiresAt: c.now() + 60_000 }),
+    }));
+    const first = ks.getKs();
+    await clock.advance(0);
+    await first;
+    clock.set(clock.now() - HOUR);
+    clock.ticks += 59_999;
+    expect(ks.current?.ks).toBe(A);
+    expect(ks.timing?.expiresAt).toBe(clock.now() + 1);
+    clock.ticks += 1;
+    expect(ks.current).toBeUndefined();
+    ks.stop();
+  });
+});
+
 /** One client (a tab), and a channel standing for another tab of the same origin. */
 function tabAndNeighbour(options: { renewAtFraction?: number } = {}) {
   const browser = installBrowser();
   const clock = new FakeClock();
-  const fetch = fakeFetch(clock, () => ({ body: session(clock) }));
+  /** What the route answers next (on the fake clock). */
+  let answer = (): KsSession => session(clock);
+  const fetch = fakeFetch(clock, () => ({ body: answer() }));
   const ks = createKsClient({
     fetch,
     now: clock.now,
+    monotonic: clock.monotonic,
     timers: clock.provider,
     random: () => 0,
     ...options,
@@ -189,64 +249,68 @@ function tabAndNeighbour(options: { renewAtFraction?: number } = {}) {
   const neighbour = new browser.hub.Channel('kaltura-ks:/kaltura/ks');
   const heard: unknown[] = [];
   neighbour.onmessage = ({ data }) => heard.push(data);
-  const send = async (s: KsSession, o = 0) => {
-    neighbour.postMessage({ t: 's', s, o });
+  const send = async (s: KsSession) => {
+    neighbour.postMessage({ t: 's', s });
     await clock.advance(0);
   };
+  /** The tab's own first answer: from then on it knows its user. */
   const start = async () => {
     const first = ks.getKs();
     await clock.advance(1_000);
     await first;
   };
   const kss = () => events.flatMap((e) => (e.type === 'ks' ? [e.session.ks] : []));
-  return { clock, fetch, client: ks, events, send, start, kss, heard, neighbour };
+  const dropped = () =>
+    events.filter((e) => e.type === 'error' && e.error.code === 'ERR_KS_RESPONSE').length;
+  return {
+    clock,
+    fetch,
+    client: ks,
+    events,
+    send,
+    start,
+    kss,
+    dropped,
+    heard,
+    neighbour,
+    answer: (f: () => KsSession) => {
+      answer = f;
+    },
+  };
 }
 
-describe('which of two sessions the tabs keep: the later expiry, then the later serverTime, then the greater ks', () => {
-  it('takes a session with a later expiry from another tab, and reports it', async () => {
+describe('which session a tab keeps: its own fetch always; from another tab, the same user’s greater one by (expiresAt, ks)', () => {
+  it('takes the same user’s session with a later expiry from another tab, and reports it', async () => {
     const t = tabAndNeighbour();
     await t.start();
     const mine = t.client.current!;
-    await t.send({ ...mine, ks: 'djJ8ks-0', expiresAt: mine.expiresAt + 1 });
-    expect(t.client.current?.ks).toBe('djJ8ks-0');
-    expect(t.kss()).toEqual(['djJ8ks-a', 'djJ8ks-0']);
+    await t.send({ ...mine, ks: `${V2}ks-0`, expiresAt: mine.expiresAt + 1 });
+    expect(t.client.current?.ks).toBe(`${V2}ks-0`);
+    expect(t.kss()).toEqual([A, `${V2}ks-0`]);
+    expect(t.dropped()).toBe(0);
     t.client.stop();
   });
 
-  it('ignores one with an earlier expiry, whatever its serverTime or ks', async () => {
+  it('ignores one with an earlier expiry, whatever its ks, without reporting an error', async () => {
     const t = tabAndNeighbour();
     await t.start();
     const mine = t.client.current!;
-    await t.send({
-      ...mine,
-      ks: 'djJ8ks-z',
-      expiresAt: mine.expiresAt - 1,
-      serverTime: mine.serverTime + 9,
-    });
-    expect(t.client.current?.ks).toBe('djJ8ks-a');
-    expect(t.kss()).toEqual(['djJ8ks-a']);
+    await t.send({ ...mine, ks: `${V2}ks-z`, expiresAt: mine.expiresAt - 1 });
+    expect(t.client.current?.ks).toBe(A);
+    expect(t.kss()).toEqual([A]);
+    expect(t.dropped()).toBe(0);
     t.client.stop();
   });
 
-  it('with the same expiry, takes the later serverTime', async () => {
+  it('with the same expiry, takes the greater ks and ignores the smaller', async () => {
     const t = tabAndNeighbour();
     await t.start();
     const mine = t.client.current!;
-    await t.send({ ...mine, ks: 'djJ8ks-0', serverTime: mine.serverTime - 1 });
-    expect(t.client.current?.ks).toBe('djJ8ks-a');
-    await t.send({ ...mine, ks: 'djJ8ks-0', serverTime: mine.serverTime + 1 });
-    expect(t.client.current?.ks).toBe('djJ8ks-0');
-    t.client.stop();
-  });
-
-  it('with the same expiry and serverTime, takes the greater ks', async () => {
-    const t = tabAndNeighbour();
-    await t.start();
-    const mine = t.client.current!;
-    await t.send({ ...mine, ks: 'djJ8ks-0' });
-    expect(t.client.current?.ks).toBe('djJ8ks-a');
-    await t.send({ ...mine, ks: 'djJ8ks-b' });
-    expect(t.client.current?.ks).toBe('djJ8ks-b');
+    await t.send({ ...mine, ks: `${V2}ks-0` });
+    expect(t.client.current?.ks).toBe(A);
+    await t.send({ ...mine, ks: `${V2}ks-b` });
+    expect(t.client.current?.ks).toBe(`${V2}ks-b`);
+    expect(t.kss()).toEqual([A, `${V2}ks-b`]);
     t.client.stop();
   });
 
@@ -254,70 +318,177 @@ describe('which of two sessions the tabs keep: the later expiry, then the later 
     const t = tabAndNeighbour();
     await t.start();
     await t.send({ ...t.client.current! });
-    expect(t.kss()).toEqual(['djJ8ks-a']);
+    expect(t.kss()).toEqual([A]);
+    expect(t.dropped()).toBe(0);
     t.client.stop();
   });
 
-  it('takes a first session from another tab when it has none', async () => {
+  it('takes no session from another tab before its own first answer, and reports none', async () => {
     const t = tabAndNeighbour();
-    await t.send(session(t.clock, { ks: 'djJ8ks-n' }));
-    expect(t.client.current?.ks).toBe('djJ8ks-n');
-    expect(t.fetch.calls).toHaveLength(0);
-    t.client.stop();
-  });
-
-  it("reads another tab's session on that tab's clock offset", async () => {
-    const t = tabAndNeighbour();
-    // The sender's server runs 10 minutes ahead of its clock (offset 600 000 ms).
-    const s = session(t.clock, {
-      serverTime: t.clock.now() + 600_000,
-      expiresAt: t.clock.now() + 600_000 + HOUR,
-    });
-    await t.send(s, 600_000);
-    expect(t.client.timing?.expiresAt).toBe(t.clock.now() + HOUR);
-    t.client.stop();
-  });
-
-  it('ignores a session message without a finite clock offset', async () => {
-    const t = tabAndNeighbour();
-    for (const o of [Number.NaN, undefined, '0', Number.POSITIVE_INFINITY]) {
-      t.neighbour.postMessage({ t: 's', s: session(t.clock, { ks: 'djJ8ks-n' }), o });
-      await t.clock.advance(0);
-    }
+    await t.send(session(t.clock, { ks: `${V2}ks-n` }));
     expect(t.client.current).toBeUndefined();
+    expect(t.events).toEqual([]);
+    t.client.stop();
+  });
+
+  it('takes another tab’s session only while it expires before the longest lifetime the server gave + 1 min', async () => {
+    const t = tabAndNeighbour();
+    await t.start(); // a one-hour KS, answered 1 s ago on a server clock equal to this one
+    const mine = t.client.current!;
+    const bound = t.clock.now() + HOUR + 60_000;
+    await t.send({ ...mine, ks: `${V2}ks-far`, expiresAt: bound });
+    expect(t.client.current?.ks).toBe(A);
+    expect(t.dropped()).toBe(1);
+    await t.send({ ...mine, ks: `${V2}ks-near`, expiresAt: bound - 1 });
+    expect(t.client.current?.ks).toBe(`${V2}ks-near`);
+    expect(t.dropped()).toBe(1);
+    t.client.stop();
+  });
+
+  it('measures that bound by the longest lifetime the server has given, not the last one', async () => {
+    const t = tabAndNeighbour();
+    t.answer(() => session(t.clock, { ks: `${V2}ks-2h`, expiresAt: t.clock.now() + 2 * HOUR }));
+    await t.start();
+    t.answer(() => session(t.clock, { ks: `${V2}ks-1h` }));
+    const renewed = t.client.refresh();
+    await t.clock.advance(0);
+    expect(await renewed).toBe(`${V2}ks-1h`);
+    const mine = t.client.current!;
+    await t.send({ ...mine, ks: `${V2}ks-other`, expiresAt: t.clock.now() + 2 * HOUR });
+    expect(t.client.current?.ks).toBe(`${V2}ks-other`);
+    expect(t.dropped()).toBe(0);
+    t.client.stop();
+  });
+
+  it('a received session never widens that bound, however long it says it lives', async () => {
+    const t = tabAndNeighbour();
+    await t.start(); // its own one-hour KS
+    const mine = t.client.current!;
+    // Sound, and within the bound: but it claims a two-hour lifetime.
+    const long = {
+      ...mine,
+      ks: `${V2}ks-long`,
+      serverTime: t.clock.now() - HOUR,
+      expiresAt: t.clock.now() + HOUR,
+    };
+    await t.send(long);
+    expect(t.client.current?.ks).toBe(`${V2}ks-long`);
+    await t.send({ ...mine, ks: `${V2}ks-longest`, expiresAt: t.clock.now() + 1.5 * HOUR });
+    expect(t.client.current?.ks).toBe(`${V2}ks-long`);
+    expect(t.dropped()).toBe(1);
+    t.client.stop();
+  });
+
+  it('reads the partner and type of a KS v1 in the URL-safe alphabet', async () => {
+    const t = tabAndNeighbour();
+    await t.start();
+    const mine = t.client.current!;
+    // A KS v1 whose base64 holds '/' and '+', written with '_' and '-' as Kaltura does.
+    const standard = ksV1(12345, 0, 'alice????>>>');
+    expect(standard).toMatch(/\/.*\+|\+.*\//);
+    const ks = standard.replace(/\+/g, '-').replace(/\//g, '_');
+    await t.send({ ...mine, ks, expiresAt: mine.expiresAt + 1 });
+    expect(t.client.current?.ks).toBe(ks);
+    expect(t.dropped()).toBe(0);
+    t.client.stop();
+  });
+
+  it('drops its session when another tab posts another user’s of its partner and type: an account switch', async () => {
+    const t = tabAndNeighbour();
+    await t.start();
+    await t.send({ ...t.client.current!, ks: `${V2}ks-bob`, userId: 'bob' });
+    expect(t.client.current).toBeUndefined();
+    expect(t.events.at(-1)).toEqual({ type: 'clear' });
+    expect(t.kss()).toEqual([A]);
+    expect(t.dropped()).toBe(0);
+    t.client.stop();
+  });
+
+  it('drops and reports a session whose shape is wrong, keeping its own', async () => {
+    const t = tabAndNeighbour();
+    await t.start();
+    const mine = t.client.current!;
+    const later = { ...mine, expiresAt: mine.expiresAt + 1 };
+    for (const bad of [
+      { ...later, ks: '' },
+      { ...later, serverTime: later.expiresAt },
+      { ...later, type: 1 },
+      { ...later, partnerId: Number.NaN },
+    ])
+      await t.send(bad as KsSession);
+    expect(t.client.current?.ks).toBe(A);
+    expect(t.dropped()).toBe(4);
+    t.client.stop();
+  });
+
+  it("places another tab's session with this tab's own clock offset", async () => {
+    const t = tabAndNeighbour();
+    // This tab's server runs 10 minutes ahead of the page's clock.
+    const skew = 600_000;
+    t.answer(() =>
+      session(t.clock, {
+        serverTime: t.clock.now() + skew,
+        expiresAt: t.clock.now() + skew + HOUR,
+      }),
+    );
+    await t.start();
+    const mine = t.client.current!;
+    await t.send({ ...mine, ks: `${V2}ks-next`, expiresAt: mine.expiresAt + 1_000 });
+    expect(t.client.current?.ks).toBe(`${V2}ks-next`);
+    // Fetched 1 s ago: an hour from then, plus the second the new KS has on the old one.
+    expect(t.client.timing?.expiresAt).toBe(t.clock.now() + HOUR);
     t.client.stop();
   });
 
   it('tells the other tabs of the session it fetched, not of one it only heard', async () => {
     const t = tabAndNeighbour();
     await t.start();
-    expect(t.heard).toContainEqual({ t: 's', s: t.client.current, o: expect.any(Number) });
+    expect(t.heard).toContainEqual({ t: 's', s: t.client.current });
     const sent = t.heard.length;
     const mine = t.client.current!;
-    await t.send({ ...mine, ks: 'djJ8ks-0', expiresAt: mine.expiresAt + 1 });
+    await t.send({ ...mine, ks: `${V2}ks-0`, expiresAt: mine.expiresAt + 1 });
+    expect(t.client.current?.ks).toBe(`${V2}ks-0`);
     expect(t.heard.slice(sent).filter((m) => (m as { t: string }).t === 's')).toEqual([]);
     t.client.stop();
   });
 
-  it('keeps the greater session it already had when its own fetch brings an older one, without a report', async () => {
+  it('replaces even a later-expiring session from another tab with the one it fetched itself, and tells the others', async () => {
     const t = tabAndNeighbour();
-    const later = session(t.clock, { ks: 'djJ8ks-later', expiresAt: t.clock.now() + 2 * HOUR });
-    await t.send(later);
-    const refreshed = t.client.refresh(); // the route answers the one-hour 'djJ8ks-a'
-    await t.clock.advance(1_000);
-    expect(await refreshed).toBe('djJ8ks-later');
-    expect(t.client.current?.ks).toBe('djJ8ks-later');
-    expect(t.kss()).toEqual(['djJ8ks-later']);
+    await t.start();
+    const mine = t.client.current!;
+    await t.send({ ...mine, ks: `${V2}ks-later`, expiresAt: mine.expiresAt + 30_000 });
+    expect(t.client.current?.ks).toBe(`${V2}ks-later`);
+    t.answer(() => session(t.clock, { ks: `${V2}ks-own` }));
+    const sent = t.heard.length;
+    const refreshed = t.client.refresh();
+    await t.clock.advance(0);
+    expect(await refreshed).toBe(`${V2}ks-own`);
+    expect(t.client.current?.ks).toBe(`${V2}ks-own`);
+    expect(t.kss()).toEqual([A, `${V2}ks-later`, `${V2}ks-own`]);
+    expect(t.heard.slice(sent)).toContainEqual({ t: 's', s: t.client.current });
     t.client.stop();
   });
 
   it('schedules the renewal from the adopted session: renewAtFraction of what is left, at least minRenewIntervalMs', async () => {
     const t = tabAndNeighbour({ renewAtFraction: 0.5 });
+    await t.start();
     const now = t.clock.now();
-    await t.send(session(t.clock, { ks: 'djJ8ks-n', expiresAt: now + HOUR }));
-    expect(t.client.timing).toEqual({ expiresAt: now + HOUR, renewAt: now + HOUR / 2 });
-    await t.send(session(t.clock, { ks: 'djJ8ks-short', expiresAt: now + HOUR + 1 }));
-    expect(t.client.timing?.renewAt).toBe(now + (HOUR + 1) / 2);
+    const mine = t.client.current!;
+    // Answered 1 s ago, an hour long: 0.5 of what was left then.
+    expect(t.client.timing).toEqual({
+      expiresAt: now - 1_000 + HOUR,
+      renewAt: now - 1_000 + HOUR / 2,
+    });
+    await t.send({ ...mine, ks: `${V2}ks-n`, expiresAt: mine.expiresAt + 2_000 });
+    expect(t.client.timing).toEqual({
+      expiresAt: now + 1_000 + HOUR,
+      renewAt: now + (HOUR + 1_000) / 2,
+    });
+    // One that has only 15 s left: renewed no sooner than minRenewIntervalMs (10 s) after.
+    t.clock.sleep(HOUR - 14_000);
+    await t.send({ ...mine, ks: `${V2}ks-o`, expiresAt: mine.expiresAt + 3_000 });
+    expect(t.client.current?.ks).toBe(`${V2}ks-o`);
+    expect(t.client.timing?.renewAt).toBe(t.clock.now() + 10_000);
     t.client.stop();
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { KsError } from '../errors.js';
+import { createKsIssuer, type KsIssuer } from '../issuer/issuer.js';
 import type { KsMinter } from '../issuer/minter.js';
 import { signKs } from '../ks/create.js';
 import { KsType } from '../ks/types.js';
@@ -103,14 +104,53 @@ describe('the route refuses an ADMIN user before anything is minted', () => {
     expect(warnings).toHaveLength(1);
   });
 
-  it('still refuses an ADMIN KS the minter issued for a USER (an app token may force the type)', async () => {
+  it('answers 503 ERR_KS_NOT_GRANTED, with no KS, when the minter issues an ADMIN KS for a USER (an app token may force the type)', async () => {
     const admin = countingMinter([], KsType.ADMIN);
     const { respond, body } = setup(() => ({ id: 'alice' }), { minter: admin });
     const answer = await respond();
-    // The issuer's grant check (issue 12) refuses it first: not the KS that was asked for.
+    // The issuer's grant check: a KS other than asked is the server's configuration, which
+    // the browser can neither see nor fix.
     expect(answer.status).toBe(503);
-    expect(body(answer)).toMatchObject({ error: { code: 'ERR_KS_NOT_GRANTED' } });
-    expect(body(answer)).not.toHaveProperty('ks');
+    expect(body(answer)).toEqual({
+      error: {
+        code: 'ERR_KS_NOT_GRANTED',
+        message: 'No KS is available right now; try again shortly',
+      },
+    });
+  });
+
+  it('still refuses, 403, an ADMIN session that an issuer of its own hands the route for a USER', async () => {
+    const real = createKsIssuer({ partnerId: PARTNER, minter: countingMinter([]) });
+    const issuer: KsIssuer = {
+      partnerId: real.partnerId,
+      kind: 'forcing-admin',
+      minForcedRefreshIntervalMs: real.minForcedRefreshIntervalMs,
+      clockOffsetMs: real.clockOffsetMs,
+      getKs: async (request, options) => ({
+        ...(await real.getKs(request, options)),
+        type: KsType.ADMIN,
+      }),
+      getCachedKs: () => undefined,
+      peek: () => undefined,
+      revoke: (userId, options) => real.revoke(userId, options),
+      clear: () => real.clear(),
+      size: 0,
+      close: () => real.close(),
+    };
+    const engine = createKsEngine<object>({
+      partnerId: PARTNER,
+      issuer,
+      getUser: () => ({ id: 'alice' }),
+    });
+    const answer = await engine.respond(await engine.context({}), GET);
+    expect(answer.status).toBe(403);
+    expect(JSON.parse(answer.body)).toEqual({
+      error: {
+        code: 'ERR_KS_FORBIDDEN',
+        message: 'An ADMIN KS is not sent to a browser (see allowAdminKs)',
+      },
+    });
+    await real.close();
   });
 
   it('a USER (the default type) is served', async () => {
