@@ -225,6 +225,16 @@ describe('downloadasset sessions are deterministic, as on the server (§3.3)', (
 });
 
 describe('createKs refuses anything that could change the KS meaning (ERR_KS_INVALID_FIELD)', () => {
+  it('a privileges string a KS v2 accepted is still checked against the v1 rules when signed in v1', () => {
+    // KS v2 trims each item (PHP's trim); KS v1 keeps it verbatim, where " sview" is no name.
+    const privileges = ' sview:1_abc';
+    const v2 = createKs({ ...base, version: 2, privileges });
+    expect(verifyKs(v2, { ...base, secrets: SPEC_SECRET, now: () => 0 })).toMatchObject({
+      privileges: 'sview:1_abc',
+    });
+    expectInvalidField(() => createKs({ ...base, version: 1, privileges }));
+  });
+
   it('the spec injection: a ";" in a v1 user id would become privileges', () => {
     expectInvalidField(() =>
       createKs({
