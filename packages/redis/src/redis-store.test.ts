@@ -1,5 +1,5 @@
 import type { KsError } from '@kaltura-ks/core';
-import { createMemoryStoreHub } from '@kaltura-ks/core/issuer';
+import { storeKey as key, put, read, testSession } from '@kaltura-ks/testing/shared-store';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeSession, encodeSession } from './codec.js';
@@ -8,13 +8,6 @@ import { createRedisStore } from './redis-store.js';
 import { rateLimitedReporter } from './report.js';
 import type { RedisStore } from './store.js';
 import { freePort, type RedisServer, startRedisServer } from './test-utils/redis-server.js';
-import {
-  describeStoreContract,
-  storeKey as key,
-  put,
-  read,
-  testSession,
-} from './test-utils/store-contract.js';
 import { startTcpProxy } from './test-utils/tcp-proxy.js';
 
 let server: RedisServer;
@@ -51,29 +44,6 @@ async function keysUnder(prefix: string): Promise<string[]> {
 }
 
 const never = new AbortController().signal;
-
-describeStoreContract('the in-memory reference', async () => {
-  let t = 1_700_000_000_000;
-  const hub = createMemoryStoreHub(() => t);
-  return {
-    stores: [hub.store(), hub.store(), hub.store()],
-    elapse: (ms) => {
-      t += ms;
-    },
-    close: async () => {},
-  };
-});
-
-describeStoreContract('Redis', async () => {
-  const [a, b, c] = await fleetOf(3);
-  return {
-    stores: [a!, b!, c!],
-    elapse: () => {}, // Redis expires keys on its own clock: the contract polls.
-    close: async () => {
-      await Promise.all([a!.close(), b!.close(), c!.close()]);
-    },
-  };
-});
 
 describe('the Redis key layout', () => {
   it('namespaces, versions and hashes every key, with the partner as hash tag: no user id or privilege in a key name', async () => {
