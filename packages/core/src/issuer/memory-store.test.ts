@@ -1,6 +1,7 @@
 // The contract every store meets runs against this hub (and Redis) in
 // packages/testing/src/shared-store; these are the hub's own timing cases.
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { KsError } from '../errors.js';
 import { createMemoryStoreHub } from './memory-store.js';
 import type { KsStoreKey } from './store.js';
 import type { KsSession } from './types.js';
@@ -71,5 +72,22 @@ describe('the in-memory store', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(settled).toBe(true);
     expect(await waiting).toBeUndefined();
+  });
+});
+
+describe('the in-memory store failing on cue', () => {
+  it('rejects each failing operation with a KsError (ERR_KS_UNAVAILABLE), and only those', async () => {
+    const hub = createMemoryStoreHub(() => START);
+    const store = hub.store();
+    const key: KsStoreKey = { partnerId: PARTNER, userId: 'u', id: 'k' };
+    hub.setFailing(true, ['get', 'revoke']);
+    await expect(store.get(key)).rejects.toMatchObject({
+      name: 'KsError',
+      code: 'ERR_KS_UNAVAILABLE',
+    });
+    await expect(store.revoke(PARTNER, 'u')).rejects.toBeInstanceOf(KsError);
+    expect(await store.lock(key, 1_000)).toBeTypeOf('function');
+    hub.setFailing(false);
+    expect((await store.get(key)).session).toBeUndefined();
   });
 });

@@ -1,3 +1,4 @@
+import { KsError } from '../errors.js';
 import type { KsLockRelease, KsSharedRead, KsSharedStore, KsStoreKey } from './store.js';
 import type { KsSession } from './types.js';
 
@@ -34,7 +35,11 @@ export function createMemoryStoreHub(now: () => number = Date.now) {
   let failing: ReadonlySet<Operation> = new Set();
 
   function check(operation: Operation): void {
-    if (failing.has(operation)) throw new Error('store unavailable');
+    if (failing.has(operation))
+      throw new KsError(
+        'ERR_KS_UNAVAILABLE',
+        `The in-memory store is failing ${operation} (setFailing)`,
+      );
   }
 
   function revocations(partnerId: number): Revocations {
