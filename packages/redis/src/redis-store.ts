@@ -1,4 +1,5 @@
 import { KsError } from '@kaltura-ks/core';
+import { backoffDelay } from '@kaltura-ks/core/internal';
 import { createClient } from 'redis';
 import {
   type Commands,
@@ -87,6 +88,8 @@ export interface RedisStoreOptions {
 }
 
 const CLOSE_GRACE_MS = 1_000;
+/** The first reconnection waits about this long (ms); it doubles to `reconnectMaxDelayMs`. */
+const RECONNECT_BASE_MS = 50;
 
 function option(message: string): KsError {
   return new KsError('ERR_KS_INVALID_OPTION', message);
@@ -98,10 +101,10 @@ function positiveMs(value: number, name: string): number {
   return value;
 }
 
-/** Reconnection delay: 50 ms doubling to the cap, each drawn from its upper half (jitter). */
-function reconnectDelay(retries: number, maxMs: number): number {
-  const ceiling = Math.min(maxMs, 50 * 2 ** Math.min(retries, 20));
-  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+/** Reconnection delay: 50 ms doubling to the cap, each drawn from its upper half (equal jitter). */
+export function reconnectDelay(retries: number, maxMs: number, random = Math.random): number {
+  // node-redis counts the retries from 0: the first is after one failure.
+  return backoffDelay(retries + 1, RECONNECT_BASE_MS, maxMs, random);
 }
 
 /**

@@ -1,0 +1,5 @@
+/**
+ * `@kaltura-ks/core/internal`: helpers the kaltura-ks packages share (one
+ * place for each rule). Not an API for users: it may change in any release.
+ */
+export { type BackoffJitter, backoffDelay } from '../backoff.js';
