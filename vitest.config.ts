@@ -5,6 +5,30 @@ import { defineConfig } from 'vitest/config';
 const react18 = (name: string) =>
   fileURLToPath(new URL(`./packages/testing/node_modules/${name}`, import.meta.url));
 
+/**
+ * The slow suites: real servers, processes and clocks — the soak, the Redis fleet and its
+ * kill -9, the live emulator and the cross-package contracts against it, the real Kaltura
+ * Player, the demo. `pnpm test` runs them with the rest; `pnpm test:fast` leaves them out.
+ */
+const INTEGRATION = [
+  'packages/testing/src/adapters/**/*.test.ts',
+  'packages/testing/src/reliability/**/*.test.ts',
+  'packages/testing/src/client-live.test.ts',
+  'packages/testing/src/bins.test.ts',
+  'packages/redis/src/**/*.test.ts',
+  // The store contract and the fleet, against a real Redis (fleet-memory.test.ts is fast).
+  'packages/testing/src/shared-store/store-contract.test.ts',
+  'packages/testing/src/shared-store/issuer-fleet.test.ts',
+  'packages/testing/src/shared-store/fleet-redis.test.ts',
+  'packages/emulator/src/**/*.test.ts',
+  'packages/cli/src/**/*.test.ts',
+  'packages/browser/src/player.test.ts',
+  'packages/react/src/player.test.ts',
+  'apps/*/src/**/*.test.ts',
+  'examples/*.test.ts',
+];
+const EXCLUDE = ['**/node_modules/**', '**/dist/**', '**/*.browser.test.ts'];
+
 // One run from the root covers every package, against source (no build step):
 // the `@kaltura-ks/source` export condition points workspace imports at `src/`.
 export default defineConfig({
@@ -18,16 +42,26 @@ export default defineConfig({
     },
   },
   test: {
-    exclude: ['**/node_modules/**', '**/dist/**', '**/*.browser.test.ts'],
+    exclude: EXCLUDE,
     environment: 'node',
     testTimeout: 20_000,
     hookTimeout: 30_000,
     projects: [
       {
+        // The fast tests (`pnpm test:fast`): in-process, injected clocks, seconds in all.
         extends: true,
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'examples/*.test.ts'],
+          include: ['packages/*/src/**/*.test.ts'],
+          exclude: [...EXCLUDE, ...INTEGRATION],
+          provide: { reactMajor: '19' },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: INTEGRATION,
           provide: { reactMajor: '19' },
         },
       },

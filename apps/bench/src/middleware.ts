@@ -148,6 +148,13 @@ export async function runMiddlewareSuite({
           met: share >= 0.9,
           detail: `${ratio(share)} req/s; ${ratio(capacity)} by server CPU per request; against the bare app reading the user header: ${ratio(paired('ks', 'bare-user', 'requestsPerSecond'))} req/s, ${ratio(paired('ks', 'bare-user', 'cpuPerRequest', true))} by CPU`,
         });
+        // Issue 17: a signed-in request (jwtUser) at the speed of a bare one.
+        const signedIn = paired('ks-jwt', 'bare', 'requestsPerSecond');
+        targets.push({
+          target: `${framework}: the KS route with jwtUser >= 0.9x the bare app's throughput`,
+          met: signedIn >= 0.9,
+          detail: `${ratio(signedIn)} req/s; ${ratio(paired('ks-jwt', 'bare', 'cpuPerRequest', true))} by server CPU per request`,
+        });
         const jwtShare = paired('ks-jwt', 'hand', 'requestsPerSecond');
         targets.push({
           target: `${framework}: with a JWT cookie, >= 0.9x the hand-rolled route`,

@@ -32,12 +32,15 @@ export function pinSelf(cpus: string): boolean {
 
 /**
  * Runs a TypeScript entry point to completion in its own Node process with `--expose-gc`
- * (heap figures after a forced GC); returns its last stdout line, parsed as JSON.
+ * (heap figures after a forced GC), pinned to `cpus` (a taskset list) when given and
+ * `taskset` is available; returns its last stdout line, parsed as JSON.
  */
-export function runToEnd<T>(entry: URL, args: string[]): T {
+export function runToEnd<T>(entry: URL, args: string[], { cpus }: { cpus?: string } = {}): T {
+  const node = ['--expose-gc', ...PROFILE, ...TSX, entry.pathname, ...args];
+  const pinned = cpus !== undefined && canPin();
   const out = execFileSync(
-    process.execPath,
-    ['--expose-gc', ...PROFILE, ...TSX, entry.pathname, ...args],
+    pinned ? 'taskset' : process.execPath,
+    pinned ? ['-c', cpus, process.execPath, ...node] : node,
     { encoding: 'utf8', maxBuffer: 16 * 2 ** 20 },
   );
   return JSON.parse(out.trim().split('\n').at(-1)!) as T;

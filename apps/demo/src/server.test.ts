@@ -102,7 +102,7 @@ describe('the demo server', () => {
       serviceUrl: 'http://127.0.0.1:1/api_v3',
       cdnUrl: 'http://127.0.0.1:1',
     });
-    expect(me.clientTiming).toEqual({ minRenewIntervalMs: 10_000, minValidityMs: 10_000 });
+    expect(me.clientTiming).toEqual({ minRenewIntervalMs: 10_000, minRemainingMs: 10_000 });
   });
 
   it('serves the Kaltura Player from its npm package, and lets the page reach the emulator only', async () => {
@@ -123,7 +123,7 @@ describe('the demo server', () => {
     const { http } = demo({ expiresInSeconds: 12 });
     expect((await http.get('/api/me')).body.clientTiming).toEqual({
       minRenewIntervalMs: 2_000,
-      minValidityMs: 2_000,
+      minRemainingMs: 2_000,
     });
   });
 

@@ -184,7 +184,7 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
       // The browser client's floors, scaled down for KSs shorter than a minute.
       clientTiming: {
         minRenewIntervalMs: Math.min(10_000, (config.expiresInSeconds * 1000) / 6),
-        minValidityMs: Math.min(10_000, (config.expiresInSeconds * 1000) / 6),
+        minRemainingMs: Math.min(10_000, (config.expiresInSeconds * 1000) / 6),
       },
       player: localPlayer
         ? {

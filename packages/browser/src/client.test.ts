@@ -96,8 +96,8 @@ describe('getKs', () => {
     ]);
   });
 
-  it('fetches again when the KS has less than minValidityMs left', async () => {
-    const { client, fetch, clock } = setup({ lifetimeMs: 60_000, minValidityMs: 20_000 });
+  it('fetches again when the KS has less than minRemainingMs left', async () => {
+    const { client, fetch, clock } = setup({ lifetimeMs: 60_000, minRemainingMs: 20_000 });
     await client.getKs();
     clock.sleep(45_000); // no timer ran: 15 s left
     await client.getKs();
@@ -106,7 +106,7 @@ describe('getKs', () => {
 });
 
 describe('renewal schedule', () => {
-  it('renews at renewAtFraction of the lifetime left at receipt', async () => {
+  it('renews at refreshAtFraction of the lifetime left at receipt', async () => {
     const { client, fetch, clock } = setup({ lifetimeMs: HOUR });
     await client.getKs();
     await clock.advance(0.8 * HOUR - 1);
@@ -151,7 +151,7 @@ describe('renewal schedule', () => {
       timers: clock.provider,
       random: () => 0,
       crossTab: false,
-      renewAtFraction: 0.5,
+      refreshAtFraction: 0.5,
     });
     const sent = clock.now();
     const ks = client.getKs();
@@ -247,7 +247,7 @@ describe('failures', () => {
     const { client, fetch, clock, server, errors } = setup({
       lifetimeMs: 10 * HOUR,
       random: () => 0.5,
-      retry: { baseMs: 1_000, maxMs: 16_000 },
+      failureBackoff: { baseMs: 1_000, maxMs: 16_000 },
       handler: (call) =>
         fail ? { status: 500, body: { error: { code: 'X', message: 'x' } } } : server.handle(call),
     });
@@ -513,7 +513,7 @@ describe('wake handling', () => {
     let online = true;
     const { client, fetch, clock, server } = setup({
       lifetimeMs: HOUR,
-      retry: { baseMs: 60_000, maxMs: 60_000 },
+      failureBackoff: { baseMs: 60_000, maxMs: 60_000 },
       handler: (call) => (online ? server.handle(call) : Promise.reject(new TypeError('offline'))),
     });
     await client.getKs();
@@ -771,15 +771,15 @@ describe('subscribe and stop', () => {
 
 describe('options', () => {
   it.each<[string, KsClientOptions]>([
-    ['renewAtFraction', { renewAtFraction: 1.5 }],
-    ['renewAtFraction', { renewAtFraction: 0 }],
+    ['refreshAtFraction', { refreshAtFraction: 1.5 }],
+    ['refreshAtFraction', { refreshAtFraction: 0 }],
     ['jitterRatio', { jitterRatio: -0.1 }],
     ['jitterRatio', { jitterRatio: 0.9 }],
     ['minRenewIntervalMs', { minRenewIntervalMs: 0 }],
-    ['minValidityMs', { minValidityMs: Number.NaN }],
+    ['minRemainingMs', { minRemainingMs: Number.NaN }],
     ['checkIntervalMs', { checkIntervalMs: -1 }],
-    ['retry.baseMs', { retry: { baseMs: 100_000 } }],
-    ['retry.maxMs', { retry: { maxMs: 0 } }],
+    ['failureBackoff.baseMs', { failureBackoff: { baseMs: 100_000 } }],
+    ['failureBackoff.maxMs', { failureBackoff: { maxMs: 0 } }],
     ['requestTimeoutMs', { requestTimeoutMs: Number.POSITIVE_INFINITY }],
     ['url', { url: '' }],
   ])('rejects a bad %s when the client is created', (name, options) => {
@@ -794,5 +794,22 @@ describe('options', () => {
       code: 'ERR_KS_INVALID_OPTION',
       message: expect.stringContaining(name),
     });
+  });
+});
+
+describe('option names', () => {
+  it("takes the issuer's names; the old ones are type errors", () => {
+    const options: KsClientOptions = {
+      refreshAtFraction: 0.5,
+      minRemainingMs: 1_000,
+      failureBackoff: { baseMs: 100, maxMs: 1_000 },
+    };
+    // @ts-expect-error renamed refreshAtFraction
+    const renew: KsClientOptions = { renewAtFraction: 0.5 };
+    // @ts-expect-error renamed minRemainingMs
+    const validity: KsClientOptions = { minValidityMs: 1_000 };
+    // @ts-expect-error renamed failureBackoff
+    const retry: KsClientOptions = { retry: { baseMs: 100 } };
+    expect([options, renew, validity, retry]).toHaveLength(4);
   });
 });

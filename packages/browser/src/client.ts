@@ -1,8 +1,13 @@
-import { KsClientError, type KsClientErrorCode } from './errors.js';
+import { isSession } from './answer.js';
+import { ELECTION_MS, idOf, type TabMessage as Message, partnerOf } from './cross-tab.js';
+import { fail, KsClientError, type KsClientErrorCode } from './errors.js';
 import { attach, type KalturaPlayerLike } from './player.js';
 
-/** What the KS route answers with (epoch milliseconds on the server's clock). */
-export interface KsSession {
+/**
+ * What the KS route answers with (epoch milliseconds on the server's clock): the route's
+ * body, `KsRouteBody` in `@kaltura-ks/core/http` too.
+ */
+export interface KsRouteBody {
   ks: string;
   partnerId: number;
   userId: string;
@@ -15,13 +20,16 @@ export interface KsSession {
   serverTime: number;
 }
 
+/** @deprecated Renamed `KsRouteBody` (the route's body; core's `KsSession` is the issuer's). */
+export type KsSession = KsRouteBody;
+
 export type KsEvent =
-  | { type: 'ks'; session: KsSession }
+  | { type: 'ks'; session: KsRouteBody }
   /**
    * The server named another user (or session type) than this tab held: the account was
    * switched, e.g. a sign-in as someone else in another tab. Comes before that user's `ks`.
    */
-  | { type: 'switch'; session: KsSession }
+  | { type: 'switch'; session: KsRouteBody }
   | { type: 'error'; error: KsClientError }
   /** The session was dropped: `clear()` here or in another tab, a 401, or another user's session in another tab. */
   | { type: 'clear' };
@@ -45,17 +53,23 @@ export interface KsClientOptions {
    */
   init?: RequestInit;
   /** Renew when this fraction of the lifetime left at receipt has passed. Default 0.8. */
-  renewAtFraction?: number;
+  refreshAtFraction?: number;
   /** Renew up to this fraction of that lifetime earlier, at random. Default 0.05. */
   jitterRatio?: number;
   /** Floor on the time from receiving a KS to renewing it. Default 10 000 ms. */
   minRenewIntervalMs?: number;
   /** `getKs()` fetches rather than hand out a KS with less life left. Default 10 000 ms. */
-  minValidityMs?: number;
+  minRemainingMs?: number;
   /** Longest timer: the wall clock is checked at least this often. Default 30 000 ms. */
   checkIntervalMs?: number;
   /** Backoff after failures: `baseMs` doubled per failure, jittered, capped at `maxMs`. */
-  retry?: { baseMs?: number; maxMs?: number };
+  failureBackoff?: { baseMs?: number; maxMs?: number };
+  /** @deprecated Renamed `refreshAtFraction`, as the issuer's option. */
+  renewAtFraction?: never;
+  /** @deprecated Renamed `minRemainingMs`, as the issuer's option. */
+  minValidityMs?: never;
+  /** @deprecated Renamed `failureBackoff`, as the issuer's option. */
+  retry?: never;
   /** Abort a request after this long. Default 10 000 ms. */
   requestTimeoutMs?: number;
   /** Share one KS and one renewal between the tabs of this origin. Default true. */
@@ -73,10 +87,10 @@ export interface KsClientOptions {
 }
 
 export interface KsClient {
-  /** A KS with at least `minValidityMs` left; concurrent calls share one request. */
+  /** A KS with at least `minRemainingMs` left; concurrent calls share one request. */
   getKs(): Promise<string>;
   /** The latest session while it is valid, synchronously. */
-  readonly current: KsSession | undefined;
+  readonly current: KsRouteBody | undefined;
   /**
    * When the current KS expires and when the next renewal is due, on the local
    * clock (epoch ms, corrected for the server's clock); for countdowns.
@@ -101,58 +115,20 @@ export interface KsClient {
   attachPlayer(player: KalturaPlayerLike): () => void;
 }
 
-type Message =
-  | { t: 's'; s: KsSession } // a session
-  | { t: 'c' } // clear
-  // Election without Web Locks: a tab claims the renewal with a ticket; 0 is "I am renewing".
-  | { t: 'r'; id: number };
-
-const ELECTION_MS = 50;
 /** setTimeout overflows above 2^31 − 1 ms. */
 const MAX_DELAY = 2 ** 31 - 1;
-
-const isSession = (b: KsSession | undefined): b is KsSession =>
-  typeof b?.ks === 'string' &&
-  b.ks !== '' &&
-  typeof b.userId === 'string' &&
-  typeof b.privileges === 'string' &&
-  [0, 2].includes(b.type) &&
-  Number.isFinite(b.partnerId) &&
-  Number.isFinite(b.serverTime) &&
-  Number.isFinite(b.expiresAt) &&
-  b.expiresAt > b.serverTime;
-
-/**
- * What a KS shows without a secret: `partnerId,type` for v1 (clear text), the partner id
- * alone for v2 (the rest is encrypted). Throws on what is not base64.
- */
-const head = (ks: string) => {
-  // v1: signature|partnerId;partnerId;validUntil;type;…  v2: v2|partnerId|encrypted
-  const f = atob(ks.replace(/-/g, '+').replace(/_/g, '/')).split(/[;|]/);
-  return f[0] === 'v2' ? f[1] : `${f[1]},${f[4]}`;
-};
-
-/** Whom a session is for: `partnerId,type,userId`. */
-const idOf = (s: KsSession) => `${[s.partnerId, s.type, s.userId]}`;
-
-/**
- * The message is the code and a detail (the HTTP status, the option's name): never a KS,
- * never the server's own text.
- */
-const fail = (code: KsClientErrorCode, detail: unknown = '', status?: number, cause?: unknown) =>
-  new KsClientError(code, `kaltura-ks: ${code} ${detail}`, status, cause);
 
 export function createKsClient({
   url = '/kaltura/ks',
   // Looked up when the client is made: a polyfill goes in first.
   fetch: fetchKs = fetch,
   init,
-  renewAtFraction = 0.8,
+  refreshAtFraction = 0.8,
   jitterRatio = 0.05,
   minRenewIntervalMs = 10_000,
-  minValidityMs = 10_000,
+  minRemainingMs = 10_000,
   checkIntervalMs = 30_000,
-  retry: { baseMs = 1_000, maxMs = 60_000 } = {},
+  failureBackoff: { baseMs = 1_000, maxMs = 60_000 } = {},
   requestTimeoutMs = 10_000,
   crossTab = true,
   now = Date.now,
@@ -163,13 +139,13 @@ export function createKsClient({
 }: KsClientOptions = {}): KsClient {
   // Every number must be positive (jitterRatio may be 0) and at most its bound.
   for (const [name, value, max] of [
-    ['renewAtFraction', renewAtFraction, 1],
-    ['jitterRatio', jitterRatio, renewAtFraction],
+    ['refreshAtFraction', refreshAtFraction, 1],
+    ['jitterRatio', jitterRatio, refreshAtFraction],
     ['minRenewIntervalMs', minRenewIntervalMs, MAX_DELAY],
-    ['minValidityMs', minValidityMs, MAX_DELAY],
+    ['minRemainingMs', minRemainingMs, MAX_DELAY],
     ['checkIntervalMs', checkIntervalMs, MAX_DELAY],
-    ['retry.maxMs', maxMs, MAX_DELAY],
-    ['retry.baseMs', baseMs, maxMs],
+    ['failureBackoff.maxMs', maxMs, MAX_DELAY],
+    ['failureBackoff.baseMs', baseMs, maxMs],
     ['requestTimeoutMs', requestTimeoutMs, MAX_DELAY],
   ] as const)
     if (!(value <= max && (value > 0 || (value === 0 && name === 'jitterRatio'))))
@@ -185,7 +161,7 @@ export function createKsClient({
   // Each re-checks the wall clock; `visibilitychange` bubbles from the document.
   const wakeEvents = ['pageshow', 'online', 'focus', 'visibilitychange'];
 
-  let session: KsSession | undefined;
+  let session: KsRouteBody | undefined;
   let exp = 0; // local expiry on the wall clock
   let mexp = 0; // and on the monotonic clock
   let same = false; // the last answer brought nothing newer: ask for `renew=1` next time
@@ -237,9 +213,9 @@ export function createKsClient({
   const post = (m: Message) => stopped || channel?.postMessage(m);
   /** Life left in the current KS: the lower of the wall-clock and the monotonic estimate. */
   const left = () => (session ? Math.min(exp - now(), mexp - monotonic()) : 0);
-  const usable = () => left() > minValidityMs;
+  const usable = () => left() > minRemainingMs;
 
-  const adopt = (s: KsSession, local?: boolean) => {
+  const adopt = (s: KsRouteBody, local?: boolean) => {
     const again = s.ks === session?.ks;
     // From another tab: every tab keeps the greatest session it has seen, ordered by
     // (expiresAt, ks), so all tabs converge. What a tab fetched itself always replaces.
@@ -260,7 +236,7 @@ export function createKsClient({
     exp = s.expiresAt - off;
     mexp = s.expiresAt - moff;
     renewAt =
-      now() + Math.max(minRenewIntervalMs, left() * (renewAtFraction - random() * jitterRatio));
+      now() + Math.max(minRenewIntervalMs, left() * (refreshAtFraction - random() * jitterRatio));
     failures = retryAt = 0;
     if (!again) {
       if (local) post({ t: 's', s });
@@ -287,7 +263,7 @@ export function createKsClient({
    * partner drops ours: the account was switched, and our next request says to whom.
    * Anything else is dropped and reported. A tab that has no answer of its own yet trusts none.
    */
-  const receive = (s: KsSession) => {
+  const receive = (s: KsRouteBody) => {
     const id = isSession(s) ? idOf(s) : '';
     try {
       if (
@@ -295,7 +271,7 @@ export function createKsClient({
         // expires within the longest lifetime the server has given (plus a minute: this
         // tab's estimate of the server's clock is off by up to half a round trip, and
         // Kaltura counts whole seconds).
-        id.startsWith(`${head(s.ks)},`) &&
+        id.startsWith(`${partnerOf(s.ks)},`) &&
         who.startsWith(`${s.partnerId},${s.type},`) &&
         s.expiresAt < now() + off + life + 60_000
       )
@@ -338,7 +314,7 @@ export function createKsClient({
           // serverTime was stamped about half a round trip before we received it.
           const o = sent + now();
           const mo = msent + monotonic();
-          const body = (await res.json().catch(() => undefined)) as KsSession | undefined;
+          const body = (await res.json().catch(() => undefined)) as KsRouteBody | undefined;
           // Timed out while reading the body: reported as `reason` below.
           if (controller.signal.aborted) throw 0;
           const { status } = res;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createKsClient, type KsClient, type KsEvent, type KsSession } from './client.js';
+import { createKsClient, type KsClient, type KsEvent, type KsRouteBody } from './client.js';
 import { KsClientError } from './errors.js';
 import {
   type Browser,
@@ -243,7 +243,7 @@ describe('sessions from other tabs are input, not trusted memory', () => {
     client.stop();
   });
 
-  it.each<[string, (s: KsSession) => object]>([
+  it.each<[string, (s: KsRouteBody) => object]>([
     ['a session of the wrong shape', () => ({ ks: 'x', expiresAt: 'never' })],
     ['a KS that is not base64', (s) => ({ ...s, ks: '%%%%' })],
     ['a KS v2 of another partner', (s) => ({ ...s, ks: btoa('v2|99999|0123456789abcdef') })],
@@ -260,19 +260,19 @@ describe('sessions from other tabs are input, not trusted memory', () => {
     ],
   ])('drops and reports %s', async (_, forge) => {
     const { client, post, dropped, intruder, sound } = await tabWithIntruder();
-    await post(forge(sound() as KsSession));
+    await post(forge(sound() as KsRouteBody));
     expect(client.current?.ks).toBe('djJ8MTIzNDV8ks-1');
     expect(dropped()).toBe(1);
     intruder.close();
     client.stop();
   });
 
-  it.each<[string, (s: KsSession) => KsSession]>([
+  it.each<[string, (s: KsRouteBody) => KsRouteBody]>([
     ['a KS v2', (s) => s],
     ['a KS v1', (s) => ({ ...s, ks: ksV1(12345, 0, 'alice') })],
   ])('adopts a sound session of its own partner, user and type: %s', async (_, make) => {
     const { client, post, dropped, intruder, sound } = await tabWithIntruder();
-    const s = make(sound() as KsSession);
+    const s = make(sound() as KsRouteBody);
     await post(s);
     expect(client.current?.ks).toBe(s.ks);
     expect(dropped()).toBe(0);

@@ -47,3 +47,14 @@ export class KsClientError extends Error {
     return (value as Error | null)?.name === 'KsClientError';
   }
 }
+
+/**
+ * The message is the code and a detail (the HTTP status, the option's name): never a KS,
+ * never the server's own text.
+ */
+export const fail = (
+  code: KsClientErrorCode,
+  detail: unknown = '',
+  status?: number,
+  cause?: unknown,
+) => new KsClientError(code, `kaltura-ks: ${code} ${detail}`, status, cause);

@@ -4,6 +4,7 @@ export {
   type KsClientOptions,
   type KsEvent,
   type KsListener,
+  type KsRouteBody,
   type KsSession,
   type TimerProvider,
 } from './client.js';

@@ -25,3 +25,24 @@ describe('backoffDelay', () => {
     expect(backoffDelay(10_000, 0, 300_000, at(0.5), 'full')).toBe(0);
   });
 });
+
+describe('backoffDelay (exponential, equal jitter by default)', () => {
+  it('lies between half and all of base × 2^(failures − 1)', () => {
+    expect(backoffDelay(1, 1_000, 60_000, () => 0)).toBe(500);
+    expect(backoffDelay(1, 1_000, 60_000, () => 1)).toBe(1_000);
+    expect(backoffDelay(3, 1_000, 60_000, () => 0)).toBe(2_000);
+    expect(backoffDelay(3, 1_000, 60_000, () => 0.5)).toBe(3_000);
+    expect(backoffDelay(3, 1_000, 60_000, () => 1)).toBe(4_000);
+  });
+
+  it('is capped at maxMs, even after very many failures', () => {
+    expect(backoffDelay(7, 1_000, 60_000, () => 1)).toBe(60_000);
+    expect(backoffDelay(7, 1_000, 60_000, () => 0)).toBe(30_000);
+    expect(backoffDelay(10_000, 1, Number.MAX_SAFE_INTEGER, () => 1)).toBe(2 ** 30);
+  });
+
+  it('rounds to whole milliseconds', () => {
+    expect(backoffDelay(1, 3, 60_000, () => 0)).toBe(2);
+    expect(backoffDelay(1, 1_000, 60_000, () => 0.3333)).toBe(667);
+  });
+});

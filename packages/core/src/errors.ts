@@ -46,7 +46,7 @@ export type KsErrorCode =
   | 'ERR_KS_NOT_GRANTED';
 
 /** Every code, in documentation order. */
-export const KS_ERROR_CODES: readonly KsErrorCode[] = [
+export const KS_ERROR_CODES = [
   'ERR_KS_MALFORMED',
   'ERR_KS_SIGNATURE',
   'ERR_KS_EXPIRED',
@@ -64,7 +64,7 @@ export const KS_ERROR_CODES: readonly KsErrorCode[] = [
   'ERR_KS_UNAVAILABLE',
   'ERR_KS_CREDENTIALS',
   'ERR_KS_NOT_GRANTED',
-];
+] as const satisfies readonly KsErrorCode[];
 
 const kBrand = Symbol.for('@kaltura-ks/core.brand');
 
@@ -73,6 +73,7 @@ type Branded = { [kBrand]?: symbol };
 /**
  * Makes `instanceof` work across two installed copies of the package (as undici
  * does): each class is identified by a registered symbol, not by its identity.
+ * Internal: not exported from the package's entry.
  */
 export function brandErrorClass(cls: abstract new (...args: never[]) => Error, name: string): void {
   const symbol = Symbol.for(`@kaltura-ks/core.${name}`);

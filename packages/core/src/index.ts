@@ -1,7 +1,6 @@
 export { AppTokenHashType, appTokenHash, toAppTokenHashType } from './app-token/hash.js';
 export { type Clock, systemClock } from './clock.js';
 export {
-  brandErrorClass,
   isKsError,
   KalturaApiError,
   type KalturaApiErrorInit,

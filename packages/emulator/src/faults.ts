@@ -1,4 +1,9 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KsError } from '@kaltura-ks/core';
+import { errorBody } from './errors.js';
+import { send } from './json.js';
+import { mulberry32 } from './random.js';
 
 /** How a faulty answer fails. */
 export const FaultMode = {
@@ -53,18 +58,6 @@ export interface FaultControls {
 
 function invalid(message: string): KsError {
   return new KsError('ERR_KS_INVALID_OPTION', `fault ${message}`);
-}
-
-/** mulberry32: a small, fast, seedable generator. Plenty for picking a share of requests. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 function optionalName(value: unknown, name: string): string | undefined {
@@ -147,7 +140,7 @@ export class Faults implements FaultControls {
       rule,
       service,
       action,
-      random: rule.seed === undefined ? this.#random : seeded(rule.seed),
+      random: rule.seed === undefined ? this.#random : mulberry32(rule.seed),
     });
     const specificity = (r: ActiveRule) =>
       (r.service === undefined ? 0 : 2) + (r.action === undefined ? 0 : 1);
@@ -175,5 +168,50 @@ export class Faults implements FaultControls {
       }
     }
     return undefined;
+  }
+}
+
+/** Plays a fault; false when the request should then be answered normally (a delay). */
+export async function applyFault(
+  fault: FaultRule,
+  request: IncomingMessage,
+  response: ServerResponse,
+  /** Aborted when the emulator closes: ends a delay early. */
+  closing: AbortSignal,
+): Promise<boolean> {
+  switch (fault.mode) {
+    case FaultMode.HTTP_ERROR: {
+      const status = fault.status ?? 500;
+      response.writeHead(status, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        ...(fault.retryAfterSeconds === undefined
+          ? {}
+          : { 'Retry-After': String(fault.retryAfterSeconds) }),
+      });
+      response.end(`Emulated HTTP ${status}\n`);
+      return true;
+    }
+    case FaultMode.KALTURA_ERROR:
+      send(response, 200, errorBody(fault.code ?? 'INTERNAL_SERVERL_ERROR', ...(fault.args ?? [])));
+      return true;
+    case FaultMode.DELAY:
+      try {
+        await sleep(fault.latencyMs ?? 1000, undefined, { signal: closing });
+      } catch {
+        response.destroy();
+        return true;
+      }
+      return false;
+    case FaultMode.HANG:
+      // Nothing is written; close() destroys the socket.
+      return true;
+    case FaultMode.RESET:
+      if (typeof request.socket.resetAndDestroy === 'function') request.socket.resetAndDestroy();
+      else request.socket.destroy();
+      return true;
+    case FaultMode.MALFORMED:
+      response.writeHead(200, { 'Content-Type': 'application/json' });
+      response.end('{"objectType":"KalturaSessionInfo","ks":');
+      return true;
   }
 }

@@ -211,3 +211,60 @@ export class Params {
     return value;
   }
 }
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Path pairs (`/service/session/action/start`), then the query string, then the body: later ones win, as in PHP. */
+export function readParams(
+  path: string,
+  query: string,
+  contentType: string | undefined,
+  body: Buffer,
+): ParamTree {
+  const tree: ParamTree = new Map();
+  const segments = path.split('/').filter((s) => s !== '');
+  let i = 1; // after "api_v3"
+  if (segments[i] === 'index.php') i++;
+  for (; i < segments.length; i += 2) {
+    let key: string;
+    let value: string;
+    try {
+      key = decodeURIComponent(segments[i]!);
+      value = decodeURIComponent(segments[i + 1] ?? '');
+    } catch {
+      throw apiError('INVALID_PARAMETER_CHAR', 'path');
+    }
+    if (key !== '') setPath(tree, key.split(':'), value);
+  }
+  try {
+    addFormParams(tree, query);
+    if (body.length > 0) {
+      const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+      let text: string;
+      try {
+        text = utf8.decode(body);
+      } catch {
+        throw type === 'application/json'
+          ? apiError('INVALID_JSON')
+          : new ParamDecodeError('the request body');
+      }
+      if (type === 'application/x-www-form-urlencoded') {
+        addFormParams(tree, text);
+      } else if (type === 'application/json' || type.endsWith('+json')) {
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          throw apiError('INVALID_JSON');
+        }
+        addJsonParams(tree, json);
+      } else {
+        throw apiError('UNSUPPORTED_CONTENT_TYPE', type === '' ? 'none' : type.slice(0, 100));
+      }
+    }
+  } catch (error) {
+    if (error instanceof ParamDecodeError) throw apiError('INVALID_PARAMETER_CHAR', error.field);
+    throw error;
+  }
+  return tree;
+}

@@ -1,7 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type Clock, KsError } from '@kaltura-ks/core';
 import { handleAdmin } from './admin.js';
 import {
@@ -15,16 +14,10 @@ import {
   Stats,
 } from './api.js';
 import { ApiException, apiError, errorBody } from './errors.js';
-import { type FaultControls, FaultMode, type FaultRule, Faults } from './faults.js';
-import { phpJson } from './json.js';
+import { applyFault, type FaultControls, Faults } from './faults.js';
+import { send } from './json.js';
 import { serveMedia } from './media.js';
-import {
-  addFormParams,
-  addJsonParams,
-  ParamDecodeError,
-  type ParamTree,
-  setPath,
-} from './params.js';
+import { type ParamTree, readParams } from './params.js';
 import { type RequestOrigin, SessionMemo } from './session.js';
 import {
   EmulatorState,
@@ -79,7 +72,6 @@ export interface Emulator {
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** Past this much, an over-large body is not even drained: the connection is dropped. */
 const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function invalidOption(message: string): KsError {
   return new KsError('ERR_KS_INVALID_OPTION', message);
@@ -239,7 +231,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
     const fault = faults.pick(service.toLowerCase(), action.toLowerCase());
     if (fault !== undefined) {
-      const handled = await applyFault(fault, request, response);
+      const handled = await applyFault(fault, request, response, closing.signal);
       if (handled) return;
     }
 
@@ -251,53 +243,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
     const result = await callAction(resolved.definition, tree, environment, origin);
     send(response, 200, result.body, result.headers);
-  }
-
-  /** Plays a fault; false when the request should then be answered normally (a delay). */
-  async function applyFault(
-    fault: FaultRule,
-    request: IncomingMessage,
-    response: ServerResponse,
-  ): Promise<boolean> {
-    switch (fault.mode) {
-      case FaultMode.HTTP_ERROR: {
-        const status = fault.status ?? 500;
-        response.writeHead(status, {
-          'Content-Type': 'text/plain; charset=utf-8',
-          ...(fault.retryAfterSeconds === undefined
-            ? {}
-            : { 'Retry-After': String(fault.retryAfterSeconds) }),
-        });
-        response.end(`Emulated HTTP ${status}\n`);
-        return true;
-      }
-      case FaultMode.KALTURA_ERROR:
-        send(
-          response,
-          200,
-          errorBody(fault.code ?? 'INTERNAL_SERVERL_ERROR', ...(fault.args ?? [])),
-        );
-        return true;
-      case FaultMode.DELAY:
-        try {
-          await sleep(fault.latencyMs ?? 1000, undefined, { signal: closing.signal });
-        } catch {
-          response.destroy();
-          return true;
-        }
-        return false;
-      case FaultMode.HANG:
-        // Nothing is written; close() destroys the socket.
-        return true;
-      case FaultMode.RESET:
-        if (typeof request.socket.resetAndDestroy === 'function') request.socket.resetAndDestroy();
-        else request.socket.destroy();
-        return true;
-      case FaultMode.MALFORMED:
-        response.writeHead(200, { 'Content-Type': 'application/json' });
-        response.end('{"objectType":"KalturaSessionInfo","ks":');
-        return true;
-    }
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -357,78 +302,7 @@ function readBody(
   });
 }
 
-/** Path pairs (`/service/session/action/start`), then the query string, then the body: later ones win, as in PHP. */
-function readParams(
-  path: string,
-  query: string,
-  contentType: string | undefined,
-  body: Buffer,
-): ParamTree {
-  const tree: ParamTree = new Map();
-  const segments = path.split('/').filter((s) => s !== '');
-  let i = 1; // after "api_v3"
-  if (segments[i] === 'index.php') i++;
-  for (; i < segments.length; i += 2) {
-    let key: string;
-    let value: string;
-    try {
-      key = decodeURIComponent(segments[i]!);
-      value = decodeURIComponent(segments[i + 1] ?? '');
-    } catch {
-      throw apiError('INVALID_PARAMETER_CHAR', 'path');
-    }
-    if (key !== '') setPath(tree, key.split(':'), value);
-  }
-  try {
-    addFormParams(tree, query);
-    if (body.length > 0) {
-      const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-      let text: string;
-      try {
-        text = utf8.decode(body);
-      } catch {
-        throw type === 'application/json'
-          ? apiError('INVALID_JSON')
-          : new ParamDecodeError('the request body');
-      }
-      if (type === 'application/x-www-form-urlencoded') {
-        addFormParams(tree, text);
-      } else if (type === 'application/json' || type.endsWith('+json')) {
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          throw apiError('INVALID_JSON');
-        }
-        addJsonParams(tree, json);
-      } else {
-        throw apiError('UNSUPPORTED_CONTENT_TYPE', type === '' ? 'none' : type.slice(0, 100));
-      }
-    }
-  } catch (error) {
-    if (error instanceof ParamDecodeError) throw apiError('INVALID_PARAMETER_CHAR', error.field);
-    throw error;
-  }
-  return tree;
-}
-
 function sendError(response: ServerResponse, error: unknown): void {
   const exception = error instanceof ApiException ? error : apiError('INTERNAL_SERVERL_ERROR');
   send(response, 200, exception.body, exception.headers);
-}
-
-/** Kaltura answers API errors with HTTP 200 too; only the emulator's own transport limits use other statuses. */
-function send(
-  response: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = phpJson(body);
-  response.writeHead(status, {
-    ...headers,
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(text),
-  });
-  response.end(text);
 }

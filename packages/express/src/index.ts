@@ -51,26 +51,24 @@ export function kalturaKs(options: ExpressKalturaKsOptions): KalturaKsMiddleware
     // end(), not send(): no ETag or 304 handling for a response that must never be cached.
     res.status(answer.status).set(answer.headers).end(answer.body);
   };
-  const route = (context: KalturaContext, req: Request, res: Response, next: NextFunction) => {
-    req.kaltura = context;
-    if (engine.route === false || req.path !== engine.route) return next();
-    const answer = engine.respond(context, {
-      method: req.method,
-      headers: req.headers,
-      // Parse the query only when there is one: this is the hot path.
-      renew: req.url.includes('?') && req.query.renew === '1',
-    });
-    if (answer instanceof Promise) answer.then((a) => send(res, a)).catch(next);
-    else send(res, answer);
-  };
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
-    try {
-      const context = engine.context(req);
-      if (context instanceof Promise) context.then((c) => route(c, req, res, next)).catch(next);
-      else route(context, req, res, next);
-    } catch (error) {
-      next(error);
-    }
+    const done = engine.handle(
+      req,
+      req.path === engine.route
+        ? {
+            method: req.method,
+            headers: req.headers,
+            // Parse the query only when there is one: this is the hot path.
+            renew: req.url.includes('?') && req.query.renew === '1',
+          }
+        : undefined,
+      (context, answer) => {
+        req.kaltura = context;
+        if (answer) send(res, answer);
+        else next();
+      },
+    );
+    if (done instanceof Promise) done.catch(next);
   };
   return Object.assign(middleware, { engine });
 }

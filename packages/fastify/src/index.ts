@@ -88,15 +88,11 @@ const plugin: FastifyPluginCallback<FastifyKalturaKsOptions> = (fastify, options
   fastify.addHook('preClose', () => engine.close());
   // No async function on purpose: a warm cache answers without a single promise.
   fastify.addHook('preHandler', (request, _reply, next) => {
-    const context = engine.context(request);
-    if (!(context instanceof Promise)) {
+    const done = engine.handle(request, undefined, (context) => {
       request.kaltura = context;
-      return next();
-    }
-    context.then((c) => {
-      request.kaltura = c;
       next();
-    }, next);
+    });
+    if (done instanceof Promise) done.catch(next);
   });
   if (engine.route !== false) {
     const send = (reply: FastifyReply, answer: KsHttpResponse) =>
@@ -110,7 +106,7 @@ const plugin: FastifyPluginCallback<FastifyKalturaKsOptions> = (fastify, options
       schema,
       exposeHeadRoute: false,
       handler(request, reply) {
-        const answer = engine.respond(request.kaltura!, {
+        const answer = engine.respond(request, request.kaltura!, {
           method: request.method,
           headers: request.headers,
           renew: (request.query as { renew?: string }).renew === '1',

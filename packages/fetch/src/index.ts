@@ -73,8 +73,7 @@ export function createKsHandler(options: FetchKalturaKsOptions): KsHandler {
     if (engine.route === false || pathOf(request.url) !== engine.route) {
       return new Response(null, { status: 404 });
     }
-    const context = await engine.context(request);
-    return toResponse(await engine.respond(context, toRouteRequest(request)));
+    return engine.handle(request, toRouteRequest(request), (_, answer) => toResponse(answer!));
   };
   const context = async (request: Request) => engine.context(request);
   return Object.assign(handler, { context, engine });

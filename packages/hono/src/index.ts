@@ -60,17 +60,14 @@ export function kalturaKs(options: HonoKalturaKsOptions): KalturaKsMiddleware {
   const engine = createKsEngine(options);
   // No async function on purpose: a warm cache answers without a single promise (Hono
   // awaits what a middleware returns, and answers a lone handler's Response at once).
-  const route = (c: Context, next: Next, context: KalturaContext): Response | Promise<unknown> => {
-    c.set('kaltura', context);
-    if (engine.route === false || c.req.path !== engine.route) return next();
-    const answer = engine.respond(context, toRouteRequest(c.req.raw));
-    return answer instanceof Promise ? answer.then(toResponse) : toResponse(answer);
-  };
-  const middleware = (c: Context, next: Next): Response | Promise<unknown> => {
-    const context = engine.context(c);
-    return context instanceof Promise
-      ? context.then((ctx) => route(c, next, ctx))
-      : route(c, next, context);
-  };
+  const middleware = (c: Context, next: Next): Response | Promise<unknown> =>
+    engine.handle(
+      c,
+      c.req.path === engine.route ? toRouteRequest(c.req.raw) : undefined,
+      (context, answer): Response | Promise<void> => {
+        c.set('kaltura', context);
+        return answer ? toResponse(answer) : next();
+      },
+    );
   return Object.assign(middleware as KalturaKsMiddleware, { engine });
 }

@@ -52,24 +52,23 @@ export function kalturaKs(options: KoaKalturaKsOptions): KalturaKsMiddleware {
     ctx.set(answer.headers);
     ctx.body = answer.status === 204 ? null : answer.body;
   };
-  const route = (ctx: Context, next: Next, context: KalturaContext): unknown => {
-    ctx.state.kaltura = context;
-    if (engine.route === false || ctx.path !== engine.route) return next();
-    const answer = engine.respond(context, {
-      method: ctx.method,
-      headers: ctx.headers,
-      // Parse the query only when there is one: this is the hot path.
-      renew: ctx.querystring !== '' && ctx.query.renew === '1',
-    });
-    if (answer instanceof Promise) return answer.then((a) => send(ctx, a));
-    send(ctx, answer);
-    return undefined;
-  };
-  const middleware = (ctx: Context, next: Next): Promise<void> | undefined => {
-    const context = engine.context(ctx);
-    if (context instanceof Promise)
-      return context.then((c) => route(ctx, next, c)) as Promise<void>;
-    return route(ctx, next, context) as Promise<void> | undefined;
-  };
+  const middleware = (ctx: Context, next: Next): Promise<void> | undefined =>
+    engine.handle(
+      ctx,
+      ctx.path === engine.route
+        ? {
+            method: ctx.method,
+            headers: ctx.headers,
+            // Parse the query only when there is one: this is the hot path.
+            renew: ctx.querystring !== '' && ctx.query.renew === '1',
+          }
+        : undefined,
+      (context, answer) => {
+        ctx.state.kaltura = context;
+        if (!answer) return next();
+        send(ctx, answer);
+        return undefined;
+      },
+    );
   return Object.assign(middleware, { engine });
 }

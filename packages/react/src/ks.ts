@@ -3,7 +3,7 @@ import {
   type KsClient,
   KsClientError,
   type KsClientOptions,
-  type KsSession,
+  type KsRouteBody,
 } from '@kaltura-ks/browser';
 import {
   createContext,
@@ -55,7 +55,7 @@ export function useKsClient(): KsClient | undefined {
 
 export interface KsState {
   /** The current session while it is valid; `undefined` on the server, before the first, after a clear. */
-  session?: KsSession;
+  session?: KsRouteBody;
   /** The last error since the last KS or clear (`ERR_KS_NO_USER` after a 401). */
   error?: KsClientError;
 }

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { KsType, verifyKs } from '@kaltura-ks/core';
-import { jwtUser, type KalturaKsOptions } from '@kaltura-ks/core/http';
+import { type HasHeaders, jwtUser, type KalturaKsOptions } from '@kaltura-ks/core/http';
 import { type KsIssuerEvent, type KsMinter, localMinter } from '@kaltura-ks/core/issuer';
 import { SignJWT } from 'jose';
 import request from 'supertest';
@@ -15,7 +15,10 @@ export const CONTRACT_SECRET = 'contract-admin-secret-0123456789abcdef';
 export const CONTRACT_PARTNER = 101;
 const START = 1_800_000_000_000;
 
-function setup(harness: AdapterHarness, overrides: Partial<KalturaKsOptions<never>> = {}) {
+function setup<Req extends HasHeaders>(
+  harness: AdapterHarness<Req>,
+  overrides: Partial<KalturaKsOptions<HasHeaders>> = {},
+) {
   let t = START;
   const now = () => t;
   const events: KsIssuerEvent[] = [];
@@ -46,12 +49,12 @@ function setup(harness: AdapterHarness, overrides: Partial<KalturaKsOptions<neve
   const app = harness.createApp({
     partnerId: CONTRACT_PARTNER,
     minter,
-    getUser: headerUser() as never,
+    getUser: headerUser(),
     now,
     onEvent: (e) => events.push(e),
     onWarning: (m) => warnings.push(m),
     ...overrides,
-  } as KalturaKsOptions<never>);
+  });
   return {
     http: request(app.target as Server),
     events,
@@ -76,7 +79,7 @@ function verify(ks: string, now: () => number) {
 }
 
 /** The behaviour every framework adapter must show, run against real HTTP through supertest. */
-export function adapterContract(harness: AdapterHarness): void {
+export function adapterContract<Req extends HasHeaders>(harness: AdapterHarness<Req>): void {
   describe(`${harness.name}: the KS route`, () => {
     it('answers a signed-in user with JSON and a KS that verifies with exactly the intended fields', async () => {
       const { http, now } = setup(harness, {
@@ -158,13 +161,13 @@ export function adapterContract(harness: AdapterHarness): void {
     });
 
     it('never sends an ADMIN KS to a browser unless allowed, and then warns once', async () => {
-      const refused = setup(harness, { getUser: headerUser({ type: KsType.ADMIN }) as never });
+      const refused = setup(harness, { getUser: headerUser({ type: KsType.ADMIN }) });
       const res = await refused.http.get('/kaltura/ks').set('x-test-user', 'admin');
       expect(res.status).toBe(403);
       expect(res.body.error.code).toBe('ERR_KS_FORBIDDEN');
       expect(refused.warnings).toHaveLength(0);
       const allowed = setup(harness, {
-        getUser: headerUser({ type: KsType.ADMIN }) as never,
+        getUser: headerUser({ type: KsType.ADMIN }),
         allowAdminKs: true,
       });
       const ok = await allowed.http.get('/kaltura/ks').set('x-test-user', 'admin');
@@ -290,7 +293,7 @@ export function adapterContract(harness: AdapterHarness): void {
           audience: 'web',
           cookie: 'session',
           now: () => START,
-        }) as never,
+        }),
       });
       const sign = (sub: string, secret = jwtSecret) =>
         new SignJWT({})
@@ -373,7 +376,8 @@ export function adapterContract(harness: AdapterHarness): void {
       ] as const) {
         // Thrown when created, or (Fastify) a rejection when registered.
         await expect(
-          (async () => harness.kalturaKs({ ...base, ...bad } as never))(),
+          (async () =>
+            harness.kalturaKs({ ...base, ...bad } as unknown as KalturaKsOptions<Req>))(),
         ).rejects.toEqual(
           expect.objectContaining({
             code: expect.stringMatching(/^ERR_KS_INVALID_(OPTION|FIELD)$/),

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { KsType } from '@kaltura-ks/core';
 import { createKalturaClient } from '@kaltura-ks/core/client';
-import type { KalturaKsOptions } from '@kaltura-ks/core/http';
+import type { HasHeaders } from '@kaltura-ks/core/http';
 import { type Emulator, startEmulator } from '@kaltura-ks/emulator';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,9 @@ import { type AdapterHarness, headerUser, serve, stop } from './harness.js';
  * KS reaches anyone: a USER request never gets the ADMIN KS — not the browser (whatever
  * `allowAdminKs` says), not server code.
  */
-export function appTokenOverrideContract(harness: AdapterHarness): void {
+export function appTokenOverrideContract<Req extends HasHeaders>(
+  harness: AdapterHarness<Req>,
+): void {
   describe(`${harness.name}: an app token that overrides the session type`, () => {
     const secret = 'known-bugs-admin-secret-3e9f21a4';
     let emulator: Emulator;
@@ -32,9 +34,9 @@ export function appTokenOverrideContract(harness: AdapterHarness): void {
         partnerId: 4301,
         serviceUrl: emulator.url,
         appToken: { id: token.id, token: token.token, hashType: 'SHA256' },
-        getUser: headerUser() as never,
+        getUser: headerUser(),
         onWarning: () => {},
-      } as KalturaKsOptions<never>);
+      });
       close = app.close;
       server = await serve(app.target);
     });

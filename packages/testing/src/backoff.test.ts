@@ -30,7 +30,7 @@ describe('back-off across packages', () => {
         timers: clock.provider,
         random: () => r,
         crossTab: false,
-        retry: { baseMs, maxMs },
+        failureBackoff: { baseMs, maxMs },
       });
       await client.getKs();
       fail = true;

@@ -9,14 +9,19 @@ import type { HasHeaders, KalturaKsOptions, KsUser } from '@kaltura-ks/core/http
  * - `GET /api/user` answers `{ user }` from the context;
  * - errors reaching the framework's error path answer 500 `{ "error": code }`.
  * `close` releases what the middleware holds (its issuer and HTTP client).
+ *
+ * `Req` is the framework's request, as its `getUser` receives it. The contract's options read
+ * headers (`HasHeaders`), so they fit any `Req` that has them; a framework whose `getUser`
+ * receives something else (Hono's context) declares `HasHeaders` and converts in `createApp`.
  */
-export interface AdapterHarness {
+export interface AdapterHarness<Req extends HasHeaders = HasHeaders> {
   name: string;
-  createApp(options: KalturaKsOptions<never>): {
-    target: Server | ((...args: never[]) => unknown);
+  createApp(options: KalturaKsOptions<Req>): {
+    /** A Node request listener, or a server `serve` listens with. */
+    target: Server | RequestListener;
     close?: () => Promise<void>;
   };
-  kalturaKs(options: KalturaKsOptions<never>): unknown;
+  kalturaKs(options: KalturaKsOptions<Req>): unknown;
 }
 
 /** `getUser` for tests: the user is named by the `x-test-user` header (Node's or a Request's). */
@@ -34,9 +39,8 @@ export function headerUser(extra: Partial<KsUser> = {}) {
  * Listens on a loopback port once, so that many requests share one server (supertest
  * would start a server per request for a bare handler).
  */
-export async function serve(target: Server | ((...args: never[]) => unknown)): Promise<Server> {
-  const server =
-    typeof target === 'function' ? createServer(target as unknown as RequestListener) : target;
+export async function serve(target: Server | RequestListener): Promise<Server> {
+  const server = typeof target === 'function' ? createServer(target) : target;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port: 0, host: '127.0.0.1', backlog: 1024 }, () => {

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { inspect } from 'node:util';
 import { KsType, verifyKs } from '@kaltura-ks/core';
 import { createKalturaClient, type KalturaAppTokenInput } from '@kaltura-ks/core/client';
-import type { KalturaKsOptions } from '@kaltura-ks/core/http';
+import type { HasHeaders, KalturaKsOptions } from '@kaltura-ks/core/http';
 import type { KsIssuerEvent } from '@kaltura-ks/core/issuer';
 import { type Emulator, startEmulator } from '@kaltura-ks/emulator';
 import request, { type Response } from 'supertest';
@@ -61,7 +61,7 @@ interface Way {
   /** The action each mint makes, where mints are counted and faults set. */
   mint: { service: string; action: string };
   /** The way to mint, as middleware options. */
-  options(): Partial<KalturaKsOptions<never>>;
+  options(): Partial<KalturaKsOptions<HasHeaders>>;
   /** The privileges Kaltura puts in a KS asked for `ASKED`. */
   privileges: () => string;
 }
@@ -118,8 +118,8 @@ function expectIssued(res: Response, intended: Intended, now: number) {
  * The contract for one remote way: a fresh emulator for the describe, one app (and
  * server) per test, closed after it.
  */
-function describeRemoteWay(
-  harness: AdapterHarness,
+function describeRemoteWay<Req extends HasHeaders>(
+  harness: AdapterHarness<Req>,
   title: string,
   prepare: (world: World) => Promise<Way>,
   extra: (context: { world: () => World; open: Open }) => void,
@@ -158,7 +158,7 @@ function describeRemoteWay(
         partnerId: PARTNER,
         serviceUrl: world.emulator.url,
         ...way.options(),
-        getUser: headerUser() as never,
+        getUser: headerUser(),
         privileges: { sview: '*' },
         appId: APP_ID,
         now: world.clock.now,
@@ -174,7 +174,7 @@ function describeRemoteWay(
         },
         onWarning: () => {},
         ...overrides,
-      } as KalturaKsOptions<never>);
+      });
       const server = await serve(app.target);
       opened.push({ server, close: app.close });
       const agent = request(server);
@@ -461,7 +461,7 @@ async function throughHang(s: Session, send: () => Promise<Response>): Promise<R
   }
 }
 
-type Open = (overrides?: Partial<KalturaKsOptions<never>>) => Promise<{
+type Open = (overrides?: Partial<KalturaKsOptions<HasHeaders>>) => Promise<{
   get(path: string, user?: string): Promise<Response>;
   /** The route, reporting `ks` as refused by Kaltura (what the browser client's `reportRejected` sends). */
   report(user: string, ks: string): Promise<Response>;
@@ -475,7 +475,7 @@ type Open = (overrides?: Partial<KalturaKsOptions<never>>) => Promise<{
 }>;
 
 /** The middleware minting at Kaltura (the emulator): `session.start`, then an app token. */
-export function remoteMintContract(harness: AdapterHarness): void {
+export function remoteMintContract<Req extends HasHeaders>(harness: AdapterHarness<Req>): void {
   describeRemoteWay(
     harness,
     'minting with session.start at the emulator',
@@ -498,7 +498,7 @@ export function remoteMintContract(harness: AdapterHarness): void {
 
         const admin = await open({
           sessionStart: { secret: USER_SECRET },
-          getUser: headerUser({ type: KsType.ADMIN }) as never,
+          getUser: headerUser({ type: KsType.ADMIN }),
           allowAdminKs: true,
         });
         const failed = admin.next('mint-error');

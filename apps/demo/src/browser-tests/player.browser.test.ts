@@ -15,7 +15,7 @@ import { openTab, type TabGlobals } from './ks-tab.js';
 
 const LIFETIME_S = 10;
 /** The browser client's floors, scaled to the short lifetime. */
-const CLIENT = { minRenewIntervalMs: 1_500, minValidityMs: 1_500 };
+const CLIENT = { minRenewIntervalMs: 1_500, minRemainingMs: 1_500 };
 /** Generous: a loaded 2-core machine parses the 2.5 MB player slowly. */
 const WAIT = { timeout: 90_000, interval: 100 } as const;
 const TEST_TIMEOUT = 300_000;

@@ -13,7 +13,7 @@ interface Me {
     serviceUrl: string;
   };
   expiresInSeconds: number;
-  clientTiming: { minRenewIntervalMs: number; minValidityMs: number };
+  clientTiming: { minRenewIntervalMs: number; minRemainingMs: number };
   player: PlayerInfo;
 }
 

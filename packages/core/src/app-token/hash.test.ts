@@ -40,3 +40,44 @@ describe('appTokenHash (§9.7)', () => {
     }
   });
 });
+
+describe('app token hash types and inputs', () => {
+  it('reads the hash type in any case and answers in Kaltura spelling', () => {
+    expect(toAppTokenHashType('sha256')).toBe('SHA256');
+    expect(toAppTokenHashType('Md5')).toBe('MD5');
+    expect(appTokenHash(SPEC_WIDGET_KS, SPEC_APP_TOKEN.value, 'sha1')).toBe(SPEC_APP_TOKEN.sha1);
+  });
+
+  it('refuses names that are not hash types, inherited ones included', () => {
+    for (const name of [
+      '',
+      'SHA3',
+      'sha-256',
+      'toString',
+      'constructor',
+      'hasOwnProperty',
+      42,
+      null,
+    ]) {
+      expect(() => toAppTokenHashType(name)).toThrow(
+        expect.objectContaining({
+          code: 'ERR_KS_INVALID_OPTION',
+          message: 'hashType must be one of MD5, SHA1, SHA256, SHA512',
+        }),
+      );
+    }
+  });
+
+  it('names the missing input', () => {
+    for (const ks of ['', 42, undefined]) {
+      expect(() => appTokenHash(ks as never, SPEC_APP_TOKEN.value)).toThrow(
+        expect.objectContaining({ message: 'appTokenHash needs the widget KS' }),
+      );
+    }
+    for (const token of ['', 42, undefined]) {
+      expect(() => appTokenHash(SPEC_WIDGET_KS, token as never)).toThrow(
+        expect.objectContaining({ message: 'appTokenHash needs the app token value' }),
+      );
+    }
+  });
+});

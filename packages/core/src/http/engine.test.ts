@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createKsIssuer } from '../issuer/issuer.js';
 import { createMemoryStoreHub } from '../issuer/memory-store.js';
 import { createKsEngine } from './engine.js';
@@ -18,7 +18,7 @@ function setup(getUser: () => KsUser | null) {
   });
   const get = async () => {
     const context = await engine.context({});
-    const answer = await engine.respond(context, { method: 'GET', headers: {} });
+    const answer = await engine.respond({}, context, { method: 'GET', headers: {} });
     return { answer, body: JSON.parse(answer.body) as KsRouteBody };
   };
   return { get, tick: (ms: number) => (time += ms) };
@@ -57,7 +57,7 @@ describe('the route body, serialized once per cached session', () => {
       now: () => time,
     });
     const renew = async () => {
-      const answer = await engine.respond(await engine.context({}), {
+      const answer = await engine.respond({}, await engine.context({}), {
         method: 'GET',
         headers: {},
         renew: true,
@@ -99,7 +99,10 @@ describe('an engine given an issuer of its own', () => {
       issuer,
       getUser: () => ({ id: 'alice' }),
     });
-    const answer = await engine.respond(await engine.context({}), { method: 'GET', headers: {} });
+    const answer = await engine.respond({}, await engine.context({}), {
+      method: 'GET',
+      headers: {},
+    });
     expect(answer.status).toBe(200);
     expect(issuer.size).toBe(1);
     await engine.close();
@@ -160,7 +163,7 @@ describe('closing the engine', () => {
       },
       getUser: () => ({ id: 'alice' }),
     });
-    const answer = engine.respond(await engine.context({}), { method: 'GET', headers: {} });
+    const answer = engine.respond({}, await engine.context({}), { method: 'GET', headers: {} });
     await started;
     await engine.close();
     expect(await answer).toMatchObject({ status: 503 });
@@ -210,15 +213,15 @@ describe('the route answers a warm cache without a promise', () => {
     const ctx = engine.context({});
     expect(ctx).not.toBeInstanceOf(Promise);
     const get = { method: 'GET', headers: {} };
-    const cold = engine.respond(ctx as Exclude<typeof ctx, Promise<unknown>>, get);
+    const cold = engine.respond({}, ctx as Exclude<typeof ctx, Promise<unknown>>, get);
     expect(cold).toBeInstanceOf(Promise);
     const first = await cold;
-    const warm = engine.respond(await ctx, get);
+    const warm = engine.respond({}, await ctx, get);
     expect(warm).not.toBeInstanceOf(Promise);
     expect((warm as typeof first).status).toBe(200);
     expect(JSON.parse((warm as typeof first).body).ks).toBe(JSON.parse(first.body).ks);
     // Whatever is not a plain warm GET takes the full path, with its checks.
-    const crossSite = await engine.respond(await ctx, {
+    const crossSite = await engine.respond({}, await ctx, {
       method: 'GET',
       headers: { 'sec-fetch-site': 'cross-site' },
     });
@@ -255,9 +258,64 @@ describe('the route, given Fetch API headers', () => {
     });
     const context = await engine.context({});
     const cross = new Headers({ 'Sec-Fetch-Site': 'cross-site' });
-    expect((await engine.respond(context, { method: 'GET', headers: cross })).status).toBe(403);
+    expect((await engine.respond({}, context, { method: 'GET', headers: cross })).status).toBe(403);
     const same = new Headers({ 'Sec-Fetch-Site': 'same-origin' });
-    expect((await engine.respond(context, { method: 'GET', headers: same })).status).toBe(200);
+    expect((await engine.respond({}, context, { method: 'GET', headers: same })).status).toBe(200);
     await engine.close();
+  });
+});
+
+describe('handle: one request through the engine', () => {
+  const options = {
+    partnerId: 4242,
+    adminSecret: 'engine-test-admin-secret-0123456789',
+    privileges: 'sview:*',
+  };
+  const get = { method: 'GET', headers: {} };
+
+  it('calls then(context) off the route, and then(context, answer) on it; at once from a warm cache', async () => {
+    const engine = createKsEngine<{ user?: string }>({
+      ...options,
+      getUser: (req) => (req.user ? { id: req.user } : null),
+    });
+    const off = engine.handle({ user: 'alice' }, undefined, (context, answer) => ({
+      context,
+      answer,
+    }));
+    expect(off).not.toBeInstanceOf(Promise);
+    expect((off as Awaited<typeof off>).context.user).toEqual({ id: 'alice' });
+    expect((off as Awaited<typeof off>).answer).toBeUndefined();
+    const cold = engine.handle({ user: 'alice' }, get, (_, answer) => answer!);
+    expect(cold).toBeInstanceOf(Promise);
+    const first = await cold;
+    const warm = engine.handle({ user: 'alice' }, get, (_, answer) => answer!);
+    expect(warm).not.toBeInstanceOf(Promise);
+    expect(JSON.parse((warm as typeof first).body).ks).toBe(JSON.parse(first.body).ks);
+    // Nobody signed in: the route's 401, and a context whose getKs() refuses.
+    const nobody = await engine.handle({}, get, (context, answer) => ({ context, answer }));
+    expect(nobody.answer?.status).toBe(401);
+    expect(JSON.parse(nobody.answer!.body).error.code).toBe('ERR_KS_NO_USER');
+    await expect(nobody.context.getKs()).rejects.toMatchObject({ code: 'ERR_KS_NO_USER' });
+    await engine.close();
+  });
+
+  it('never throws: what getUser or then throws rejects', async () => {
+    const engine = createKsEngine<object>({
+      ...options,
+      getUser: () => {
+        throw new Error('session store down');
+      },
+    });
+    const then = vi.fn();
+    const done = engine.handle({}, get, then);
+    await expect(done).rejects.toThrow('session store down');
+    expect(then).not.toHaveBeenCalled();
+    const other = createKsEngine<object>({ ...options, getUser: () => null });
+    await expect(
+      other.handle({}, undefined, () => {
+        throw new Error('the adapter failed');
+      }),
+    ).rejects.toThrow('the adapter failed');
+    await Promise.all([engine.close(), other.close()]);
   });
 });

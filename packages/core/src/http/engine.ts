@@ -13,6 +13,7 @@ import type {
   KsHttpResponse,
   KsRouteBody,
   KsUser,
+  MaybePromise,
 } from './types.js';
 
 /** What an adapter needs from a request to answer the route. */
@@ -34,12 +35,25 @@ export interface KsEngine<Req> {
    * Resolves the user and returns the lazy per-request context: at once when `getUser`
    * answers synchronously, else a promise (await it either way).
    */
-  context(req: Req): KalturaContext | Promise<KalturaContext>;
+  context(req: Req): MaybePromise<KalturaContext>;
   /**
-   * Answers the route for this request and context: at once from a warm cache, else a
-   * promise (await it either way).
+   * Answers the route for `req`, given the context `context(req)` made for it: at once from
+   * a warm cache, else a promise (await it either way).
    */
-  respond(context: KalturaContext, request: RouteRequest): KsHttpResponse | Promise<KsHttpResponse>;
+  respond(req: Req, context: KalturaContext, route: RouteRequest): MaybePromise<KsHttpResponse>;
+  /**
+   * One request through the engine, for an adapter: resolves the context, answers the
+   * route when `route` is given (the request is for the route), and calls
+   * `then(context, answer)` — `answer` is undefined off the route. `then` runs at once when
+   * `getUser` answers synchronously and a warm cache serves the KS (the route's hot path),
+   * else after a promise; `handle` returns what `then` returns, or a promise of it. It never
+   * throws: an error (from `getUser`, or one the route has no answer for) rejects.
+   */
+  handle<R>(
+    req: Req,
+    route: RouteRequest | undefined,
+    then: (context: KalturaContext, answer: KsHttpResponse | undefined) => R,
+  ): R | Promise<Awaited<R>>;
   /**
    * Closes what the engine made from its options: the issuer (which at once
    * answers every request still waiting for a mint) and then the `store` given
@@ -85,17 +99,32 @@ const ISSUER_OPTION_NAMES = [
   'onEvent',
 ] as const;
 
-/** The request a context was made for, kept on the contexts this engine makes. */
-const REQUEST = Symbol('kaltura-ks request');
-
 type KsOverrides = Parameters<KalturaContext['getKs']>[0];
-
-interface EngineContext<Req> extends KalturaContext {
-  readonly [REQUEST]: Req;
-}
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
+/**
+ * `f(value)` at once for a value, after it for a promise: the one place the route decides
+ * between its hot path (no promise: `getUser` answered synchronously, a warm cache served
+ * the KS) and a promise. On the promise's path `recover` answers what rejects (the value or
+ * `f`); on the other, a throw of `f` is the caller's to catch.
+ */
+function chain<T, U>(
+  value: MaybePromise<T>,
+  f: (value: T) => U,
+  recover?: (error: unknown) => U,
+): U | Promise<Awaited<U>> {
+  if (!(value instanceof Promise)) return f(value);
+  const next = value.then(f);
+  return (recover ? next.catch(recover) : next) as Promise<Awaited<U>>;
+}
+
+/** The one check that someone is signed in, on every path to a KS. */
+function signedIn(user: KsUser | null): KsUser {
+  if (user === null) throw new KsError('ERR_KS_NO_USER', 'Nobody is signed in');
+  return user;
 }
 
 function invalidOption(message: string): KsError {
@@ -221,7 +250,7 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
   }
 
   /** Without a promise when getUser answers synchronously: the route's hot path. */
-  function context(req: Req): KalturaContext | Promise<KalturaContext> {
+  function context(req: Req): MaybePromise<KalturaContext> {
     let found: ReturnType<typeof getUser>;
     try {
       found = getUser(req);
@@ -236,14 +265,16 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
     }
   }
 
-  /** A user's KS: at once (no promise) when the privileges are static and the cache serves it. */
+  /**
+   * A signed-in user's KS: at once (no promise) when the privileges are static and the
+   * cache serves it. The one way to a KS, for `getKs()` and for the route.
+   */
   function sessionOf(
-    user: KsUser | null,
+    user: KsUser,
     req: Req,
     overrides: KsOverrides = {},
     getOptions?: GetKsOptions,
-  ): KsSession | Promise<KsSession> {
-    if (user === null) throw new KsError('ERR_KS_NO_USER', 'Nobody is signed in');
+  ): MaybePromise<KsSession> {
     // Kaltura treats the users '' and '0' as anonymous: shared by everyone and, with
     // widget:1, never revocable. A signed-in user must not become that user.
     if (user.id === '' || user.id === '0') {
@@ -268,18 +299,16 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
     if (user !== null && (typeof user !== 'object' || typeof user.id !== 'string')) {
       throw invalidOption('getUser must return { id: string, … } or null');
     }
-    const context: EngineContext<Req> = {
+    return {
       user,
       async getKs(overrides, getOptions) {
-        return sessionOf(user, req, overrides, getOptions);
+        return sessionOf(signedIn(user), req, overrides, getOptions);
       },
       async revoke(revokeOptions) {
         if (user === null) return { revoked: 0, ended: 0, reach: 'fleet' };
         return issuer.revoke(user.id, revokeOptions);
       },
-      [REQUEST]: req,
     };
-    return context;
   }
 
   // The route's body for a session, but for `serverTime`: serialized once per cached
@@ -328,9 +357,10 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
    * is the route's hot path. Every check is made the same way on both paths.
    */
   function respond(
+    req: Req,
     ctx: KalturaContext,
     request: RouteRequest,
-  ): KsHttpResponse | Promise<KsHttpResponse> {
+  ): MaybePromise<KsHttpResponse> {
     try {
       // Fetch metadata: refuse requests made from other sites (they could not read
       // the answer, but they could still make us mint).
@@ -348,8 +378,8 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
           headers: { ...baseHeaders, Allow: 'GET, DELETE' },
         };
       }
-      if (ctx.user === null) throw new KsError('ERR_KS_NO_USER', 'Nobody is signed in');
-      if ((ctx.user.type ?? KsType.USER) !== KsType.USER && !allowAdminKs) {
+      const user = signedIn(ctx.user);
+      if ((user.type ?? KsType.USER) !== KsType.USER && !allowAdminKs) {
         throw new KsError(
           'ERR_KS_FORBIDDEN',
           'An ADMIN KS is not sent to a browser (see allowAdminKs)',
@@ -362,14 +392,7 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
         forceRefresh: request.renew === true,
         rejectedKs: rejectedKsOf(request),
       };
-      // A context this engine made answers at once when it can; any other goes through getKs.
-      const session =
-        REQUEST in ctx
-          ? sessionOf(ctx.user, (ctx as EngineContext<Req>)[REQUEST], undefined, getOptions)
-          : ctx.getKs(undefined, getOptions);
-      return isThenable(session)
-        ? Promise.resolve(session).then(answer).catch(failed)
-        : answer(session);
+      return chain(sessionOf(user, req, undefined, getOptions), answer, failed);
     } catch (error) {
       try {
         return failed(error);
@@ -396,11 +419,28 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
     throw error;
   }
 
+  function handle<R>(
+    req: Req,
+    request: RouteRequest | undefined,
+    then: (context: KalturaContext, answer: KsHttpResponse | undefined) => R,
+  ): R | Promise<Awaited<R>> {
+    try {
+      return chain(context(req), (ctx) =>
+        request === undefined
+          ? then(ctx, undefined)
+          : chain(respond(req, ctx, request), (answer) => then(ctx, answer)),
+      ) as R | Promise<Awaited<R>>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   return {
     issuer,
     route,
     context,
     respond,
+    handle,
     async close() {
       if (options.issuer !== undefined) return;
       // The store was given for this issuer alone: closing it is what lets the process exit.

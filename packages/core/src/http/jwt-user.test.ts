@@ -141,14 +141,14 @@ describe('jwtUser with a shared secret', () => {
       ksVersion: 1,
     });
     const req = bearer(await token({ sub: 'mallory;disableentitlement,edit:*' }));
-    const answer = await engine.respond(await engine.context(req), {
+    const answer = await engine.respond(req, await engine.context(req), {
       method: 'GET',
       headers: req.headers,
     });
     expect(answer.status).toBe(400);
     expect(JSON.parse(answer.body).error.code).toBe('ERR_KS_INVALID_FIELD');
     const privileged = bearer(await token({ sub: 'eve', kaltura: 'sview:*,_u:admin' }));
-    const second = await engine.respond(await engine.context(privileged), {
+    const second = await engine.respond(privileged, await engine.context(privileged), {
       method: 'GET',
       headers: privileged.headers,
     });
@@ -254,7 +254,7 @@ describe('jwtUser with a claim of the wrong type', () => {
 
   async function route(claims: Record<string, unknown>) {
     const req = bearer(await token(claims));
-    return engine.respond(await engine.context(req), { method: 'GET', headers: req.headers });
+    return engine.respond(req, await engine.context(req), { method: 'GET', headers: req.headers });
   }
 
   it.each([
@@ -302,7 +302,7 @@ describe('jwtUser with a claim of the wrong type', () => {
     const req = bearer(signed);
     expect(await getUser(req)).toBeNull();
     expect(reasons.map((r) => r.code)).toEqual(['ERR_JWT_CLAIM_VALIDATION_FAILED']);
-    const answer = await engine.respond(await engine.context(req), {
+    const answer = await engine.respond(req, await engine.context(req), {
       method: 'GET',
       headers: req.headers,
     });
@@ -427,7 +427,7 @@ describe('the engine refuses anonymous user ids', () => {
         getUser: () => ({ id }),
       });
       const ctx = await engine.context({ headers: {} });
-      const answer = await engine.respond(ctx, { method: 'GET', headers: {} });
+      const answer = await engine.respond({ headers: {} }, ctx, { method: 'GET', headers: {} });
       expect(answer.status).toBe(400);
       expect(JSON.parse(answer.body).error.code).toBe('ERR_KS_INVALID_FIELD');
       await expect(ctx.getKs()).rejects.toMatchObject({ code: 'ERR_KS_INVALID_FIELD' });
@@ -458,7 +458,7 @@ describe('the engine checks the type Kaltura issued', () => {
         onWarning: () => {},
       });
       const context = await engine.context({ headers: {} });
-      const answer = await engine.respond(context, { method: 'GET', headers: {} });
+      const answer = await engine.respond({ headers: {} }, context, { method: 'GET', headers: {} });
       expect(answer.status).toBe(503);
       expect(JSON.parse(answer.body).error.code).toBe('ERR_KS_NOT_GRANTED');
       expect(answer.body).not.toContain('forced-admin-ks');
@@ -474,8 +474,12 @@ describe('the engine checks the type Kaltura issued', () => {
       onWarning: () => {},
     });
     expect(
-      (await admin.respond(await admin.context({ headers: {} }), { method: 'GET', headers: {} }))
-        .status,
+      (
+        await admin.respond({ headers: {} }, await admin.context({ headers: {} }), {
+          method: 'GET',
+          headers: {},
+        })
+      ).status,
     ).toBe(200);
   });
 });

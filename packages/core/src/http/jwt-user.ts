@@ -1,9 +1,17 @@
-import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { webcrypto } from 'node:crypto';
+import {
+  createRemoteJWKSet,
+  type JWSHeaderParameters,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from 'jose';
 import { type Clock, systemClock } from '../clock.js';
 import { KsError } from '../errors.js';
 import type { PrivilegesInput } from '../privileges/privileges.js';
 import { headerValue } from './headers.js';
 import type { HasHeaders, KsUser } from './types.js';
+import { VerifiedTokens } from './verified-tokens.js';
 
 export interface JwtUserOptions {
   /** Verify against a remote key set (JWKS), fetched and cached by jose. */
@@ -28,6 +36,14 @@ export interface JwtUserOptions {
   now?: Clock;
   /** Called with the reason a token was refused (never the token, never a claim's value). */
   onReject?: (reason: JwtRejectReason) => void;
+  /**
+   * With a `secret`: how many verified tokens to remember, so that a repeated token is
+   * not verified again — only until its `exp`, and only while its `nbf` and `iat` still
+   * pass on the clock. Default 10,000; 0 verifies every token every time. (With a
+   * `jwksUrl`, every token is verified every time: a key taken out of the set must stop
+   * its tokens.)
+   */
+  maxCachedTokens?: number;
 }
 
 /**
@@ -56,6 +72,36 @@ function jsonType(value: unknown): string {
 
 function invalidOption(message: string): KsError {
   return new KsError('ERR_KS_INVALID_OPTION', message);
+}
+
+/** The WebCrypto HMAC parameters of each HS algorithm, as jose checks a CryptoKey against them. */
+const HMAC = new Map<string, webcrypto.HmacImportParams>([
+  ['HS256', { name: 'HMAC', hash: 'SHA-256' }],
+  ['HS384', { name: 'HMAC', hash: 'SHA-384' }],
+  ['HS512', { name: 'HMAC', hash: 'SHA-512' }],
+]);
+
+/**
+ * The shared secret as jose's key: imported once per HS algorithm (jose imports raw
+ * bytes again for every token it verifies), the raw bytes for any other algorithm,
+ * which jose then refuses as it always has.
+ */
+function importedSecret(
+  secret: Uint8Array,
+): (header: JWSHeaderParameters) => Uint8Array | Promise<webcrypto.CryptoKey> {
+  const keys = new Map<string, Promise<webcrypto.CryptoKey>>();
+  return ({ alg }) => {
+    const params = alg === undefined ? undefined : HMAC.get(alg);
+    if (alg === undefined || params === undefined) return secret;
+    let key = keys.get(alg);
+    if (key === undefined) {
+      key = webcrypto.subtle.importKey('raw', secret, params, false, ['verify']);
+      // A failed import is not kept: the next token tries again.
+      key.catch(() => keys.delete(alg));
+      keys.set(alg, key);
+    }
+    return key;
+  };
 }
 
 function cookieValue(cookieHeader: string | undefined, name: string): string | undefined {
@@ -92,6 +138,7 @@ export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<K
     clockToleranceSeconds = 5,
     now = systemClock,
     onReject,
+    maxCachedTokens = 10_000,
   } = options;
   if ((jwksUrl === undefined) === (secret === undefined))
     throw invalidOption('jwtUser needs exactly one of jwksUrl or secret');
@@ -115,10 +162,15 @@ export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<K
   ) {
     throw invalidOption('jwtUser clockToleranceSeconds must be a non-negative number of seconds');
   }
-  let key: Uint8Array | JWTVerifyGetKey;
+  if (!Number.isSafeInteger(maxCachedTokens) || maxCachedTokens < 0)
+    throw invalidOption('jwtUser maxCachedTokens must be a non-negative integer');
+  let key:
+    | ((header: JWSHeaderParameters) => Uint8Array | Promise<webcrypto.CryptoKey>)
+    | JWTVerifyGetKey;
   if (secret !== undefined) {
-    key = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
-    if (key.length < 32) throw invalidOption('jwtUser secret must be at least 32 bytes');
+    const bytes = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
+    if (bytes.length < 32) throw invalidOption('jwtUser secret must be at least 32 bytes');
+    key = importedSecret(bytes);
   } else {
     let url: URL;
     try {
@@ -136,6 +188,10 @@ export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<K
     // jose checks `exp` only when present: a token without one would never expire.
     requiredClaims: ['exp'],
   };
+  const verified =
+    secret !== undefined && maxCachedTokens > 0
+      ? new VerifiedTokens(maxCachedTokens, clockToleranceSeconds)
+      : undefined;
   const reject = (code: string, message: string): null => {
     try {
       onReject?.({ code, message });
@@ -152,13 +208,14 @@ export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<K
       bearer ??
       (cookie === undefined ? undefined : cookieValue(headerValue(req, 'cookie'), cookie));
     if (token === undefined || token === '') return null;
+    const known = verified?.get(token, now());
+    if (known !== undefined) return known;
     let payload: JWTPayload;
     try {
-      const checks = { ...verifyOptions, currentDate: new Date(now()) };
-      ({ payload } =
-        typeof key === 'function'
-          ? await jwtVerify(token, key, checks)
-          : await jwtVerify(token, key, checks));
+      ({ payload } = await jwtVerify(token, key, {
+        ...verifyOptions,
+        currentDate: new Date(now()),
+      }));
     } catch (error) {
       return reject(
         (error as { code?: string }).code ?? 'ERR_JWT_INVALID',
@@ -202,6 +259,8 @@ export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<K
         user.privileges = privileges as PrivilegesInput;
       }
     }
+    // jose required a numeric exp, and a numeric nbf and iat when present.
+    verified?.set(token, user, payload as { exp: number; nbf?: number; iat?: number });
     return user;
   };
 }

@@ -651,6 +651,30 @@ describe('revoke, clear and bounds', () => {
     expect(events.filter((e) => e.type === 'evict' && e.reason === 'cleared')).toHaveLength(2);
   });
 
+  it("revoke finds a user's sessions as they come and go (one, several, one evicted), and events name them", async () => {
+    const { issuer, events } = setup({ max: 4 });
+    await issuer.getKs({ userId: 'alice', privileges: 'edit:a,edit:b' }); // v1 and v2 key forms differ
+    await issuer.getKs({ userId: 'alice', privileges: 'list' });
+    await issuer.getKs({ userId: 'alice', type: 2 });
+    await issuer.getKs({ userId: 'bob' });
+    await issuer.getKs({ userId: 'carol' }); // evicts alice's first
+    const capacity = events.filter((e) => e.type === 'evict' && e.reason === 'capacity');
+    expect(capacity.map((e) => e.type === 'evict' && e.key)).toEqual([
+      { partnerId: PARTNER, userId: 'alice', type: 0, privileges: 'edit:a/b' },
+    ]);
+    expect(await issuer.revoke('alice')).toBe(2);
+    const revoked = events.filter((e) => e.type === 'evict' && e.reason === 'revoked');
+    expect(revoked.map((e) => e.type === 'evict' && e.key)).toEqual([
+      { partnerId: PARTNER, userId: 'alice', type: 0, privileges: 'list' },
+      { partnerId: PARTNER, userId: 'alice', type: 2, privileges: '' },
+    ]);
+    expect(await issuer.revoke('alice')).toBe(0);
+    await issuer.getKs({ userId: 'alice' });
+    expect(await issuer.revoke('alice')).toBe(1);
+    expect(await issuer.revoke('bob')).toBe(1);
+    expect(issuer.peek({ userId: 'carol' })).toBeDefined();
+  });
+
   it('max bounds the cache, evicting the least recently used', async () => {
     const { issuer, events } = setup({ max: 3 });
     for (const userId of ['a', 'b', 'c', 'd', 'e']) await issuer.getKs({ userId });

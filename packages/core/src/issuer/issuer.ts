@@ -295,6 +295,21 @@ function isWidgetLike(memo: { privileges: string; normalized: string }): boolean
   );
 }
 
+/**
+ * What a cache key stands for, read back from it rather than kept beside it: the key
+ * is `partnerId\ntype\nuserId\n` and the privileges' key form, whose first line is
+ * their normalised form (no field holds a control character: see #normalize).
+ */
+function keyInfoOf(key: string): KsKeyInfo {
+  const [partnerId, type, userId, privileges] = key.split('\n');
+  return {
+    partnerId: Number(partnerId),
+    userId: userId ?? '',
+    type: Number(type),
+    privileges: privileges ?? '',
+  };
+}
+
 function option(message: string): KsError {
   return new KsError('ERR_KS_INVALID_OPTION', message);
 }
@@ -347,8 +362,8 @@ class Issuer implements KsIssuer {
   /** The privileges a minted KS carries beyond the request, for its mint event. */
   readonly #extras = new WeakMap<KsSession, string>();
   readonly #cache: LRUCache<string, KsSession>;
-  readonly #keyInfo = new Map<string, KsKeyInfo>();
-  readonly #byUser = new Map<string, Set<string>>();
+  /** The keys cached for each user: one key as itself (most users have one), more in a list. */
+  readonly #byUser = new Map<string, string | string[]>();
   readonly #flights = new Map<string, Flight>();
   readonly #failures: RequestFailures;
   readonly #memo = new Map<string, { privileges: string; normalized: string; keyed: string }>();
@@ -1222,16 +1237,26 @@ class Issuer implements KsIssuer {
     // lru-cache treats an entry as stale once `now - start > ttl`; a KS is dead at expiresAt.
     const ttl = session.expiresAt - this.#now() - 1;
     if (ttl <= 0) return;
-    this.#keyInfo.set(key, info);
     const keys = this.#byUser.get(info.userId);
-    if (keys === undefined) this.#byUser.set(info.userId, new Set([key]));
-    else keys.add(key);
+    if (keys === undefined) this.#byUser.set(info.userId, key);
+    else if (typeof keys === 'string') {
+      if (keys !== key) this.#byUser.set(info.userId, [keys, key]);
+    } else if (!keys.includes(key)) keys.push(key);
     this.#cache.set(key, session, { ttl });
   }
 
+  #unindex(userId: string, key: string): void {
+    const keys = this.#byUser.get(userId);
+    if (keys === key) this.#byUser.delete(userId);
+    else if (Array.isArray(keys)) {
+      const at = keys.indexOf(key);
+      if (at >= 0) keys.splice(at, 1);
+      if (keys.length === 1) this.#byUser.set(userId, keys[0]!);
+    }
+  }
+
   #disposed(key: string, reason: LRUCache.DisposeReason): void {
-    const info = this.#keyInfo.get(key);
-    if (info === undefined) return;
+    const info = keyInfoOf(key);
     const why: KsEvictReason =
       reason === 'set'
         ? 'replaced'
@@ -1240,12 +1265,7 @@ class Issuer implements KsIssuer {
           : reason === 'expire'
             ? 'expired'
             : (this.#evictReason ?? 'expired');
-    if (reason !== 'set') {
-      this.#keyInfo.delete(key);
-      const keys = this.#byUser.get(info.userId);
-      keys?.delete(key);
-      if (keys?.size === 0) this.#byUser.delete(info.userId);
-    }
+    if (reason !== 'set') this.#unindex(info.userId, key);
     this.#emit(() => ({ type: 'evict', key: info, reason: why }));
   }
 
@@ -1341,10 +1361,10 @@ class Issuer implements KsIssuer {
     const dropped: Array<{ info: KsKeyInfo; session: KsSession }> = [];
     this.#evictReason = 'revoked';
     try {
-      for (const key of [...(this.#byUser.get(userId) ?? [])]) {
+      const keys = this.#byUser.get(userId);
+      for (const key of typeof keys === 'string' ? [keys] : [...(keys ?? [])]) {
         const session = this.#cache.peek(key, { allowStale: true });
-        const info = this.#keyInfo.get(key);
-        if (session !== undefined && info !== undefined) dropped.push({ info, session });
+        if (session !== undefined) dropped.push({ info: keyInfoOf(key), session });
         this.#cache.delete(key);
         this.#failures.delete(key);
       }

@@ -36,10 +36,7 @@ export function createMemoryStoreHub(now: () => number = Date.now) {
 
   function check(operation: Operation): void {
     if (failing.has(operation))
-      throw new KsError(
-        'ERR_KS_UNAVAILABLE',
-        `The in-memory store is failing ${operation} (setFailing)`,
-      );
+      throw new KsError('ERR_KS_UNAVAILABLE', 'The memory store is failing (setFailing)');
   }
 
   function revocations(partnerId: number): Revocations {

@@ -225,6 +225,16 @@ describe('downloadasset sessions are deterministic, as on the server (§3.3)', (
 });
 
 describe('createKs refuses anything that could change the KS meaning (ERR_KS_INVALID_FIELD)', () => {
+  it('a privileges string a KS v2 accepted is still checked against the v1 rules when signed in v1', () => {
+    // KS v2 trims each item (PHP's trim); KS v1 keeps it verbatim, where " sview" is no name.
+    const privileges = ' sview:1_abc';
+    const v2 = createKs({ ...base, version: 2, privileges });
+    expect(verifyKs(v2, { ...base, secrets: SPEC_SECRET, now: () => 0 })).toMatchObject({
+      privileges: 'sview:1_abc',
+    });
+    expectInvalidField(() => createKs({ ...base, version: 1, privileges }));
+  });
+
   it('the spec injection: a ";" in a v1 user id would become privileges', () => {
     expectInvalidField(() =>
       createKs({
@@ -327,4 +337,191 @@ describe('createKs refuses bad options (ERR_KS_INVALID_OPTION)', () => {
     expect((caught as KsError).code).toBe('ERR_KS_INVALID_OPTION');
     expect((caught as KsError).message).not.toContain(SPEC_SECRET);
   });
+});
+
+/** The code and the reason of a refusal. */
+function refusal(fn: () => unknown): { code: string; message: string } {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof KsError) return { code: error.code, message: error.message };
+    return { code: 'not a KsError', message: String(error) };
+  }
+  return { code: 'no error', message: '' };
+}
+
+describe('createKs checks every call, whatever came before', () => {
+  it('a privileges string accepted for a KS v2 is still refused for a v1 it would break', () => {
+    // v2 trims items, so " sview:*" is fine there; v1 would read a privilege named " sview".
+    const privileges = 'edit:0_a, sview:*';
+    expect(verifyKs(createKs({ ...base, privileges }), { secrets: SPEC_SECRET }).privileges).toBe(
+      'edit:0_a,sview:*',
+    );
+    expect(refusal(() => createKs({ ...base, privileges, version: 1 })).code).toBe(
+      'ERR_KS_INVALID_FIELD',
+    );
+    // And again, the other way round.
+    expect(refusal(() => createKs({ ...base, privileges, version: 1 })).code).toBe(
+      'ERR_KS_INVALID_FIELD',
+    );
+    expect(() => createKs({ ...base, privileges })).not.toThrow();
+  });
+
+  it('the same privileges give the same v2 fields on every call', () => {
+    const privileges = 'sview:0_a/0_b,*,list';
+    for (let i = 0; i < 3; i++) {
+      const fields = verifyKs(createKs({ ...base, privileges }), { secrets: SPEC_SECRET });
+      expect(fields.privileges).toBe('sview:0_a/0_b,all:*,list');
+    }
+  });
+
+  it('a privileges string accepted for v1 is accepted again for v1 and for v2', () => {
+    const privileges = 'sview:*,appid:a.example';
+    for (const version of [1, 1, 2, 2] as const) {
+      const ks = createKs({ ...base, privileges, version });
+      expect(verifyKs(ks, { secrets: SPEC_SECRET }).privileges).toBe(privileges);
+    }
+  });
+});
+
+describe('createKs refuses bad options, naming them', () => {
+  it.each([null, undefined, 'secret', 42])('%j instead of an options object', (options) => {
+    expect(refusal(() => createKs(options as never))).toEqual({
+      code: 'ERR_KS_INVALID_OPTION',
+      message: 'createKs needs an options object',
+    });
+  });
+
+  it.each([
+    [{ version: 0 }, 'version must be 1 or 2'],
+    [{ version: '2' }, 'version must be 1 or 2'],
+    [{ partnerId: 1.5 }, 'partnerId must be an integer'],
+    [{ masterPartnerId: 'x' }, 'masterPartnerId must be an integer'],
+    [{ expiresInSeconds: -1 }, 'expiresInSeconds must be a positive integer'],
+    [{ validUntil: 0 }, 'validUntil must be a positive integer'],
+    [{ secret: '' }, 'secret must be a non-empty string'],
+    [{ type: 1 }, 'type must be KsType.USER (0) or KsType.ADMIN (2)'],
+  ])('%j', (bad, message) => {
+    expect(refusal(() => createKs({ ...base, ...bad } as never))).toEqual({
+      code: 'ERR_KS_INVALID_OPTION',
+      message,
+    });
+  });
+
+  it('takes a null or undefined masterPartnerId as none, and additionalData only when given', () => {
+    for (const masterPartnerId of [null, undefined]) {
+      const ks = createKs({ ...base, masterPartnerId: masterPartnerId as never });
+      expect(verifyKs(ks, { secrets: SPEC_SECRET })).not.toHaveProperty('masterPartnerId');
+    }
+    const v1 = createKs({
+      ...base,
+      version: 1,
+      validUntil: 5,
+      randomBytes: () => new Uint8Array(4),
+    });
+    expect(Buffer.from(v1, 'base64').toString().split('|')[1]).toBe('12345;12345;5;0;0;;;;');
+  });
+
+  it('refuses random bytes too few for the KS version: 4 for v1, 16 for v2', () => {
+    const few = (size: number) => () => new Uint8Array(size);
+    expect(refusal(() => createKs({ ...base, version: 1, randomBytes: few(3) }))).toEqual({
+      code: 'ERR_KS_INVALID_OPTION',
+      message: 'randomBytes returned too few bytes',
+    });
+    expect(refusal(() => createKs({ ...base, randomBytes: few(15) }))).toEqual({
+      code: 'ERR_KS_INVALID_OPTION',
+      message: 'randomBytes returned too few bytes',
+    });
+    expect(() => createKs({ ...base, version: 1, randomBytes: few(4) })).not.toThrow();
+    expect(() => createKs({ ...base, randomBytes: few(16) })).not.toThrow();
+  });
+});
+
+describe('the random part of a KS', () => {
+  it('v1: the four bytes asked for, as an unsigned big-endian integer', () => {
+    const sizes: number[] = [];
+    const rand = (bytes: number[]) =>
+      decodeKs(
+        createKs({
+          ...base,
+          version: 1,
+          validUntil: 5,
+          randomBytes: (size) => {
+            sizes.push(size);
+            return Uint8Array.from(bytes);
+          },
+        }),
+      );
+    expect(rand([0xff, 0xff, 0xff, 0xff])).toMatchObject({ rand: '4294967295' });
+    expect(rand([0x80, 0, 0, 1])).toMatchObject({ rand: '2147483649' });
+    expect(rand([1, 2, 3, 4, 5])).toMatchObject({ rand: String(0x01020304) });
+    expect(sizes).toEqual([4, 4, 4]);
+  });
+
+  it('v2: the first sixteen bytes given, in front of the query, under the hash', () => {
+    const bytes = Uint8Array.from({ length: 20 }, (_, i) => 0xf0 - i);
+    let asked = 0;
+    const ks = createKs({
+      ...base,
+      userId: 'u',
+      validUntil: 5,
+      randomBytes: (size) => {
+        asked = size;
+        return bytes;
+      },
+    });
+    expect(asked).toBe(16);
+    const decoded = Buffer.from(ks, 'base64url');
+    const key = createHash('sha1').update(SPEC_SECRET).digest().subarray(0, 16);
+    const plain = createDecipheriv('aes-128-cbc', key, Buffer.alloc(16))
+      .setAutoPadding(false)
+      .update(decoded.subarray('v2|12345|'.length));
+    const body = Buffer.concat([bytes.subarray(0, 16), Buffer.from('_e=5&_t=0&_u=u')]);
+    expect(plain.subarray(0, 20)).toEqual(createHash('sha1').update(body).digest());
+    expect(plain.subarray(20, 20 + body.length)).toEqual(body);
+    expect(plain.subarray(20 + body.length)).toEqual(Buffer.alloc(plain.length - 20 - body.length));
+  });
+
+  it('v2 without injected bytes: sixteen secure random bytes, new on every KS', () => {
+    const randoms = new Set<string>();
+    const key = createHash('sha1').update(SPEC_SECRET).digest().subarray(0, 16);
+    for (let i = 0; i < 50; i++) {
+      const decoded = Buffer.from(createKs({ ...base, validUntil: 5 }), 'base64url');
+      const plain = createDecipheriv('aes-128-cbc', key, Buffer.alloc(16))
+        .setAutoPadding(false)
+        .update(decoded.subarray('v2|12345|'.length));
+      randoms.add(plain.subarray(20, 36).toString('hex'));
+      expect(plain.subarray(36, 49).toString()).toBe('_e=5&_t=0&_u=');
+      expect(plain.subarray(49)).toEqual(Buffer.alloc(plain.length - 49));
+    }
+    expect(randoms.size).toBe(50);
+  });
+});
+
+describe('KS v2 length and padding', () => {
+  it.each([0, 1, 11, 12, 13, 27, 28, 29, 100, 1000])(
+    'a user id of %i characters: whole AES blocks, base64url with its = padding, and it reads back',
+    (length) => {
+      const userId = 'u'.repeat(Math.min(length, 100));
+      const privileges = length > 100 ? `appid:${'p'.repeat(length)}` : '';
+      const ks = createKs({
+        ...base,
+        userId,
+        privileges,
+        validUntil: 5,
+        randomBytes: countingBytes,
+      });
+      expect(ks).toMatch(/^[A-Za-z0-9_-]+={0,2}$/);
+      expect(ks.length % 4).toBe(0);
+      const decoded = Buffer.from(ks, 'base64url');
+      expect(decoded.subarray(0, 9).toString()).toBe('v2|12345|');
+      const queryLength =
+        `_e=5&_t=0&_u=${userId}`.length + (privileges ? privileges.length + 1 : 0);
+      expect(decoded.length - 9).toBe(Math.ceil((36 + queryLength) / 16) * 16);
+      expect(verifyKs(ks, { secrets: SPEC_SECRET, now: fixedClock(0) })).toMatchObject({
+        userId,
+        privileges,
+      });
+    },
+  );
 });

@@ -1,8 +1,15 @@
 import type { Clock } from '../clock.js';
 import { KsError } from '../errors.js';
 import { formatPrivileges, type PrivilegesInput, v2Fields } from '../privileges/privileges.js';
-import { encodeStandardBase64 } from './base64.js';
-import { fillSecureRandom, ksCipherFor, secureRandomBytes, sha1, sha1Hex } from './crypto.js';
+import { MAX_NUMBER_TEXT, writeAscii, writeInteger, writeUtf8 } from './bytes.js';
+import {
+  fillSecureRandom,
+  ksCipherFor,
+  secretBytes,
+  secureRandomUint32,
+  sha1Hex,
+  sha1Latin1,
+} from './crypto.js';
 import {
   checkAdditionalData,
   checkPartnerId,
@@ -11,7 +18,7 @@ import {
   checkType,
   checkUserId,
 } from './fields.js';
-import { phpSeededBytes, phpUrlencode } from './php.js';
+import { phpSeededBytes, phpUrlencode, writePhpUrlencoded } from './php.js';
 import { KsType, type KsVersion } from './types.js';
 
 export interface CreateKsOptions {
@@ -93,135 +100,232 @@ export function signKs(options: CreateKsOptions): { ks: string; validUntil: numb
   }
 
   let random = options.randomBytes;
-  let v1Rand: string | undefined;
-  if (privileges.includes('downloadasset')) {
+  let v1Rand: number | undefined;
+  if (privileges.downloadAsset) {
     // Kaltura makes these sessions deterministic so that download URLs cache:
     // expiry rounded up to 5 minutes, PHP's RNG seeded with it (spec §3.3).
     validUntil =
       Math.ceil(validUntil / DOWNLOAD_ASSET_ROUNDING_SECONDS) * DOWNLOAD_ASSET_ROUNDING_SECONDS;
     const seed = validUntil;
     random = (size) => phpSeededBytes(seed, size);
-    v1Rand = String(validUntil);
+    v1Rand = validUntil;
   }
 
+  const fields = { partnerId, validUntil, type, userId, masterPartnerId, additionalData };
   if (version === 1) {
-    const rand = v1Rand ?? randomUint32(random ?? secureRandomBytes);
-    const ks = createV1(
-      secret,
-      partnerId,
-      validUntil,
-      type,
-      rand,
-      userId,
-      privileges,
-      masterPartnerId,
-      additionalData,
-    );
-    return { ks, validUntil };
+    const rand = v1Rand ?? (random === undefined ? secureRandomUint32() : randomUint32(random));
+    return { ks: createV1(secret, fields, rand, privileges.privileges), validUntil };
   }
-  // Privilege names never start with "_", so the reserved fields cannot collide
-  // with them and simply follow, in the server's order.
-  let query = `${v2PrivilegesQuery(privileges)}_e=${validUntil}&_t=${type}&_u=${phpUrlencode(userId)}`;
-  if (masterPartnerId !== undefined) query += `&_m=${masterPartnerId}`;
-  if (additionalData !== undefined) query += `&_d=${phpUrlencode(additionalData)}`;
-  return { ks: createV2(secret, partnerId, query, random), validUntil };
+  // Asked before anything is written to the shared scratch space: it may be code of the caller's.
+  const randomPrefix = random === undefined ? undefined : randomBytesFrom(random, RANDOM_SIZE);
+  return { ks: createV2(secret, fields, privileges.query, randomPrefix), validUntil };
+}
+
+/** The fields both versions write besides the privileges, validated. */
+interface SignedFields {
+  partnerId: number;
+  validUntil: number;
+  type: number;
+  userId: string;
+  masterPartnerId: number | undefined;
+  additionalData: string | undefined;
+}
+
+/** Validated privileges, and what the signer needs to know about them. */
+interface CheckedPrivileges {
+  privileges: string;
+  /** KS v2: the privileges' part of the query (spec §3.1–§3.2), with a trailing `&` when not empty. */
+  query: string;
+  downloadAsset: boolean;
 }
 
 // A server signs the same few privilege sets over and over: remember which
-// strings passed validation and how each encodes in a v2 query.
+// strings passed validation, and how each encodes in a v2 query.
 const MEMO_MAX = 512;
-const validV1 = new Set<string>();
-const v2Queries = new Map<string, string>();
+const checkedV1 = new Map<string, CheckedPrivileges>();
+const checkedV2 = new Map<string, CheckedPrivileges>();
 
-function remember<T>(memo: Set<string> | Map<string, T>, add: () => void): void {
-  if (memo.size >= MEMO_MAX) memo.clear();
-  add();
-}
-
-function checkedPrivileges(input: PrivilegesInput | undefined, version: KsVersion): string {
-  if (typeof input === 'string' && (version === 1 ? validV1.has(input) : v2Queries.has(input))) {
-    return input;
+function checkedPrivileges(
+  input: PrivilegesInput | undefined,
+  version: KsVersion,
+): CheckedPrivileges {
+  const memo = version === 1 ? checkedV1 : checkedV2;
+  if (typeof input === 'string') {
+    const known = memo.get(input);
+    if (known !== undefined) return known;
   }
+  // A string comes back as it is, a record as its string: either way the memo's key.
   const privileges = formatPrivileges(input, version);
-  if (version === 1 && !validV1.has(privileges)) remember(validV1, () => validV1.add(privileges));
-  return privileges;
+  let checked = memo.get(privileges);
+  if (checked === undefined) {
+    checked = {
+      privileges,
+      query: version === 2 ? v2PrivilegesQuery(privileges) : '',
+      downloadAsset: privileges.includes('downloadasset'),
+    };
+    if (memo.size >= MEMO_MAX) memo.clear();
+    memo.set(privileges, checked);
+  }
+  return checked;
 }
 
-/** The privileges' part of a v2 query (spec §3.1–§3.2), with a trailing `&` when not empty. */
 function v2PrivilegesQuery(privileges: string): string {
-  let query = v2Queries.get(privileges);
-  if (query === undefined) {
-    query = '';
-    for (const [name, value] of v2Fields(privileges))
-      query += `${phpUrlencode(name)}=${phpUrlencode(value)}&`;
-    const encoded = query;
-    remember(v2Queries, () => v2Queries.set(privileges, encoded));
-  }
+  let query = '';
+  for (const [name, value] of v2Fields(privileges))
+    query += `${phpUrlencode(name)}=${phpUrlencode(value)}&`;
   return query;
 }
 
-function randomUint32(random: (size: number) => Uint8Array): string {
-  const bytes = random(4);
-  if (bytes.length < 4)
+function randomBytesFrom(random: (size: number) => Uint8Array, size: number): Uint8Array {
+  const bytes = random(size);
+  if (bytes.length < size)
     throw new KsError('ERR_KS_INVALID_OPTION', 'randomBytes returned too few bytes');
-  return String(((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0);
+  return bytes;
 }
 
-function createV1(
-  secret: string,
-  partnerId: number,
-  validUntil: number,
-  type: number,
-  rand: string,
-  userId: string,
-  privileges: string,
-  masterPartnerId: number | undefined,
-  additionalData: string | undefined,
-): string {
-  // Nine fields, as the server writes them (so a plain KS ends in ";;").
-  const info = `${partnerId};${partnerId};${validUntil};${type};${rand};${userId};${privileges};${masterPartnerId ?? ''};${additionalData ?? ''}`;
-  const signature = sha1Hex(secret + info);
-  return encodeStandardBase64(Buffer.from(`${signature}|${info}`, 'utf8'));
+function randomUint32(random: (size: number) => Uint8Array): number {
+  const bytes = randomBytesFrom(random, 4);
+  return ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
+}
+
+// Scratch space reused by every KS, grown on demand: nothing runs between the
+// first byte written there and the KS string read out of it but this module's
+// own code (no option getter, clock or random source), so one is enough.
+let plainScratch: Buffer = Buffer.alloc(1024);
+let outScratch: Buffer = Buffer.alloc(1024);
+
+function scratchOf(scratch: Buffer, size: number): Buffer {
+  return scratch.length >= size ? scratch : Buffer.alloc(size * 2);
+}
+
+/**
+ * `buffer.subarray(start, end)`, the same view again while the same range of the
+ * same buffer is asked for: one user's KSs keep their length, and making a view
+ * costs about as much as hashing a hundred bytes. Only for a range read before
+ * anything else asks this function again.
+ */
+function reusedView(): (buffer: Buffer, start: number, end: number) => Buffer {
+  let source: Buffer | undefined;
+  let from = -1;
+  let to = -1;
+  let view: Buffer = Buffer.alloc(0);
+  return (buffer, start, end) => {
+    if (buffer !== source || start !== from || end !== to) {
+      view = buffer.subarray(start, end);
+      source = buffer;
+      from = start;
+      to = end;
+    }
+    return view;
+  };
+}
+const v1Signed = reusedView();
+const v2Hashed = reusedView();
+const v2Encrypted = reusedView();
+
+const SIGNATURE_HEX_SIZE = 40;
+
+/**
+ * KS v1 (spec §2): `base64(hex(SHA1(secret ‖ info)) ‖ "|" ‖ info)`, the nine
+ * info fields as the server writes them (so a plain KS ends in ";;"). The
+ * secret is written just before the info, so that one view of the scratch
+ * space is hashed, and the signature then over the secret's bytes.
+ */
+function createV1(secret: string, fields: SignedFields, rand: number, privileges: string): string {
+  const key = secretBytes(secret);
+  const { userId, additionalData } = fields;
+  // Past the signature and the "|", and past the secret when that is longer.
+  const info = Math.max(SIGNATURE_HEX_SIZE + 1, key.length);
+  const textLength = userId.length + privileges.length + (additionalData?.length ?? 0);
+  outScratch = scratchOf(outScratch, info + 6 * MAX_NUMBER_TEXT + 8 + 3 * textLength);
+  const out = outScratch;
+  // The partner id twice (the second is the unused partner pattern): written once, copied.
+  let o = writeInteger(out, info, fields.partnerId);
+  out[o++] = SEMICOLON;
+  for (let i = info; i < o; i++) out[o + i - info] = out[i]!;
+  o += o - info;
+  o = writeInteger(out, o, fields.validUntil);
+  out[o++] = SEMICOLON;
+  o = writeInteger(out, o, fields.type);
+  out[o++] = SEMICOLON;
+  o = writeInteger(out, o, rand);
+  out[o++] = SEMICOLON;
+  o = writeUtf8(out, o, userId);
+  out[o++] = SEMICOLON;
+  o = writeUtf8(out, o, privileges);
+  out[o++] = SEMICOLON;
+  if (fields.masterPartnerId !== undefined) o = writeInteger(out, o, fields.masterPartnerId);
+  out[o++] = SEMICOLON;
+  if (additionalData !== undefined) o = writeUtf8(out, o, additionalData);
+  // A loop: quicker than TypedArray#set for the few bytes of a secret.
+  for (let i = 0, at = info - key.length; i < key.length; i++) out[at + i] = key[i]!;
+  const signature = sha1Hex(v1Signed(out, info - key.length, o));
+  const start = info - SIGNATURE_HEX_SIZE - 1;
+  writeAscii(out, start, signature);
+  out[info - 1] = BAR;
+  return out.toString('base64', start, o);
 }
 
 const SHA1_SIZE = 20;
 const RANDOM_SIZE = 16;
+const BLOCK = 16;
+const SEMICOLON = 0x3b;
+const BAR = 0x7c;
 const BASE64_PADDING = ['', '===', '==', '='];
 
-// Scratch space reused by every v2 KS (cipher and hash copy what they read),
-// grown on demand: the hot path allocates only what Node's crypto returns.
-let plainScratch = Buffer.alloc(1024);
-let outScratch = Buffer.alloc(1024);
-
+/**
+ * KS v2 (spec §3): the query written after the hash and random prefix, hashed,
+ * zero-padded to whole blocks, encrypted, and `v2|partnerId|` before it, in
+ * base64url with the `=` padding Kaltura keeps.
+ */
 function createV2(
   secret: string,
-  partnerId: number,
-  query: string,
-  random: ((size: number) => Uint8Array) | undefined,
+  fields: SignedFields,
+  privilegesQuery: string,
+  randomPrefix: Uint8Array | undefined,
 ): string {
-  const prefix = `v2|${partnerId}|`;
-  // After url-encoding the query is pure ASCII: one byte per character.
-  const plainLength = SHA1_SIZE + RANDOM_SIZE + query.length;
-  const paddedLength = Math.ceil(plainLength / 16) * 16; // zero padding, none if already aligned
-  if (plainScratch.length < paddedLength) plainScratch = Buffer.alloc(paddedLength * 2);
-  const plain = plainScratch.subarray(0, paddedLength);
-  if (random === undefined) {
-    fillSecureRandom(plain, SHA1_SIZE, RANDOM_SIZE);
-  } else {
-    const bytes = random(RANDOM_SIZE);
-    if (bytes.length < RANDOM_SIZE)
-      throw new KsError('ERR_KS_INVALID_OPTION', 'randomBytes returned too few bytes');
-    plain.set(bytes.subarray(0, RANDOM_SIZE), SHA1_SIZE);
+  const { userId, additionalData } = fields;
+  const bound =
+    SHA1_SIZE +
+    RANDOM_SIZE +
+    privilegesQuery.length +
+    4 * (4 + MAX_NUMBER_TEXT) +
+    9 * (userId.length + (additionalData?.length ?? 0)) +
+    BLOCK;
+  plainScratch = scratchOf(plainScratch, bound);
+  const plain = plainScratch;
+  if (randomPrefix === undefined) fillSecureRandom(plain, SHA1_SIZE, RANDOM_SIZE);
+  else plain.set(randomPrefix.subarray(0, RANDOM_SIZE), SHA1_SIZE);
+  // Privilege names never start with "_", so the reserved fields cannot collide
+  // with them and simply follow, in the server's order.
+  let o = SHA1_SIZE + RANDOM_SIZE;
+  o = writeAscii(plain, o, privilegesQuery); // url-encoded: ASCII
+  o = writeAscii(plain, o, '_e=');
+  o = writeInteger(plain, o, fields.validUntil);
+  o = writeAscii(plain, o, '&_t=');
+  o = writeInteger(plain, o, fields.type);
+  o = writeAscii(plain, o, '&_u=');
+  o = writePhpUrlencoded(plain, o, userId);
+  if (fields.masterPartnerId !== undefined) {
+    o = writeAscii(plain, o, '&_m=');
+    o = writeInteger(plain, o, fields.masterPartnerId);
   }
-  plain.write(query, SHA1_SIZE + RANDOM_SIZE, 'latin1');
-  plain.fill(0, plainLength);
-  plain.set(sha1(plain.subarray(SHA1_SIZE, plainLength)), 0);
-  const encrypted = ksCipherFor(secret).encrypt(plain);
-  const total = prefix.length + encrypted.length;
-  if (outScratch.length < total) outScratch = Buffer.alloc(total * 2);
-  outScratch.write(prefix, 0, 'latin1');
-  encrypted.copy(outScratch, prefix.length);
-  // base64url, but with the '=' padding Kaltura keeps.
-  const encoded = outScratch.toString('base64url', 0, total);
+  if (additionalData !== undefined) {
+    o = writeAscii(plain, o, '&_d=');
+    o = writePhpUrlencoded(plain, o, additionalData);
+  }
+  const padded = Math.ceil(o / BLOCK) * BLOCK; // zero padding, none if already aligned
+  for (let i = o; i < padded; i++) plain[i] = 0;
+  writeAscii(plain, 0, sha1Latin1(v2Hashed(plain, SHA1_SIZE, o))); // latin1: one byte a character
+  const encrypted = ksCipherFor(secret).encrypt(v2Encrypted(plain, 0, padded));
+
+  const total = 4 + MAX_NUMBER_TEXT + encrypted.length;
+  outScratch = scratchOf(outScratch, total);
+  const out = outScratch;
+  let p = writeAscii(out, 0, 'v2|');
+  p = writeInteger(out, p, fields.partnerId);
+  out[p++] = BAR;
+  out.set(encrypted, p);
+  const encoded = out.toString('base64url', 0, p + encrypted.length);
   return encoded + BASE64_PADDING[encoded.length & 3];
 }

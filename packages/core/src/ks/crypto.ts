@@ -9,12 +9,14 @@ import {
 } from 'node:crypto';
 
 /**
- * The crypto a KS needs, tuned for the hot path: one-shot hashing, one AES
+ * The crypto a KS needs, tuned for the hot path: one-shot hashing into strings
+ * (a Buffer made by Node's C++ side costs more than the SHA1 itself), one AES
  * context kept per secret, random bytes drawn from a pooled CSPRNG buffer.
  */
 
-export function sha1(data: Uint8Array): Buffer {
-  return hash('sha1', data, 'buffer') as unknown as Buffer;
+/** SHA1 of `data` (a string is hashed as UTF-8) as its 20 raw bytes, one latin1 character each. */
+export function sha1Latin1(data: Uint8Array | string): string {
+  return hash('sha1', data, 'binary'); // 'binary' is Node's other name for latin1
 }
 
 export function sha1Hex(data: Uint8Array | string): string {
@@ -50,9 +52,11 @@ export class ZeroIvCbc {
     if (this.#encipher === undefined) {
       this.#encipher = createCipheriv('aes-128-cbc', this.#key, ZERO_IV).setAutoPadding(false);
     }
-    for (let i = 0; i < BLOCK; i++) plain[i]! ^= this.#encryptChain[i]!;
+    const chain = this.#encryptChain;
+    for (let i = 0; i < BLOCK; i++) plain[i]! ^= chain[i]!;
     const out = this.#encipher.update(plain);
-    out.copy(this.#encryptChain, 0, out.length - BLOCK);
+    const last = out.length - BLOCK;
+    for (let i = 0; i < BLOCK; i++) chain[i] = out[last + i]!;
     return out;
   }
 
@@ -62,58 +66,93 @@ export class ZeroIvCbc {
       this.#decipher = createDecipheriv('aes-128-cbc', this.#key, ZERO_IV).setAutoPadding(false);
     }
     const out = this.#decipher.update(data);
-    for (let i = 0; i < BLOCK; i++) out[i]! ^= this.#decryptChain[i]!;
-    this.#decryptChain.set(data.subarray(data.length - BLOCK));
+    const chain = this.#decryptChain;
+    const last = data.length - BLOCK;
+    for (let i = 0; i < BLOCK; i++) {
+      out[i]! ^= chain[i]!;
+      chain[i] = data[last + i]!;
+    }
     return out;
   }
 }
 
-const CIPHER_CACHE_MAX = 64;
-const cipherCache = new Map<string, ZeroIvCbc>();
+const SECRET_CACHE_MAX = 64;
 
-/** The KS v2 cipher for an admin secret: key = the first 16 bytes of SHA1(secret). */
-export function ksCipherFor(secret: string): ZeroIvCbc {
-  let cipher = cipherCache.get(secret);
-  if (cipher === undefined) {
-    cipher = new ZeroIvCbc(sha1(Buffer.from(secret, 'utf8')).subarray(0, 16));
-    if (cipherCache.size >= CIPHER_CACHE_MAX)
-      cipherCache.delete(cipherCache.keys().next().value as string);
-    cipherCache.set(secret, cipher);
-  }
-  return cipher;
+/** A small cache by admin secret, dropping the oldest entry when full. */
+function bySecret<T>(make: (secret: string) => T): (secret: string) => T {
+  const cache = new Map<string, T>();
+  return (secret) => {
+    let value = cache.get(secret);
+    if (value === undefined) {
+      value = make(secret);
+      if (cache.size >= SECRET_CACHE_MAX) cache.delete(cache.keys().next().value as string);
+      cache.set(secret, value);
+    }
+    return value;
+  };
 }
+
+/** The KS v2 cipher for an admin secret: key = the first 16 bytes of SHA1(secret as UTF-8). */
+export const ksCipherFor: (secret: string) => ZeroIvCbc = bySecret(
+  (secret) => new ZeroIvCbc(Buffer.from(sha1Latin1(secret), 'latin1').subarray(0, 16)),
+);
+
+/** An admin secret as UTF-8 bytes (what a KS v1 signature hashes before the fields). */
+export const secretBytes: (secret: string) => Buffer = bySecret((secret) =>
+  Buffer.from(secret, 'utf8'),
+);
 
 const POOL_SIZE = 4096;
 let pool = Buffer.alloc(0);
 let poolOffset = 0;
 
-/** Cryptographically secure random bytes, drawn from a pooled buffer (never reused). */
-export function secureRandomBytes(size: number): Uint8Array {
-  if (size > POOL_SIZE) return randomFillSync(Buffer.allocUnsafe(size));
+/** `size` bytes of the pool nobody has had yet (refilled when it runs short); returns their offset. */
+function takeFromPool(size: number): number {
   if (poolOffset + size > pool.length) {
     pool = randomFillSync(Buffer.allocUnsafe(POOL_SIZE));
     poolOffset = 0;
   }
-  const out = pool.subarray(poolOffset, poolOffset + size);
+  const at = poolOffset;
   poolOffset += size;
-  return out;
+  return at;
 }
 
-/** Fills `target[offset, offset + size)` with secure random bytes from the pool. */
-export function fillSecureRandom(target: Buffer, offset: number, size: number): void {
+/** Fills `target[offset, offset + size)` with secure random bytes from the pool (never reused). */
+export function fillSecureRandom(target: Uint8Array, offset: number, size: number): void {
   if (size > POOL_SIZE) {
     randomFillSync(target, offset, size);
     return;
   }
-  if (poolOffset + size > pool.length) {
-    pool = randomFillSync(Buffer.allocUnsafe(POOL_SIZE));
-    poolOffset = 0;
-  }
-  pool.copy(target, offset, poolOffset, poolOffset + size);
-  poolOffset += size;
+  const at = takeFromPool(size);
+  for (let i = 0; i < size; i++) target[offset + i] = pool[at + i]!;
+}
+
+/** A secure random unsigned 32-bit integer: four pooled bytes, big-endian. */
+export function secureRandomUint32(): number {
+  const at = takeFromPool(4);
+  return pool.readUInt32BE(at);
 }
 
 /** Constant-time comparison of two equal-length byte strings. */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Whether `bytes[offset, offset + expected.length)` holds `expected`'s latin1 bytes,
+ * looking at every byte whatever the first difference (no early exit on a mismatch).
+ */
+export function latin1Equal(bytes: Uint8Array, offset: number, expected: string): boolean {
+  if (offset < 0 || offset + expected.length > bytes.length) return false;
+  let diff = 0;
+  for (let i = 0; i < expected.length; i++) diff |= bytes[offset + i]! ^ expected.charCodeAt(i);
+  return diff === 0;
+}
+
+/** Whether two strings are equal, comparing every character whatever the first difference. */
+export function textEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }

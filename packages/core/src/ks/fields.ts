@@ -1,5 +1,5 @@
 import { KsError } from '../errors.js';
-import { hasUnsafeText } from './text.js';
+import { hasSemicolonOrUnsafeText } from './text.js';
 import { KsType } from './types.js';
 
 /**
@@ -29,7 +29,7 @@ export function checkUserId(userId: unknown): string {
   if (userId.length > MAX_USER_ID_LENGTH) {
     throw invalidField(`userId is longer than ${MAX_USER_ID_LENGTH} characters`);
   }
-  if (userId.includes(';') || hasUnsafeText(userId)) {
+  if (hasSemicolonOrUnsafeText(userId)) {
     throw invalidField('userId contains ";", a control character or broken Unicode');
   }
   if (userId === '*') throw invalidField('userId "*" is a wildcard that matches every user');
@@ -41,7 +41,7 @@ export function checkAdditionalData(value: unknown): string {
   if (value.length > MAX_ADDITIONAL_DATA_LENGTH) {
     throw invalidField(`additionalData is longer than ${MAX_ADDITIONAL_DATA_LENGTH} characters`);
   }
-  if (value.includes(';') || hasUnsafeText(value)) {
+  if (hasSemicolonOrUnsafeText(value)) {
     throw invalidField('additionalData contains ";", a control character or broken Unicode');
   }
   return value;

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KsError } from '../errors.js';
-import { formatPrivileges, parsePrivileges } from '../privileges/privileges.js';
+import { formatPrivileges, parsePrivileges, v2Fields } from '../privileges/privileges.js';
+import { sealV1, sealV2 } from '../test-utils/seal.js';
 import { createKs } from './create.js';
 import { MAX_USER_ID_LENGTH } from './fields.js';
 import { hasUnsafeText } from './text.js';
@@ -41,6 +42,22 @@ const input = fc.record({
   masterPartnerId: fc.option(fc.nat({ max: 2_147_483_647 }), { nil: undefined }),
 });
 
+/** PHP urlencode written out from the UTF-8 bytes, independently of the library's. */
+function urlencode(text: string): string {
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    if (/[A-Za-z0-9_.-]/.test(c)) out += c;
+    else if (c === ' ') out += '+';
+    else out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+const additionalData = fc
+  .string({ maxLength: 300, unit: 'grapheme' })
+  .filter((s) => !s.includes(';') && !hasUnsafeText(s));
+
 function onlyKsErrors(fn: () => unknown): void {
   try {
     fn();
@@ -67,6 +84,42 @@ describe('properties', () => {
         expect(parsePrivileges(fields.privileges)).toEqual(parsePrivileges(expected));
         // And decodeKs agrees on what it can see without the secret.
         expect(decodeKs(ks).partnerId).toBe(x.partnerId);
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it('createKs writes the bytes Kaltura writes, as built here independently (both versions)', () => {
+    const signed = fc.record({
+      x: input,
+      secret: fc.string({ minLength: 1, maxLength: 64, unit: 'grapheme' }),
+      random: fc.uint8Array({ minLength: 16, maxLength: 16 }),
+      masterPartnerId: fc.option(fc.maxSafeInteger(), { nil: undefined }),
+      additionalData: fc.option(additionalData, { nil: undefined }),
+      validUntil: fc.option(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), {
+        nil: undefined,
+      }),
+    });
+    fc.assert(
+      fc.property(signed, ({ x, secret, random, masterPartnerId, additionalData, validUntil }) => {
+        const options = { ...x, secret, masterPartnerId, additionalData, validUntil, now };
+        const ks = createKs({ ...options, randomBytes: (size) => random.subarray(0, size) });
+        const expiry = validUntil ?? NOW_MS / 1000 + x.expiresInSeconds;
+        const privileges = formatPrivileges(x.privileges, x.version);
+        if (x.version === 1) {
+          const rand = Buffer.from(random).readUInt32BE(0);
+          const info = [x.partnerId, x.partnerId, expiry, x.type, rand, x.userId, privileges];
+          info.push(masterPartnerId ?? '', additionalData ?? '');
+          expect(ks).toBe(sealV1(secret, info.join(';')));
+        } else {
+          const query = [...v2Fields(privileges)].map(
+            ([n, v]) => `${urlencode(n)}=${urlencode(v)}`,
+          );
+          query.push(`_e=${expiry}`, `_t=${x.type}`, `_u=${urlencode(x.userId)}`);
+          if (masterPartnerId !== undefined) query.push(`_m=${masterPartnerId}`);
+          if (additionalData !== undefined) query.push(`_d=${urlencode(additionalData)}`);
+          expect(ks).toBe(sealV2(secret, x.partnerId, query.join('&'), Buffer.from(random)));
+        }
       }),
       { numRuns: 1_000 },
     );

@@ -28,7 +28,39 @@ export function phpUrlencode(value: string): string {
   return NEEDS_FIXING.test(encoded) ? encoded.replace(FIX, (m) => FIXED[m]!) : encoded;
 }
 
-function hexValue(c: number): number {
+// PHP urlencode keeps A-Z a-z 0-9 - _ . (1 = kept), by ASCII code.
+const KEPT = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.') {
+  KEPT[c.charCodeAt(0)] = 1;
+}
+const UPPER_HEX = [...'0123456789ABCDEF'].map((c) => c.charCodeAt(0));
+
+/**
+ * Writes `phpUrlencode(value)` into `target` at `offset` and returns the offset
+ * after it: byte by byte while `value` is ASCII, through `phpUrlencode` for the
+ * rest. `target` must have room for 9 bytes per character of `value` (a UTF-16
+ * unit is at most 3 UTF-8 bytes, each `%XX`).
+ */
+export function writePhpUrlencoded(target: Buffer, offset: number, value: string): number {
+  let o = offset;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c > 0x7f) return offset + target.write(phpUrlencode(value), offset, 'latin1');
+    if (KEPT[c] === 1) {
+      target[o++] = c;
+    } else if (c === 0x20) {
+      target[o++] = 0x2b; // '+'
+    } else {
+      target[o++] = 0x25; // '%'
+      target[o++] = UPPER_HEX[c >> 4]!;
+      target[o++] = UPPER_HEX[c & 15]!;
+    }
+  }
+  return o;
+}
+
+/** The value of a hex digit (either case), or -1. */
+export function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
   const l = c | 0x20;
   if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;

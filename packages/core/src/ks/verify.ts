@@ -1,34 +1,21 @@
+import { isAscii } from 'node:buffer';
 import type { Clock } from '../clock.js';
 import { KsError } from '../errors.js';
-import { decodeKsBase64 } from './base64.js';
-import { bytesEqual, ksCipherFor, sha1, sha1Hex } from './crypto.js';
-import { PhpArrayKeyError, phpParseStr } from './php.js';
+import { decodeKsBase64, decodePlainKsBase64ToLatin1 } from './base64.js';
+import { ksCipherFor, latin1Equal, sha1Hex, sha1Latin1, textEqual } from './crypto.js';
+import { malformed, toText } from './read-text.js';
 import type { KsFields } from './types.js';
+import { readV2Query } from './v2-query.js';
 
 /** Longest KS string kaltura-ks will look at; anything longer is refused unread. */
 export const MAX_KS_LENGTH = 16_384;
 
 const INTEGER = /^-?\d{1,15}$/;
-const HEX_SIGNATURE = /^[0-9a-f]{40}$/;
-// `ignoreBOM`: keep a leading U+FEFF, as Kaltura does (PHP reads bytes): "\uFEFFalice" is not "alice".
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-function malformed(message: string, cause?: unknown): KsError {
-  return new KsError('ERR_KS_MALFORMED', message, { cause });
-}
 
 function toInteger(value: string | undefined, field: string): number {
   if (value === undefined || !INTEGER.test(value))
     throw malformed(`The KS ${field} is not an integer`);
   return Number(value);
-}
-
-function toText(bytes: Uint8Array, field: string): string {
-  try {
-    return utf8.decode(bytes);
-  } catch (cause) {
-    throw malformed(`The KS ${field} is not valid UTF-8`, cause);
-  }
 }
 
 /** A KS v1 read without its secret: every field, none of them trustworthy. */
@@ -80,34 +67,66 @@ export interface VerifyKsOptions {
 }
 
 type Envelope =
-  | { version: 1; partnerId: number; signature: string; info: Buffer; parts: string[] }
+  | { version: 1; partnerId: number; signature: string; info: string; parts: string[] }
   | { version: 2; partnerId: number; encrypted: Buffer };
 
-const V2_MAGIC = Buffer.from('v2|', 'latin1');
+const BAR = 0x7c; // '|'
+const V2_BASE64 = 'djJ8'; // base64 of "v2|"
 
 function open(ks: unknown): Envelope {
   if (typeof ks !== 'string') throw malformed('A KS must be a string');
   if (ks.length > MAX_KS_LENGTH)
     throw malformed(`The KS is longer than ${MAX_KS_LENGTH} characters`);
+  // "djJ8" is base64 for "v2|": anything else is worth trying as plain v1 text first.
+  if (!ks.startsWith(V2_BASE64)) {
+    const text = decodePlainKsBase64ToLatin1(ks);
+    // ASCII reads the same as latin1 and as UTF-8 (one byte per character either way).
+    if (text !== null && text.length > 0 && Buffer.byteLength(text, 'utf8') === text.length) {
+      if (text.startsWith('v2|')) return openV2(Buffer.from(text, 'latin1'));
+      const bar = text.indexOf('|');
+      if (bar < 0) throw malformed('The KS has no signature separator');
+      return openV1(text.slice(0, bar), text.slice(bar + 1));
+    }
+  }
   const decoded = decodeKsBase64(ks);
   if (decoded === null || decoded.length === 0) throw malformed('The KS is not valid base64');
 
-  if (decoded.subarray(0, 3).equals(V2_MAGIC)) {
-    const bar = decoded.indexOf(0x7c, 3); // '|'
-    if (bar < 0) throw malformed('The KS v2 has no encrypted part');
-    const partnerId = toInteger(decoded.subarray(3, bar).toString('latin1'), 'partner id');
-    const encrypted = decoded.subarray(bar + 1);
-    if (encrypted.length === 0 || encrypted.length % 16 !== 0) {
-      throw malformed('The KS v2 encrypted part is not a whole number of AES blocks');
-    }
-    return { version: 2, partnerId, encrypted };
-  }
+  if (decoded[0] === 0x76 && decoded[1] === 0x32 && decoded[2] === BAR) return openV2(decoded); // "v2|"
 
-  const bar = decoded.indexOf(0x7c);
-  if (bar < 0) throw malformed('The KS has no signature separator');
-  const signature = decoded.subarray(0, bar).toString('latin1');
-  const info = decoded.subarray(bar + 1);
-  const parts = toText(info, 'body').split(';');
+  let signature: string;
+  let info: string;
+  if (isAscii(decoded)) {
+    // ASCII reads the same as latin1 and as UTF-8: one string for the whole KS.
+    const text = decoded.toString('latin1');
+    const bar = text.indexOf('|');
+    if (bar < 0) throw malformed('The KS has no signature separator');
+    signature = text.slice(0, bar);
+    info = text.slice(bar + 1);
+  } else {
+    const bar = decoded.indexOf(BAR);
+    if (bar < 0) throw malformed('The KS has no signature separator');
+    signature = decoded.toString('latin1', 0, bar);
+    info = toText(decoded.subarray(bar + 1), 'body');
+  }
+  return openV1(signature, info);
+}
+
+/** A decoded KS v2: `v2|partnerId|` and the encrypted part. */
+function openV2(decoded: Buffer): Envelope {
+  let bar = 3;
+  while (bar < decoded.length && decoded[bar] !== BAR) bar++;
+  if (bar === decoded.length) throw malformed('The KS v2 has no encrypted part');
+  const partnerId = toInteger(decoded.toString('latin1', 3, bar), 'partner id');
+  const encrypted = decoded.subarray(bar + 1);
+  if (encrypted.length === 0 || encrypted.length % 16 !== 0) {
+    throw malformed('The KS v2 encrypted part is not a whole number of AES blocks');
+  }
+  return { version: 2, partnerId, encrypted };
+}
+
+/** A decoded KS v1: its signature and its info text, split into fields. */
+function openV1(signature: string, info: string): Envelope {
+  const parts = info.split(';');
   if (parts.length < 3) throw malformed('The KS v1 has fewer than three fields');
   return { version: 1, partnerId: toInteger(parts[0], 'partner id'), signature, info, parts };
 }
@@ -141,18 +160,26 @@ export function decodeKs(ks: string): DecodedKs {
   return { ...v1Fields(envelope.parts), version: 1, verified: false };
 }
 
-function secretList(secrets: unknown): string[] {
-  const list = typeof secrets === 'string' ? [secrets] : Array.isArray(secrets) ? secrets : null;
-  if (!list || list.length === 0 || list.some((s) => typeof s !== 'string' || s.length === 0)) {
-    throw new KsError(
-      'ERR_KS_INVALID_OPTION',
-      'secrets must be a non-empty string or a list of them',
-    );
-  }
-  return list as string[];
+function invalidSecrets(): KsError {
+  return new KsError(
+    'ERR_KS_INVALID_OPTION',
+    'secrets must be a non-empty string or a list of them',
+  );
 }
 
-function secretsFor(secrets: KsSecrets, partnerId: number): string[] {
+function secretList(secrets: unknown): readonly string[] {
+  if (typeof secrets === 'string') {
+    if (secrets.length === 0) throw invalidSecrets();
+    return [secrets];
+  }
+  if (!Array.isArray(secrets) || secrets.length === 0) throw invalidSecrets();
+  for (const secret of secrets) {
+    if (typeof secret !== 'string' || secret.length === 0) throw invalidSecrets();
+  }
+  return secrets as string[];
+}
+
+function secretsFor(secrets: KsSecrets, partnerId: number): readonly string[] {
   if (typeof secrets !== 'function') return secretList(secrets);
   const found = secrets(partnerId);
   if (found === undefined || found.length === 0) {
@@ -162,96 +189,78 @@ function secretsFor(secrets: KsSecrets, partnerId: number): string[] {
   return secretList(found);
 }
 
-function verifyV1(envelope: Extract<Envelope, { version: 1 }>, secrets: string[]): VerifiedKs {
-  // Kaltura compares against lower-case hex exactly: an upper-case signature fails.
-  const signature = HEX_SIGNATURE.test(envelope.signature)
-    ? Buffer.from(envelope.signature, 'latin1')
-    : null;
-  const matched =
-    signature !== null &&
-    secrets.some((secret) =>
-      bytesEqual(
-        Buffer.from(sha1Hex(Buffer.concat([Buffer.from(secret, 'utf8'), envelope.info])), 'latin1'),
-        signature,
-      ),
-    );
-  if (!matched)
-    throw new KsError('ERR_KS_SIGNATURE', 'The KS signature does not match the partner secret');
-  const { rand: _rand, ...fields } = v1Fields(envelope.parts);
-  return { ...fields, hash: envelope.signature };
-}
-
-function decryptV2(encrypted: Buffer, secret: string): { hash: Buffer; body: Buffer } | null {
-  const plain = ksCipherFor(secret).decrypt(encrypted);
-  let end = plain.length;
-  while (end > 0 && plain[end - 1] === 0) end--; // rtrim("\0")
-  if (end < 20) return null;
-  const hash = plain.subarray(0, 20);
-  const body = plain.subarray(20, end);
-  return bytesEqual(sha1(body), hash) ? { hash, body } : null;
-}
-
-function verifyV2(envelope: Extract<Envelope, { version: 2 }>, secrets: string[]): VerifiedKs {
-  let opened: { hash: Buffer; body: Buffer } | null = null;
+function verifyV1(
+  envelope: Extract<Envelope, { version: 1 }>,
+  secrets: readonly string[],
+): VerifiedKs {
+  // SHA1(secret bytes ‖ info bytes): the info text came from valid UTF-8, so encoding it
+  // again gives its bytes back. Kaltura compares against lower-case hex exactly, so an
+  // upper-case signature fails.
+  let matched = false;
   for (const secret of secrets) {
-    opened = decryptV2(envelope.encrypted, secret);
-    if (opened) break;
-  }
-  if (!opened)
-    throw new KsError('ERR_KS_SIGNATURE', 'The KS does not decrypt with the partner secret');
-
-  let query: Map<string, Buffer>;
-  try {
-    query = phpParseStr(opened.body.subarray(16));
-  } catch (cause) {
-    if (cause instanceof PhpArrayKeyError)
-      throw malformed('The KS v2 has a field Kaltura cannot read', cause);
-    throw cause;
-  }
-  const privileges: string[] = [];
-  let validUntil: string | undefined;
-  let type: string | undefined;
-  let userId = '';
-  let master: string | undefined;
-  let additional: string | undefined;
-  for (const [name, raw] of query) {
-    const value = toText(raw, 'field');
-    switch (name) {
-      case '_e':
-        validUntil = value;
-        break;
-      case '_t':
-        type = value;
-        break;
-      case '_u':
-        userId = value;
-        break;
-      case '_m':
-        master = value;
-        break;
-      case '_d':
-        additional = value;
-        break;
-      default: {
-        // Keys come back as raw bytes (one latin1 character each); names are UTF-8.
-        const privilege = toText(Buffer.from(name, 'latin1'), 'field');
-        privileges.push(value === '' ? privilege : `${privilege}:${value}`);
-      }
+    if (textEqual(sha1Hex(secret + envelope.info), envelope.signature)) {
+      matched = true;
+      break;
     }
   }
-  const joined = privileges.join(',');
+  if (!matched)
+    throw new KsError('ERR_KS_SIGNATURE', 'The KS signature does not match the partner secret');
+  const { parts } = envelope;
+  const master = parts[7];
+  const additional = parts[8];
+  const type = parts[3] === undefined ? 0 : toInteger(parts[3], 'type');
+  // The hash goes last, after the optional fields, as it always has for a v1 KS.
+  const verified: KsFields & { hash?: string } = {
+    version: 1,
+    partnerId: envelope.partnerId,
+    userId: parts[5] ?? '',
+    type,
+    validUntil: toInteger(parts[2], 'expiry'),
+    privileges: parts[6] ?? '',
+  };
+  if (master !== undefined && master !== '')
+    verified.masterPartnerId = toInteger(master, 'master partner id');
+  if (additional !== undefined && additional !== '') verified.additionalData = additional;
+  verified.hash = envelope.signature;
+  return verified as VerifiedKs;
+}
+
+const SHA1_SIZE = 20;
+const RANDOM_SIZE = 16;
+
+function verifyV2(
+  envelope: Extract<Envelope, { version: 2 }>,
+  secrets: readonly string[],
+): VerifiedKs {
+  let plain: Buffer | undefined;
+  let end = 0;
+  for (const secret of secrets) {
+    const candidate = ksCipherFor(secret).decrypt(envelope.encrypted);
+    end = candidate.length;
+    while (end > 0 && candidate[end - 1] === 0) end--; // rtrim("\0")
+    if (end < SHA1_SIZE) continue;
+    if (latin1Equal(candidate, 0, sha1Latin1(candidate.subarray(SHA1_SIZE, end)))) {
+      plain = candidate;
+      break;
+    }
+  }
+  if (plain === undefined)
+    throw new KsError('ERR_KS_SIGNATURE', 'The KS does not decrypt with the partner secret');
+
+  // After the hash, 16 random bytes, then the query (nothing, if the KS is that short).
+  const fields = readV2Query(plain, Math.min(SHA1_SIZE + RANDOM_SIZE, end), end);
   const result: VerifiedKs = {
     version: 2,
     partnerId: envelope.partnerId,
-    userId,
-    type: type === undefined ? 0 : toInteger(type, 'type'),
-    validUntil: toInteger(validUntil, 'expiry'),
-    privileges: joined === 'all:*' ? '*' : joined,
-    hash: opened.hash.toString('hex'),
+    userId: fields.userId,
+    type: fields.type === undefined ? 0 : toInteger(fields.type, 'type'),
+    validUntil: toInteger(fields.validUntil, 'expiry'),
+    privileges: fields.privileges,
+    hash: plain.toString('hex', 0, SHA1_SIZE),
   };
-  if (master !== undefined && master !== '')
-    result.masterPartnerId = toInteger(master, 'master partner id');
-  if (additional !== undefined) result.additionalData = additional;
+  if (fields.master !== undefined && fields.master !== '')
+    result.masterPartnerId = toInteger(fields.master, 'master partner id');
+  if (fields.additional !== undefined) result.additionalData = fields.additional;
   return result;
 }
 

@@ -1,4 +1,4 @@
-import { createKsClient, type KsClientOptions, type KsSession } from '@kaltura-ks/browser';
+import { createKsClient, type KsClientOptions, type KsRouteBody } from '@kaltura-ks/browser';
 
 export const START = 1_800_000_000_000;
 const HOUR = 3_600_000;
@@ -45,7 +45,7 @@ export function fakeRoute({ userId = 'alice' } = {}) {
           { status: route.status },
         );
       }
-      const session: KsSession = {
+      const session: KsRouteBody = {
         ks: fakeKs(userId, ++n),
         partnerId: 4242,
         userId,

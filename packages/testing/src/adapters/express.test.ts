@@ -2,15 +2,15 @@ import { kalturaKs } from '@kaltura-ks/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { type AdapterHarness, adapterContract } from '../index.js';
 
-const harness: AdapterHarness = {
+const harness: AdapterHarness<Request> = {
   name: 'express',
-  kalturaKs: (options) => kalturaKs(options as never),
+  kalturaKs: (options) => kalturaKs(options),
   createApp(options) {
     const app = express();
     app.get('/static', (_req, res) => {
       res.send('static');
     });
-    const middleware = kalturaKs(options as never);
+    const middleware = kalturaKs(options);
     app.use(middleware);
     app.get('/api/ks', async (req, res, next) => {
       try {
@@ -25,7 +25,7 @@ const harness: AdapterHarness = {
     app.use((error: { code?: string }, _req: Request, res: Response, _next: NextFunction) => {
       res.status(500).json({ error: error.code ?? 'unknown' });
     });
-    return { target: app as never, close: () => middleware.engine.close() };
+    return { target: app, close: () => middleware.engine.close() };
   },
 };
 

@@ -1,13 +1,14 @@
+import type { RequestListener } from 'node:http';
 import { kalturaKs } from '@kaltura-ks/fastify';
-import Fastify from 'fastify';
+import Fastify, { type FastifyRequest } from 'fastify';
 import { type AdapterHarness, adapterContract } from '../index.js';
 
-const harness: AdapterHarness = {
+const harness: AdapterHarness<FastifyRequest> = {
   name: 'fastify',
   async kalturaKs(options) {
     const app = Fastify();
     try {
-      await app.register(kalturaKs, options as never).ready();
+      await app.register(kalturaKs, options).ready();
     } finally {
       await app.close().catch(() => {});
     }
@@ -16,7 +17,7 @@ const harness: AdapterHarness = {
     const app = Fastify();
     app.get('/static', async () => 'static');
     app.register(async (scope) => {
-      scope.register(kalturaKs, options as never);
+      scope.register(kalturaKs, options);
       scope.get('/api/ks', (request) => request.kaltura!.getKs());
       scope.get('/api/user', async (request) => ({ user: request.kaltura!.user }));
     });
@@ -24,10 +25,10 @@ const harness: AdapterHarness = {
       reply.code(500).send({ error: error.code ?? 'unknown' });
     });
     // Fastify's own request handler, served once the app has booted (as app.listen would).
-    const [handler] = app.server.listeners('request') as ((...args: unknown[]) => void)[];
+    const [handler] = app.server.listeners('request') as RequestListener[];
     const ready = app.ready();
     return {
-      target: ((...args: unknown[]) => void ready.then(() => handler!(...args))) as never,
+      target: ((req, res) => void ready.then(() => handler!(req, res))) satisfies RequestListener,
       close: () => app.close(),
     };
   },

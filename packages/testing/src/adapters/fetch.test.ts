@@ -8,11 +8,11 @@ const json = (body: unknown, status = 200) => Response.json(body, { status });
  * The web-standard handler behind a plain Fetch-API server (what `Bun.serve`, `Deno.serve`
  * or a Next.js app router would call), on real HTTP through @hono/node-server's bridge.
  */
-const harness: AdapterHarness = {
+const harness: AdapterHarness<Request> = {
   name: 'fetch',
-  kalturaKs: (options) => createKsHandler(options as never),
+  kalturaKs: (options) => createKsHandler(options),
   createApp(options) {
-    const kaltura = createKsHandler(options as never);
+    const kaltura = createKsHandler(options);
     const app = async (request: Request): Promise<Response> => {
       try {
         const { pathname } = new URL(request.url);
@@ -24,7 +24,7 @@ const harness: AdapterHarness = {
         return json({ error: (error as { code?: string }).code ?? 'unknown' }, 500);
       }
     };
-    return { target: getRequestListener(app) as never, close: () => kaltura.engine.close() };
+    return { target: getRequestListener(app), close: () => kaltura.engine.close() };
   },
 };
 

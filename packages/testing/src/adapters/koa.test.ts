@@ -1,10 +1,10 @@
 import { kalturaKs } from '@kaltura-ks/koa';
-import Koa from 'koa';
+import Koa, { type Context } from 'koa';
 import { type AdapterHarness, adapterContract } from '../index.js';
 
-const harness: AdapterHarness = {
+const harness: AdapterHarness<Context> = {
   name: 'koa',
-  kalturaKs: (options) => kalturaKs(options as never),
+  kalturaKs: (options) => kalturaKs(options),
   createApp(options) {
     const app = new Koa();
     app.use(async (ctx, next) => {
@@ -19,7 +19,7 @@ const harness: AdapterHarness = {
       if (ctx.path === '/static') ctx.body = 'static';
       else await next();
     });
-    const middleware = kalturaKs(options as never);
+    const middleware = kalturaKs(options);
     app.use(middleware);
     app.use(async (ctx) => {
       if (ctx.path === '/api/ks') {
@@ -28,7 +28,7 @@ const harness: AdapterHarness = {
         ctx.body = { user: ctx.state.kaltura!.user };
       }
     });
-    return { target: app.callback() as never, close: () => middleware.engine.close() };
+    return { target: app.callback(), close: () => middleware.engine.close() };
   },
 };
 

@@ -71,7 +71,7 @@ async function readmeRoute(
 async function answerFor(route: RouteApp, user: string) {
   const request = { method: 'GET', headers: { 'x-user': user } };
   const context = await route.engine.context(request as never);
-  return route.engine.respond(context, request);
+  return route.engine.respond(request as never, context, request);
 }
 
 async function worksAtKaltura(ks: string): Promise<boolean> {

@@ -118,7 +118,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   // Kaltura down and the server's cache lost (a restart): the route's own 503.
   if (kalturaDown) await engine.issuer.clear();
   const context = await engine.context(req);
-  const answer = await engine.respond(context, {
+  const answer = await engine.respond(req, context, {
     method: req.method ?? 'GET',
     headers: req.headers,
     renew: new URL(req.url ?? '/', 'http://localhost').searchParams.get('renew') === '1',
@@ -156,7 +156,7 @@ function start(): { client: KsClient; events: KsEvent[]; next: () => Promise<KsE
     timers: timers.provider,
     random: () => 0.5,
     crossTab: false,
-    retry: RETRY,
+    failureBackoff: RETRY,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
   });
   created.subscribe((event) => {

@@ -191,7 +191,7 @@ describe('the route’s user and privilege inputs, in process (engine, KS v1)', 
         try {
           const answer = await within(
             (async () =>
-              engine.respond(await engine.context(req), { method: 'GET', headers: {} }))(),
+              engine.respond(req, await engine.context(req), { method: 'GET', headers: {} }))(),
             CALL_BOUND_MS,
           );
           outcome = String(answer.status);
@@ -354,7 +354,8 @@ describe('the user from a JWT (jwtUser)', () => {
         const token = await sign(kp === undefined ? { sub } : { sub, kp });
         const req = { headers: { authorization: `Bearer ${token}` } };
         const answer = await within(
-          (async () => engine.respond(await engine.context(req), { method: 'GET', headers: {} }))(),
+          (async () =>
+            engine.respond(req, await engine.context(req), { method: 'GET', headers: {} }))(),
           CALL_BOUND_MS,
         );
         // A claim of the wrong type is a refused token (401), never a thrown error or a 500.

@@ -54,7 +54,7 @@ describe('a local issuer minting KS v1', () => {
     });
     const get = async () => {
       const req = { headers: {} };
-      const answer = await engine.respond(await engine.context(req), {
+      const answer = await engine.respond(req, await engine.context(req), {
         method: 'GET',
         headers: {},
       });

@@ -714,7 +714,7 @@ async function driveBrowser(): Promise<void> {
     stopped.stop();
     await failure('browser stopped', () => stopped.getKs());
     await failure('browser bad option', () =>
-      createKsClient({ url: `/ks?ks=${userKs}`, renewAtFraction: 2 }),
+      createKsClient({ url: `/ks?ks=${userKs}`, refreshAtFraction: 2 }),
     );
   } finally {
     await server?.close();

@@ -4,6 +4,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { KsType, verifyKs } from '@kaltura-ks/core';
 import type { KsIssuer } from '@kaltura-ks/core/issuer';
+import { mulberry32 } from '@kaltura-ks/emulator';
 import { startRoute, USER_HEADER } from './support.js';
 
 /**
@@ -85,18 +86,6 @@ function heapAfterGc(gc: (() => void) | undefined): number {
   return process.memoryUsage().heapUsed;
 }
 
-/** mulberry32: small and seedable. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
@@ -151,7 +140,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const poll = setInterval(sample, 5);
 
-  const random = seeded(seed);
+  const random = mulberry32(seed);
   const hot = Math.max(1, Math.floor(max / 2));
   // A seeded permutation: the cold path walks every user before repeating one.
   const order = Array.from({ length: users }, (_, i) => i);

@@ -1,0 +1,1 @@
+export { KsError } from '@kaltura-ks/core';
