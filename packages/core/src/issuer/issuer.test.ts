@@ -662,7 +662,7 @@ describe('revoke, clear and bounds', () => {
     expect(capacity.map((e) => e.type === 'evict' && e.key)).toEqual([
       { partnerId: PARTNER, userId: 'alice', type: 0, privileges: 'edit:a/b' },
     ]);
-    expect(await issuer.revoke('alice')).toBe(2);
+    expect(await issuer.revoke('alice')).toEqual({ revoked: 2, ended: 0, reach: 'fleet' });
     const revoked = events.filter((e) => e.type === 'evict' && e.reason === 'revoked');
     expect(revoked.map((e) => e.type === 'evict' && e.key)).toEqual([
       { partnerId: PARTNER, userId: 'alice', type: 0, privileges: 'list' },
