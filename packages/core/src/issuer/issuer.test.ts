@@ -668,10 +668,10 @@ describe('revoke, clear and bounds', () => {
       { partnerId: PARTNER, userId: 'alice', type: 0, privileges: 'list' },
       { partnerId: PARTNER, userId: 'alice', type: 2, privileges: '' },
     ]);
-    expect(await issuer.revoke('alice')).toBe(0);
+    expect((await issuer.revoke('alice')).revoked).toBe(0);
     await issuer.getKs({ userId: 'alice' });
-    expect(await issuer.revoke('alice')).toBe(1);
-    expect(await issuer.revoke('bob')).toBe(1);
+    expect((await issuer.revoke('alice')).revoked).toBe(1);
+    expect((await issuer.revoke('bob')).revoked).toBe(1);
     expect(issuer.peek({ userId: 'carol' })).toBeDefined();
   });
 
