@@ -2,8 +2,9 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { KalturaApiError, KsError } from '../errors.js';
 import { verifyKs } from '../ks/verify.js';
-import { createKsIssuer, type KsIssuerOptions } from './issuer.js';
+import { createKsIssuer } from './issuer.js';
 import type { KsMinter, MintRequest } from './minter.js';
+import type { KsIssuerOptions } from './options.js';
 import type { KsIssuerEvent, KsSession } from './types.js';
 
 const SECRET = 'issuer-test-admin-secret-0000000';

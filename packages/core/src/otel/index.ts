@@ -6,7 +6,8 @@
 import { type MeterProvider, metrics, type TracerProvider, trace } from '@opentelemetry/api';
 import type { KalturaCallObserver } from '../client/types.js';
 import { KsError } from '../errors.js';
-import type { KsIssuer, KsIssuerOptions } from '../issuer/issuer.js';
+import type { KsIssuer } from '../issuer/issuer.js';
+import type { KsIssuerOptions } from '../issuer/options.js';
 import type { KsIssuerEvent } from '../issuer/types.js';
 import { issuerEventRecorder } from './events.js';
 import { issuerGauges } from './gauges.js';
