@@ -3,3 +3,4 @@
  * place for each rule). Not an API for users: it may change in any release.
  */
 export { type BackoffJitter, backoffDelay } from '../backoff.js';
+export { checkFraction, checkFunction, checkMs, invalidOption } from '../options.js';

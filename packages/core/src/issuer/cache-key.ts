@@ -6,6 +6,7 @@
 import { KsError } from '../errors.js';
 import { checkType, checkUserId } from '../ks/fields.js';
 import { KsType, type KsVersion } from '../ks/types.js';
+import { invalidOption } from '../options.js';
 import {
   formatPrivileges,
   normalizePrivileges,
@@ -111,7 +112,7 @@ export class RequestKeys {
 
   keyed(request: KsRequest): KeyedRequest {
     if (typeof request !== 'object' || request === null)
-      throw new KsError('ERR_KS_INVALID_OPTION', 'getKs needs a request with a userId');
+      throw invalidOption('getKs needs a request with a userId');
     const userId = checkUserId(request.userId);
     const type = checkType(request.type ?? KsType.USER);
     const privileges = this.#forms(request.privileges ?? '');

@@ -10,10 +10,11 @@ import type { KalturaClient } from '../client/types.js';
 import type { Clock } from '../clock.js';
 import { checkSecret } from '../ks/fields.js';
 import type { KsVersion } from '../ks/types.js';
+import { invalidOption } from '../options.js';
 import type { KalturaClockView } from './clock-offset.js';
 import { localMinter } from './local-minter.js';
 import type { KsMinter } from './minter.js';
-import { type KsIssuerOptions, option } from './options.js';
+import type { KsIssuerOptions } from './options.js';
 import { appTokenMinter, clientLifecycle, sessionStartMinter } from './remote-minters.js';
 
 export interface ChosenMinter {
@@ -50,12 +51,12 @@ export function chooseMinter(options: KsIssuerOptions, context: MinterContext): 
     (name) => options[name] !== undefined,
   );
   if (given.length !== 1) {
-    throw option(
+    throw invalidOption(
       `Give exactly one way to mint: adminSecret, sessionStart, appToken or minter${given.length > 1 ? ` (got ${given.join(', ')})` : ''}`,
     );
   }
   if (options.client !== undefined && options.serviceUrl !== undefined) {
-    throw option('Give either client or serviceUrl, not both');
+    throw invalidOption('Give either client or serviceUrl, not both');
   }
   const chosen = (minter: KsMinter, rest: Partial<ChosenMinter> = {}): ChosenMinter => ({
     minter,
@@ -89,12 +90,12 @@ export function chooseMinter(options: KsIssuerOptions, context: MinterContext): 
   };
   if (options.minter !== undefined) {
     if (typeof options.minter?.mint !== 'function')
-      throw option('minter must have a mint(request, signal) method');
+      throw invalidOption('minter must have a mint(request, signal) method');
     return chosen(options.minter);
   }
   if (options.adminSecret !== undefined) {
     const version = options.ksVersion ?? 2;
-    if (version !== 1 && version !== 2) throw option('ksVersion must be 1 or 2');
+    if (version !== 1 && version !== 2) throw invalidOption('ksVersion must be 1 or 2');
     const local = localMinter({
       partnerId: context.partnerId,
       adminSecret: checkSecret(options.adminSecret, 'adminSecret'),
@@ -110,7 +111,7 @@ export function chooseMinter(options: KsIssuerOptions, context: MinterContext): 
     return chosen(minter, { keyVersions: [version], getTime });
   }
   const remote = client();
-  if (remote === undefined) throw option(`${given[0]} needs serviceUrl (or client)`);
+  if (remote === undefined) throw invalidOption(`${given[0]} needs serviceUrl (or client)`);
   if (options.sessionStart !== undefined) {
     const minter = sessionStartMinter({
       ...remote,
@@ -124,7 +125,7 @@ export function chooseMinter(options: KsIssuerOptions, context: MinterContext): 
   }
   const appToken = options.appToken!;
   if (typeof appToken !== 'object' || appToken === null)
-    throw option('appToken must be { id, token, hashType? }');
+    throw invalidOption('appToken must be { id, token, hashType? }');
   const minter = appTokenMinter({
     ...remote,
     clock: context.clock,

@@ -15,6 +15,7 @@ import type { Clock } from '../clock.js';
 import { isKsError, KalturaApiError, KsError } from '../errors.js';
 import { checkUserId } from '../ks/fields.js';
 import type { KsType } from '../ks/types.js';
+import { invalidOption } from '../options.js';
 import { PartnerBreaker, RequestFailures } from './breaker.js';
 import { type KeyedRequest, RequestKeys } from './cache-key.js';
 import { chooseMinter } from './choose-minter.js';
@@ -22,7 +23,7 @@ import { checkClockOffset, KalturaClock, type KalturaClockView } from './clock-o
 import { credentialsError, failureKind, kalturaCodeOf } from './credentials.js';
 import { checkGrant } from './grant-check.js';
 import type { KsMinter, MintRequest } from './minter.js';
-import { issuerSettings, type KsIssuerOptions, option, storeSettings } from './options.js';
+import { issuerSettings, type KsIssuerOptions, storeSettings } from './options.js';
 import { type FreshnessPolicy, freshness } from './policy.js';
 import { RejectedReports } from './rejected.js';
 import { PendingRevocations } from './revocations.js';
@@ -134,7 +135,8 @@ const PASSED_ON = [
 ] as const;
 
 export function createKsIssuer(options: KsIssuerOptions): KsIssuer {
-  if (typeof options !== 'object' || options === null) throw option('createKsIssuer needs options');
+  if (typeof options !== 'object' || options === null)
+    throw invalidOption('createKsIssuer needs options');
   return new Issuer(options);
 }
 
@@ -342,7 +344,7 @@ class Issuer implements KsIssuer {
     const keyed = this.#keys.keyed(request);
     if (options.rejectedKs !== undefined) {
       const { rejectedKs, ...rest } = options;
-      if (typeof rejectedKs !== 'string') throw option('rejectedKs must be a string');
+      if (typeof rejectedKs !== 'string') throw invalidOption('rejectedKs must be a string');
       const { key, info } = keyed;
       return this.#reports.report(key, info, rejectedKs, (o) => this.getKs(request, o), rest);
     }

@@ -5,9 +5,9 @@
 import type { AppTokenHashType } from '../app-token/hash.js';
 import type { KalturaClient, KalturaClientOptions } from '../client/types.js';
 import { type Clock, systemClock } from '../clock.js';
-import { KsError } from '../errors.js';
 import { checkPartnerId, checkPositiveInteger } from '../ks/fields.js';
 import type { KsVersion } from '../ks/types.js';
+import { checkFraction, checkFunction, checkMs, invalidOption } from '../options.js';
 import type { KsMinter } from './minter.js';
 import type { FreshnessPolicy } from './policy.js';
 import type { KsSharedStore } from './store.js';
@@ -122,30 +122,6 @@ export interface KsIssuerOptions {
   onWarning?: (message: string) => void;
 }
 
-export function option(message: string): KsError {
-  return new KsError('ERR_KS_INVALID_OPTION', message);
-}
-
-function checkFraction(value: number): number {
-  if (typeof value !== 'number' || !(value > 0 && value < 1))
-    throw option('refreshAtFraction must be between 0 and 1');
-  return value;
-}
-
-function checkMs(value: unknown, name: string, allowZero = false): number {
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    value < 0 ||
-    (!allowZero && value === 0)
-  ) {
-    throw option(
-      `${name} must be a ${allowZero ? 'non-negative' : 'positive'} number of milliseconds`,
-    );
-  }
-  return value;
-}
-
 /** The options of the issuer itself, checked and with their defaults. */
 export interface IssuerSettings {
   partnerId: number;
@@ -165,30 +141,29 @@ export interface IssuerSettings {
 /** Checks the issuer's own options (the way of minting is checked by `chooseMinter`). */
 export function issuerSettings(options: KsIssuerOptions): IssuerSettings {
   const partnerId = checkPartnerId(options.partnerId);
-  if (options.aroundMint !== undefined && typeof options.aroundMint !== 'function')
-    throw option('aroundMint must be a function');
+  if (options.aroundMint !== undefined) checkFunction(options.aroundMint, 'aroundMint');
   const expiresInSeconds = checkPositiveInteger(
     options.expiresInSeconds ?? 3600,
     'expiresInSeconds',
   );
   const lifetimeMs = expiresInSeconds * 1000;
   const policy = {
-    refreshAtFraction: checkFraction(options.refreshAtFraction ?? 0.8),
+    refreshAtFraction: checkFraction(options.refreshAtFraction ?? 0.8, 'refreshAtFraction'),
     minRemainingMs: checkMs(
       options.minRemainingMs ?? Math.min(60_000, lifetimeMs / 10),
       'minRemainingMs',
-      true,
+      { allowZero: true },
     ),
   };
   if (policy.minRemainingMs >= lifetimeMs / 2) {
-    throw option(
+    throw invalidOption(
       'minRemainingMs must be less than half of expiresInSeconds, or every KS would be renewed at once',
     );
   }
   const minForcedRefreshIntervalMs = checkMs(
     options.minForcedRefreshIntervalMs ?? 10_000,
     'minForcedRefreshIntervalMs',
-    true,
+    { allowZero: true },
   );
   const mintTimeoutMs = checkMs(options.mintTimeoutMs ?? 10_000, 'mintTimeoutMs');
   const backoff = {
@@ -196,7 +171,7 @@ export function issuerSettings(options: KsIssuerOptions): IssuerSettings {
     maxMs: checkMs(options.failureBackoff?.maxMs ?? 60_000, 'failureBackoff.maxMs'),
   };
   const max = options.max ?? 10_000;
-  if (!Number.isSafeInteger(max) || max < 1) throw option('max must be a positive integer');
+  if (!Number.isSafeInteger(max) || max < 1) throw invalidOption('max must be a positive integer');
   return {
     partnerId,
     now: options.now ?? systemClock,
@@ -228,7 +203,8 @@ export function storeSettings(options: KsIssuerOptions, mintTimeoutMs: number): 
   const store = options.store;
   if (store !== undefined) {
     for (const method of ['get', 'set', 'lock', 'waitFor', 'revoke', 'onRevoke'] as const) {
-      if (typeof store[method] !== 'function') throw option(`store must implement ${method}()`);
+      if (typeof store[method] !== 'function')
+        throw invalidOption(`store must implement ${method}()`);
     }
   }
   return { store, storeTimeoutMs, lockTtlMs, lockWaitMs };

@@ -8,6 +8,7 @@
  */
 import type { Clock } from '../clock.js';
 import { KsError } from '../errors.js';
+import { invalidOption } from '../options.js';
 import type { KeyedRequest } from './cache-key.js';
 import { type FreshnessPolicy, freshness } from './policy.js';
 import { type SharedSessionCheck, sharedSessionMismatch } from './session-match.js';
@@ -252,6 +253,6 @@ export class SharedMint {
 async function readShared(store: KsSharedStore, key: KsStoreKey): Promise<KsSharedRead> {
   const result = await store.get(key);
   if (typeof result !== 'object' || result === null || typeof result.fence !== 'string')
-    throw new KsError('ERR_KS_INVALID_OPTION', 'store.get must resolve to { session, fence }');
+    throw invalidOption('store.get must resolve to { session, fence }');
   return result;
 }
