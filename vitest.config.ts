@@ -16,6 +16,10 @@ const INTEGRATION = [
   'packages/testing/src/client-live.test.ts',
   'packages/testing/src/bins.test.ts',
   'packages/redis/src/**/*.test.ts',
+  // The store contract and the fleet, against a real Redis (fleet-memory.test.ts is fast).
+  'packages/testing/src/shared-store/store-contract.test.ts',
+  'packages/testing/src/shared-store/issuer-fleet.test.ts',
+  'packages/testing/src/shared-store/fleet-redis.test.ts',
   'packages/emulator/src/**/*.test.ts',
   'packages/cli/src/**/*.test.ts',
   'packages/browser/src/player.test.ts',

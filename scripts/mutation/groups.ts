@@ -84,8 +84,12 @@ export const GROUPS = {
   },
   /** When the issuer renews a cached KS, and how it backs off. */
   policy: {
-    mutate: [`${core}/issuer/policy.ts`],
-    tests: [`${core}/issuer/policy.test.ts`, `${core}/issuer/issuer.test.ts`],
+    mutate: [`${core}/issuer/policy.ts`, `${core}/backoff.ts`],
+    tests: [
+      `${core}/issuer/policy.test.ts`,
+      `${core}/backoff.test.ts`,
+      `${core}/issuer/issuer.test.ts`,
+    ],
   },
   /**
    * The KS route under both adapters, and the JWT getUser. (Not the adapter contract suites:
@@ -138,7 +142,8 @@ export const GROUPS = {
       'packages/redis/src/codec.test.ts',
       'packages/redis/src/scripts.test.ts',
       'packages/redis/src/redis-store.test.ts',
-      'packages/redis/src/issuer.test.ts',
+      'packages/testing/src/shared-store/issuer-fleet.test.ts',
+      'packages/testing/src/shared-store/fleet-redis.test.ts',
     ],
   },
 } as const satisfies Record<string, MutationGroup>;

@@ -371,6 +371,8 @@ export function createKsClient({
         if (gen !== generation) throw fail('ERR_KS_ABORTED');
         // Not an answer: the request failed (or timed out, as `reason` says).
         const e = x instanceof KsClientError ? x : fail(reason, '', undefined, x);
+        // Equal jitter: core's backoffDelay, copied (an import would cost the bundle bytes);
+        // packages/testing/src/backoff.test.ts checks that they agree.
         const d = Math.min(maxMs, baseMs * 2 ** failures++);
         retryAt =
           now() + Math.min(maxMs, Math.max(d / 2 + (random() * d) / 2, e.retryAfterMs ?? 0));

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KsError } from '@kaltura-ks/core';
+import type { KsError } from '@kaltura-ks/core';
+import { invalidOption } from '@kaltura-ks/core/internal';
 import { errorBody } from './errors.js';
 import { send } from './json.js';
 import { mulberry32 } from './random.js';
@@ -57,7 +58,7 @@ export interface FaultControls {
 }
 
 function invalid(message: string): KsError {
-  return new KsError('ERR_KS_INVALID_OPTION', `fault ${message}`);
+  return invalidOption(`fault ${message}`);
 }
 
 function optionalName(value: unknown, name: string): string | undefined {

@@ -1,7 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Clock, KsError } from '@kaltura-ks/core';
+import type { Clock } from '@kaltura-ks/core';
+import { checkFunction, invalidOption } from '@kaltura-ks/core/internal';
 import { handleAdmin } from './admin.js';
 import {
   type ApiEnvironment,
@@ -73,10 +74,6 @@ const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** Past this much, an over-large body is not even drained: the connection is dropped. */
 const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
 
-function invalidOption(message: string): KsError {
-  return new KsError('ERR_KS_INVALID_OPTION', message);
-}
-
 function checkOptions(
   options: EmulatorOptions,
 ): Required<Pick<EmulatorOptions, 'port' | 'host' | 'maxBodyBytes'>> {
@@ -95,10 +92,8 @@ function checkOptions(
     throw invalidOption('partners must be an array');
   if (options.users !== undefined && !Array.isArray(options.users))
     throw invalidOption('users must be an array');
-  if (options.now !== undefined && typeof options.now !== 'function')
-    throw invalidOption('now must be a function');
-  if (options.random !== undefined && typeof options.random !== 'function')
-    throw invalidOption('random must be a function');
+  if (options.now !== undefined) checkFunction(options.now, 'now');
+  if (options.random !== undefined) checkFunction(options.random, 'random');
   if (
     options.persistPath !== undefined &&
     (typeof options.persistPath !== 'string' || options.persistPath === '')

@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type AppTokenHashType, createKs, KsError, type KsVersion } from '@kaltura-ks/core';
+import { invalidOption } from '@kaltura-ks/core/internal';
 
 /** A partner (account) as given to `startEmulator`. Secrets are any non-empty strings without `,`. */
 export interface PartnerOptions {
@@ -60,10 +61,6 @@ export interface AppTokenRecord {
 const DEFAULT_MAX_EXPIRY_SECONDS = 86_400;
 const STATE_KIND = 'kaltura-ks-emulator-state';
 const STATE_VERSION = 1;
-
-function invalidOption(message: string): KsError {
-  return new KsError('ERR_KS_INVALID_OPTION', message);
-}
 
 function checkSecretOption(value: unknown, name: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.includes(',')) {

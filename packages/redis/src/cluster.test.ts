@@ -6,6 +6,8 @@
  */
 import { verifyKs } from '@kaltura-ks/core';
 import { createKsIssuer, type KsIssuer } from '@kaltura-ks/core/issuer';
+import { describeStoreContract } from '@kaltura-ks/testing/shared-store';
+import { signedSession, TEST_ADMIN_SECRET } from '@kaltura-ks/testing/signed-session';
 import { createCluster } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisStore } from './redis-store.js';
@@ -13,8 +15,6 @@ import type { RedisStore } from './store.js';
 import type { CountingWorkerConfig } from './test-utils/counting-worker.js';
 import { type RedisCluster, startRedisCluster } from './test-utils/redis-cluster.js';
 import { until } from './test-utils/redis-server.js';
-import { signedSession, TEST_ADMIN_SECRET } from './test-utils/signed-session.js';
-import { describeStoreContract } from './test-utils/store-contract.js';
 import { type IssuerWorker, spawnIssuerWorker } from './test-utils/worker-handle.js';
 
 const ENTRY = new URL('./test-utils/counting-worker.ts', import.meta.url);

@@ -4,11 +4,11 @@
  */
 import { createKalturaClient, type KalturaClient } from '@kaltura-ks/core/client';
 import { type Emulator, startEmulator } from '@kaltura-ks/emulator';
+import { TEST_ADMIN_SECRET } from '@kaltura-ks/testing/signed-session';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CountingWorkerConfig } from './test-utils/counting-worker.js';
 import { type RedisServer, startRedisServer, until } from './test-utils/redis-server.js';
-import { TEST_ADMIN_SECRET } from './test-utils/signed-session.js';
 import {
   type IssuerWorker,
   spawnIssuerWorkers,

@@ -1,20 +1,14 @@
 import type { KsError } from '@kaltura-ks/core';
-import { createMemoryStoreHub } from '@kaltura-ks/core/issuer';
+import { storeKey as key, put, read, testSession } from '@kaltura-ks/testing/shared-store';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeSession, encodeSession } from './codec.js';
+import type { RedisStoreClient } from './connection.js';
 import { escapeGlob, KEY_LAYOUT_VERSION, redisKeyLayout, sha256 } from './keys.js';
 import { createRedisStore } from './redis-store.js';
 import { rateLimitedReporter } from './report.js';
 import type { RedisStore } from './store.js';
 import { freePort, type RedisServer, startRedisServer } from './test-utils/redis-server.js';
-import {
-  describeStoreContract,
-  storeKey as key,
-  put,
-  read,
-  testSession,
-} from './test-utils/store-contract.js';
 import { startTcpProxy } from './test-utils/tcp-proxy.js';
 
 let server: RedisServer;
@@ -51,29 +45,6 @@ async function keysUnder(prefix: string): Promise<string[]> {
 }
 
 const never = new AbortController().signal;
-
-describeStoreContract('the in-memory reference', async () => {
-  let t = 1_700_000_000_000;
-  const hub = createMemoryStoreHub(() => t);
-  return {
-    stores: [hub.store(), hub.store(), hub.store()],
-    elapse: (ms) => {
-      t += ms;
-    },
-    close: async () => {},
-  };
-});
-
-describeStoreContract('Redis', async () => {
-  const [a, b, c] = await fleetOf(3);
-  return {
-    stores: [a!, b!, c!],
-    elapse: () => {}, // Redis expires keys on its own clock: the contract polls.
-    close: async () => {
-      await Promise.all([a!.close(), b!.close(), c!.close()]);
-    },
-  };
-});
 
 describe('the Redis key layout', () => {
   it('namespaces, versions and hashes every key, with the partner as hash tag: no user id or privilege in a key name', async () => {
@@ -715,3 +686,53 @@ function busy(ms: number): void {
     // spin
   }
 }
+
+describe('what Redis answers is input', () => {
+  /** Your own client, whose answers to the commands `tamper` picks are replaced by `reply`. */
+  async function tamperedClient(tamper: (args: readonly string[]) => boolean, reply: unknown) {
+    const real = createClient({ url: server.url, disableOfflineQueue: true });
+    real.on('error', () => {});
+    await real.connect();
+    const client: RedisStoreClient = {
+      get isReady() {
+        return real.isReady;
+      },
+      sendCommand: async (args) => (tamper(args) ? reply : real.sendCommand(args as string[])),
+      duplicate: () => real.duplicate(),
+      on: (event: 'error' | 'ready', listener: never) => real.on(event, listener),
+      off: (event: 'error' | 'ready', listener: never) => real.off(event, listener),
+    };
+    return { client, close: () => real.destroy() };
+  }
+  const script = (args: readonly string[]) => args[0] === 'EVALSHA' || args[0] === 'EVAL';
+
+  it.each([
+    ['a read', (store: RedisStore) => store.get(key('alice'))],
+    ['a revocation of a user', (store: RedisStore) => store.revoke(1, 'alice')],
+  ])('an unexpected reply to %s is a KsError (ERR_KS_RESPONSE)', async (_, call) => {
+    const { client, close } = await tamperedClient(script, 'OK');
+    const store = createRedisStore({ client, keyPrefix: uniquePrefix() });
+    try {
+      await store.ready;
+      await expect(call(store)).rejects.toMatchObject({
+        name: 'KsError',
+        code: 'ERR_KS_RESPONSE',
+      });
+    } finally {
+      await store.close();
+      close();
+    }
+  });
+
+  it('an unexpected reply to SCAN, revoking everything, is a KsError (ERR_KS_RESPONSE)', async () => {
+    const { client, close } = await tamperedClient((args) => args[0] === 'SCAN', ['0']);
+    const store = createRedisStore({ client, keyPrefix: uniquePrefix() });
+    try {
+      await store.ready;
+      await expect(store.revoke(1, null)).rejects.toMatchObject({ code: 'ERR_KS_RESPONSE' });
+    } finally {
+      await store.close();
+      close();
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { KsError } from '@kaltura-ks/core';
+import { backoffDelay, checkFunction, checkMs, invalidOption } from '@kaltura-ks/core/internal';
 import { createClient } from 'redis';
 import {
   type Commands,
@@ -87,21 +87,13 @@ export interface RedisStoreOptions {
 }
 
 const CLOSE_GRACE_MS = 1_000;
+/** The first reconnection waits about this long (ms); it doubles to `reconnectMaxDelayMs`. */
+const RECONNECT_BASE_MS = 50;
 
-function option(message: string): KsError {
-  return new KsError('ERR_KS_INVALID_OPTION', message);
-}
-
-function positiveMs(value: number, name: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
-    throw option(`${name} must be a positive number of milliseconds`);
-  return value;
-}
-
-/** Reconnection delay: 50 ms doubling to the cap, each drawn from its upper half (jitter). */
-function reconnectDelay(retries: number, maxMs: number): number {
-  const ceiling = Math.min(maxMs, 50 * 2 ** Math.min(retries, 20));
-  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+/** Reconnection delay: 50 ms doubling to the cap, each drawn from its upper half (equal jitter). */
+export function reconnectDelay(retries: number, maxMs: number, random = Math.random): number {
+  // node-redis counts the retries from 0: the first is after one failure.
+  return backoffDelay(retries + 1, RECONNECT_BASE_MS, maxMs, random);
 }
 
 /**
@@ -130,26 +122,27 @@ export function createRedisStore({
   upgradeFromV1 = false,
 }: RedisStoreOptions = {}): RedisStore {
   if ((url === undefined) === (client === undefined))
-    throw option('createRedisStore needs exactly one of url or client');
+    throw invalidOption('createRedisStore needs exactly one of url or client');
   if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url)))
-    throw option('url must be a redis:// or rediss:// URL');
+    throw invalidOption('url must be a redis:// or rediss:// URL');
   if (client !== undefined && typeof client?.sendCommand !== 'function')
-    throw option(
+    throw invalidOption(
       'client must be a node-redis client (createClient() or createCluster() from redis)',
     );
   if (typeof keyPrefix !== 'string' || keyPrefix === '' || /[{}]/.test(keyPrefix))
-    throw option('keyPrefix must be a non-empty string without "{" or "}"');
-  positiveMs(pollIntervalMs, 'pollIntervalMs');
-  positiveMs(reconnectMaxDelayMs, 'reconnectMaxDelayMs');
-  positiveMs(errorReportIntervalMs, 'errorReportIntervalMs');
-  positiveMs(failFastAfterMs, 'failFastAfterMs');
-  if (reconnectAfterMs !== false) positiveMs(reconnectAfterMs, 'reconnectAfterMs');
-  positiveMs(revocationTtlMs, 'revocationTtlMs');
-  if (onError !== undefined && typeof onError !== 'function')
-    throw option('onError must be a function');
-  if (typeof upgradeFromV1 !== 'boolean') throw option('upgradeFromV1 must be a boolean');
+    throw invalidOption('keyPrefix must be a non-empty string without "{" or "}"');
+  checkMs(pollIntervalMs, 'pollIntervalMs');
+  checkMs(reconnectMaxDelayMs, 'reconnectMaxDelayMs');
+  checkMs(errorReportIntervalMs, 'errorReportIntervalMs');
+  checkMs(failFastAfterMs, 'failFastAfterMs');
+  if (reconnectAfterMs !== false) checkMs(reconnectAfterMs, 'reconnectAfterMs');
+  checkMs(revocationTtlMs, 'revocationTtlMs');
+  if (onError !== undefined) checkFunction(onError, 'onError');
+  if (typeof upgradeFromV1 !== 'boolean') throw invalidOption('upgradeFromV1 must be a boolean');
   if (upgradeFromV1 && client !== undefined && isCluster(client))
-    throw option('upgradeFromV1 does not apply to a cluster client (0.1 never ran on a cluster)');
+    throw invalidOption(
+      'upgradeFromV1 does not apply to a cluster client (0.1 never ran on a cluster)',
+    );
 
   const report = rateLimitedReporter(onError, errorReportIntervalMs, Date.now);
 

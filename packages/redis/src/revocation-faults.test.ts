@@ -6,15 +6,21 @@
  * with back-off, not only on a reconnection) and no instance serves it.
  */
 import type { KsIssuer } from '@kaltura-ks/core/issuer';
+import {
+  eventsOf,
+  type IssuerFleet,
+  issuerFleet,
+  type RedisSpace,
+  redisSpace,
+} from '@kaltura-ks/testing/shared-store';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { eventsOf, type IssuerFleet, issuerFleet } from './test-utils/issuer-fleet.js';
 import { freePort, type RedisServer, startRedisServer } from './test-utils/redis-server.js';
 
 let server: RedisServer;
 let admin: ReturnType<typeof createClient>;
 let prefixes = 0;
-const open: IssuerFleet[] = [];
+const open: IssuerFleet<RedisSpace>[] = [];
 /** Until a retry lands: the back-off reaches its 5 s cap; a loaded machine adds to it. */
 const landing = { timeout: 20_000, interval: 50 };
 
@@ -38,13 +44,16 @@ async function fleet(
   size: number,
   url = () => server.url,
   keyPrefix = `faults-${++prefixes}:`,
-): Promise<IssuerFleet & { keyPrefix: string }> {
+): Promise<IssuerFleet<RedisSpace> & { keyPrefix: string }> {
   const f = await issuerFleet(size, {
-    keyPrefix,
-    connect: () => ({ url: url() }),
+    open: () =>
+      redisSpace({
+        url: () => url(),
+        keyPrefix,
+        store: { failFastAfterMs: 500, reconnectAfterMs: 1_000 },
+      }),
     storeTimeoutMs: 500,
     lockWaitMs: 2_000,
-    store: { failFastAfterMs: 500, reconnectAfterMs: 1_000 },
   });
   open.push(f);
   return { ...f, keyPrefix };

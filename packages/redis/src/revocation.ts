@@ -42,7 +42,8 @@ export async function revokeUser(
     [target.sessionPrefix, target.channel, target.message, target.ttlMs],
   );
   const [replicas, values] = Array.isArray(reply) ? reply : [];
-  if (!Array.isArray(values)) throw new Error('Unexpected reply to a revocation');
+  if (!Array.isArray(values))
+    throw new KsError('ERR_KS_RESPONSE', 'Redis answered a revocation with an unexpected reply');
   return { replicas: Number(replicas), values };
 }
 
@@ -76,7 +77,8 @@ export async function revokeAll(send: CommandSender, target: FullRevocation): Pr
         revocations,
       );
       const [next, found] = Array.isArray(reply) ? reply : [];
-      if (!Array.isArray(found)) throw new Error('Unexpected SCAN reply');
+      if (!Array.isArray(found))
+        throw new KsError('ERR_KS_RESPONSE', 'Redis answered SCAN with an unexpected reply');
       cursor = String(next);
       const names = found.map(String);
       if (names.length > 0) await send.sendCommand(['UNLINK', ...names], revocations);

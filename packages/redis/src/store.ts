@@ -178,7 +178,8 @@ export class Store implements RedisStore {
     );
     const [raw, count, ms] = Array.isArray(reply) ? reply : [];
     const fence = `${String(count)}:${String(ms)}`;
-    if (!FENCE.test(fence)) throw new Error('Unexpected reply to a read');
+    if (!FENCE.test(fence))
+      throw new KsError('ERR_KS_RESPONSE', 'Redis answered a read with an unexpected reply');
     return { session: decodeSession(raw), fence };
   }
 

@@ -354,7 +354,7 @@ describe('metrics', () => {
     expect(byOperation('get', true)).toBe(1);
     expect(calls.find((c) => c.attributes['error.type'] !== undefined)?.attributes).toEqual({
       'kaltura_ks.store.operation': 'get',
-      'error.type': 'ERR_KS_UNAVAILABLE',
+      'error.type': 'ERR_KS_UNAVAILABLE', // the hub fails with a KsError: its code
     });
   });
 });

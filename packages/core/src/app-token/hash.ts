@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { KsError } from '../errors.js';
+import { invalidOption } from '../options.js';
 
 /** The hash functions an app token may use (Kaltura's `KalturaAppTokenHashType`). */
 export const AppTokenHashType = {
@@ -21,7 +21,7 @@ const NODE_ALGORITHM: Record<AppTokenHashType, string> = {
 export function toAppTokenHashType(value: unknown): AppTokenHashType {
   const upper = typeof value === 'string' ? value.toUpperCase() : '';
   if (!Object.hasOwn(NODE_ALGORITHM, upper)) {
-    throw new KsError('ERR_KS_INVALID_OPTION', 'hashType must be one of MD5, SHA1, SHA256, SHA512');
+    throw invalidOption('hashType must be one of MD5, SHA1, SHA256, SHA512');
   }
   return upper as AppTokenHashType;
 }
@@ -36,10 +36,10 @@ export function appTokenHash(
   hashType: AppTokenHashType | Lowercase<AppTokenHashType> = 'SHA1',
 ): string {
   if (typeof widgetKs !== 'string' || widgetKs.length === 0) {
-    throw new KsError('ERR_KS_INVALID_OPTION', 'appTokenHash needs the widget KS');
+    throw invalidOption('appTokenHash needs the widget KS');
   }
   if (typeof tokenValue !== 'string' || tokenValue.length === 0) {
-    throw new KsError('ERR_KS_INVALID_OPTION', 'appTokenHash needs the app token value');
+    throw invalidOption('appTokenHash needs the app token value');
   }
   return hash(NODE_ALGORITHM[toAppTokenHashType(hashType)], widgetKs + tokenValue, 'hex');
 }

@@ -1,5 +1,5 @@
-import { KsError } from '../errors.js';
 import { checkSecret } from '../ks/fields.js';
+import { invalidOption } from '../options.js';
 import type { Context } from './context.js';
 import {
   parseAppToken,
@@ -43,13 +43,9 @@ import {
  * user.loginByLoginId (each attempt counts towards the account's lockout).
  */
 
-function invalid(message: string): KsError {
-  return new KsError('ERR_KS_INVALID_OPTION', message);
-}
-
 function requireKs(ks: string | undefined, where: string): string {
   if (ks === undefined)
-    throw invalid(`${where} needs a KS: pass options.ks or set the client's ks`);
+    throw invalidOption(`${where} needs a KS: pass options.ks or set the client's ks`);
   return ks;
 }
 
@@ -100,7 +96,7 @@ export function sessionService(context: Context): KalturaSessionService {
       const p = paramsObject(params, 'session.start');
       const partnerId = optionalPartnerId(p.partnerId) ?? context.options.partnerId;
       if (partnerId === undefined) {
-        throw invalid('session.start needs partnerId (in its params or the client options)');
+        throw invalidOption('session.start needs partnerId (in its params or the client options)');
       }
       const body: KalturaParams = {
         secret: checkSecret(p.secret),
@@ -123,7 +119,9 @@ export function sessionService(context: Context): KalturaSessionService {
         configured ??
         (partnerId === undefined ? undefined : `_${partnerId}`);
       if (widgetId === undefined || widgetId === '') {
-        throw invalid('session.startWidgetSession needs a widgetId (or the partnerId option)');
+        throw invalidOption(
+          'session.startWidgetSession needs a widgetId (or the partnerId option)',
+        );
       }
       const body: KalturaParams = {
         widgetId,

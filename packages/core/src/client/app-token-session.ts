@@ -1,5 +1,6 @@
 import { appTokenHash, toAppTokenHashType } from '../app-token/hash.js';
-import { KalturaApiError, KsError } from '../errors.js';
+import { KalturaApiError } from '../errors.js';
+import { invalidOption } from '../options.js';
 import { checkStartSession, sendStartSession } from './actions.js';
 import type { Context } from './context.js';
 import type {
@@ -64,8 +65,7 @@ export function createAppTokenSessions(
       const tokenValue = requiredText(p.appTokenValue, 'appTokenValue');
       const hashType = toAppTokenHashType(p.hashType ?? 'SHA1');
       if (options.widgetId === undefined && options.partnerId === undefined) {
-        throw new KsError(
-          'ERR_KS_INVALID_OPTION',
+        throw invalidOption(
           'startAppTokenSession needs the partnerId (or widgetId) option of the client',
         );
       }

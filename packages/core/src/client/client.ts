@@ -1,5 +1,5 @@
 import { type Dispatcher, Pool } from 'undici';
-import { KsError } from '../errors.js';
+import { invalidOption } from '../options.js';
 import { appTokenService, sessionService, systemService, userService } from './actions.js';
 import { createAppTokenSessions } from './app-token-session.js';
 import { createContext } from './context.js';
@@ -51,7 +51,7 @@ export function createKalturaClient(options: KalturaClientOptions): KalturaClien
     async request(service, action, params, callOptions) {
       const idempotent = callOptions?.idempotent ?? false;
       if (typeof idempotent !== 'boolean') {
-        throw new KsError('ERR_KS_INVALID_OPTION', 'options.idempotent must be a boolean');
+        throw invalidOption('options.idempotent must be a boolean');
       }
       return context.call(
         checkName(service, 'service'),

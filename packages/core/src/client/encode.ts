@@ -1,4 +1,4 @@
-import { KsError } from '../errors.js';
+import { invalidOption } from '../options.js';
 import type { KalturaParams, KalturaParamValue } from './types.js';
 
 /**
@@ -28,7 +28,7 @@ export function encodeParams(
   const out = into ?? { body: '', secrets: [] };
   if (params === undefined) return out;
   if (typeof params !== 'object' || params === null || Array.isArray(params)) {
-    throw new KsError('ERR_KS_INVALID_OPTION', 'params must be an object of name → value');
+    throw invalidOption('params must be an object of name → value');
   }
   for (const name of Object.keys(params)) {
     append(out, prefix === '' ? name : `${prefix}[${name}]`, name, params[name]);
@@ -51,7 +51,7 @@ function append(out: EncodedParams, key: string, leaf: string, value: KalturaPar
       return;
     case 'number':
       if (!Number.isFinite(value)) {
-        throw new KsError('ERR_KS_INVALID_OPTION', `param ${key} must be a finite number`);
+        throw invalidOption(`param ${key} must be a finite number`);
       }
       appendPair(out, key, String(value));
       return;
@@ -67,7 +67,7 @@ function append(out: EncodedParams, key: string, leaf: string, value: KalturaPar
       }
       return;
     default:
-      throw new KsError('ERR_KS_INVALID_OPTION', `param ${key} has an unsupported type`);
+      throw invalidOption(`param ${key} has an unsupported type`);
   }
 }
 
@@ -76,6 +76,6 @@ function encodeComponent(text: string, name: string): string {
     return encodeURIComponent(text);
   } catch {
     // A lone surrogate cannot be UTF-8 encoded. The value is not echoed.
-    throw new KsError('ERR_KS_INVALID_OPTION', `param ${name} is not valid Unicode`);
+    throw invalidOption(`param ${name} is not valid Unicode`);
   }
 }

@@ -1,4 +1,5 @@
 import { KsError } from '../errors.js';
+import { invalidOption } from '../options.js';
 import type { Context } from './context.js';
 import { appendPair, encodeParams } from './encode.js';
 import { apiError, isApiException } from './failure.js';
@@ -14,10 +15,6 @@ import { checkName } from './validate.js';
 /** Kaltura runs at most this many; more would be a mistake, not a batch. */
 const MAX_ITEMS = 1000;
 
-function invalid(message: string): KsError {
-  return new KsError('ERR_KS_INVALID_OPTION', message);
-}
-
 /**
  * POST `/service/multirequest` with item `n` (from 1) as `n[service]`, `n[action]`,
  * `n[ks]`, `n[<param>]…`; the request-level `ks` applies to items without their own.
@@ -29,16 +26,17 @@ export async function multirequest(
   options: KalturaRequestOptions | undefined,
 ): Promise<KalturaMultiRequestResult[]> {
   if (!Array.isArray(items) || items.length === 0) {
-    throw invalid('multirequest needs a non-empty list of { service, action, params? }');
+    throw invalidOption('multirequest needs a non-empty list of { service, action, params? }');
   }
-  if (items.length > MAX_ITEMS) throw invalid(`multirequest takes at most ${MAX_ITEMS} items`);
+  if (items.length > MAX_ITEMS)
+    throw invalidOption(`multirequest takes at most ${MAX_ITEMS} items`);
   const idempotent = options?.idempotent ?? false;
-  if (typeof idempotent !== 'boolean') throw invalid('options.idempotent must be a boolean');
+  if (typeof idempotent !== 'boolean') throw invalidOption('options.idempotent must be a boolean');
 
   const out = context.encode(undefined, context.ksFor(options, true));
   items.forEach((item, index) => {
     if (typeof item !== 'object' || item === null) {
-      throw invalid(`multirequest item ${index + 1} must be { service, action, params? }`);
+      throw invalidOption(`multirequest item ${index + 1} must be { service, action, params? }`);
     }
     const n = String(index + 1);
     appendPair(out, `${n}[service]`, checkName(item.service, 'service'));

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
-import { KsError } from '../errors.js';
 import { hasUnsafeText } from '../ks/text.js';
+import { checkFunction, invalidOption } from '../options.js';
 import type { KalturaClientEvent, KalturaClientOptions } from './types.js';
 
 export const DEFAULTS = {
@@ -68,14 +68,10 @@ const KNOWN = new Set<string>([
   'observeCall',
 ]);
 
-function invalid(message: string): KsError {
-  return new KsError('ERR_KS_INVALID_OPTION', message);
-}
-
 function positiveInteger(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw invalid(`${name} must be a positive integer`);
+    throw invalidOption(`${name} must be a positive integer`);
   }
   return value;
 }
@@ -83,45 +79,44 @@ function positiveInteger(value: unknown, name: string, fallback: number): number
 function nonNegativeInteger(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw invalid(`${name} must be an integer >= 0`);
+    throw invalidOption(`${name} must be an integer >= 0`);
   }
   return value;
 }
 
 function optionalFunction<T>(value: unknown, name: string): T | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'function') throw invalid(`${name} must be a function`);
-  return value as T;
+  return checkFunction<T>(value, name);
 }
 
 /** Checks a KS given as an option: a non-empty string of printable characters. Never echoed. */
 export function checkKsOption(value: unknown, name = 'ks'): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value === '' || hasUnsafeText(value) || /\s/.test(value)) {
-    throw invalid(`${name} must be a KS (a non-empty string without spaces)`);
+    throw invalidOption(`${name} must be a KS (a non-empty string without spaces)`);
   }
   return value;
 }
 
 function parseServiceUrl(value: unknown): { origin: string; basePath: string } {
   if (typeof value !== 'string' || value === '') {
-    throw invalid('serviceUrl must be a URL such as https://www.kaltura.com/api_v3');
+    throw invalidOption('serviceUrl must be a URL such as https://www.kaltura.com/api_v3');
   }
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw invalid('serviceUrl is not a valid URL');
+    throw invalidOption('serviceUrl is not a valid URL');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw invalid('serviceUrl must be an http: or https: URL');
+    throw invalidOption('serviceUrl must be an http: or https: URL');
   }
   if (url.username !== '' || url.password !== '') {
     // Credentials in a URL end up in logs; Kaltura does not use them anyway.
-    throw invalid('serviceUrl must not contain credentials');
+    throw invalidOption('serviceUrl must not contain credentials');
   }
   if (url.search !== '' || url.hash !== '') {
-    throw invalid('serviceUrl must not have a query or a fragment');
+    throw invalidOption('serviceUrl must not have a query or a fragment');
   }
   let path = url.pathname.replace(/\/+$/, '');
   if (!/\/api_v3$/i.test(path)) path = `${path}/api_v3`;
@@ -144,10 +139,10 @@ function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
 /** Validates and fills in the options, once, when the client is created. */
 export function resolveOptions(options: KalturaClientOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
-    throw invalid('createKalturaClient needs an options object with serviceUrl');
+    throw invalidOption('createKalturaClient needs an options object with serviceUrl');
   }
   for (const name of Object.keys(options)) {
-    if (!KNOWN.has(name)) throw invalid(`unknown option ${JSON.stringify(name)}`);
+    if (!KNOWN.has(name)) throw invalidOption(`unknown option ${JSON.stringify(name)}`);
   }
   const { origin, basePath } = parseServiceUrl(options.serviceUrl);
 
@@ -156,15 +151,15 @@ export function resolveOptions(options: KalturaClientOptions): ResolvedOptions {
     partnerId !== undefined &&
     (typeof partnerId !== 'number' || !Number.isSafeInteger(partnerId))
   ) {
-    throw invalid('partnerId must be an integer');
+    throw invalidOption('partnerId must be an integer');
   }
   const clientTag = options.clientTag ?? DEFAULTS.clientTag;
   if (typeof clientTag !== 'string' || clientTag === '' || hasUnsafeText(clientTag)) {
-    throw invalid('clientTag must be a non-empty string of printable characters');
+    throw invalidOption('clientTag must be a non-empty string of printable characters');
   }
   const { widgetId } = options;
   if (widgetId !== undefined && (typeof widgetId !== 'string' || !/^[\w-]+$/.test(widgetId))) {
-    throw invalid('widgetId must be a widget id such as _12345');
+    throw invalidOption('widgetId must be a widget id such as _12345');
   }
   const { dispatcher } = options;
   if (
@@ -173,7 +168,7 @@ export function resolveOptions(options: KalturaClientOptions): ResolvedOptions {
       dispatcher === null ||
       typeof (dispatcher as { request?: unknown }).request !== 'function')
   ) {
-    throw invalid('dispatcher must be an undici Dispatcher (Agent, Pool, MockAgent…)');
+    throw invalidOption('dispatcher must be an undici Dispatcher (Agent, Pool, MockAgent…)');
   }
 
   let retry: ResolvedRetry | null;
@@ -184,7 +179,7 @@ export function resolveOptions(options: KalturaClientOptions): ResolvedOptions {
   } else if (typeof options.retry === 'object' && options.retry !== null) {
     const r = options.retry;
     for (const name of Object.keys(r)) {
-      if (!(name in DEFAULTS.retry)) throw invalid(`unknown option retry.${name}`);
+      if (!(name in DEFAULTS.retry)) throw invalidOption(`unknown option retry.${name}`);
     }
     retry = {
       maxAttempts: positiveInteger(r.maxAttempts, 'retry.maxAttempts', DEFAULTS.retry.maxAttempts),
@@ -197,7 +192,7 @@ export function resolveOptions(options: KalturaClientOptions): ResolvedOptions {
       maxTotalMs: nonNegativeInteger(r.maxTotalMs, 'retry.maxTotalMs', DEFAULTS.retry.maxTotalMs),
     };
   } else {
-    throw invalid('retry must be an object or false');
+    throw invalidOption('retry must be an object or false');
   }
 
   return {

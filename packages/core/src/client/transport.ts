@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { backoffDelay } from '../backoff.js';
 import { KalturaApiError, KsError } from '../errors.js';
 import {
   apiError,
@@ -164,9 +165,8 @@ export function createTransport(options: ResolvedOptions, dispatcher: Dispatcher
     if (retry === null || failure.retry === 'never') return undefined;
     if (failure.retry === 'maybe-sent' && !call.idempotent) return undefined;
     if (attempts >= retry.maxAttempts) return undefined;
-    // Exponential backoff with full jitter: uniform in [0, min(max, base · 2^(n-1))).
-    const cap = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempts - 1));
-    let delay = Math.floor(random() * cap);
+    // Full jitter: uniform in [0, min(max, base · 2^(n-1))).
+    let delay = backoffDelay(attempts, retry.baseDelayMs, retry.maxDelayMs, random, 'full');
     if (failure.retryAfterMs !== undefined) delay = Math.max(delay, failure.retryAfterMs);
     const elapsed = now() - started;
     if (elapsed + delay > retry.maxTotalMs || elapsed + delay >= requestTimeoutMs) return undefined;

@@ -1,6 +1,6 @@
 import { toAppTokenHashType } from '../app-token/hash.js';
-import { KsError } from '../errors.js';
 import { checkPositiveInteger, checkType, checkUserId } from '../ks/fields.js';
+import { invalidOption } from '../options.js';
 import { formatPrivileges, type PrivilegesInput } from '../privileges/privileges.js';
 import type { KalturaAppTokenFilter, KalturaAppTokenInput, KalturaParams } from './types.js';
 
@@ -11,14 +11,10 @@ import type { KalturaAppTokenFilter, KalturaAppTokenInput, KalturaParams } from 
  * privileges are checked as for v1, the stricter.
  */
 
-function invalid(message: string): KsError {
-  return new KsError('ERR_KS_INVALID_OPTION', message);
-}
-
 export function paramsObject<T extends object>(value: T | undefined, where: string): Partial<T> {
   if (value === undefined) return {};
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalid(`${where} needs an object of parameters`);
+    throw invalidOption(`${where} needs an object of parameters`);
   }
   return value;
 }
@@ -26,13 +22,13 @@ export function paramsObject<T extends object>(value: T | undefined, where: stri
 /** A non-empty string; the message never quotes the value (it may be a credential). */
 export function requiredText(value: unknown, name: string): string {
   if (typeof value !== 'string' || value === '')
-    throw invalid(`${name} must be a non-empty string`);
+    throw invalidOption(`${name} must be a non-empty string`);
   return value;
 }
 
 export function optionalText(value: unknown, name: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw invalid(`${name} must be a string`);
+  if (typeof value !== 'string') throw invalidOption(`${name} must be a string`);
   return value;
 }
 
@@ -55,7 +51,7 @@ export function optionalPrivileges(value: PrivilegesInput | undefined): string |
 export function optionalPartnerId(value: unknown, name = 'partnerId'): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
-    throw invalid(`${name} must be an integer`);
+    throw invalidOption(`${name} must be an integer`);
   }
   return value;
 }
@@ -65,7 +61,7 @@ const NAME = /^[A-Za-z][A-Za-z0-9_]{0,99}$/;
 /** Service and action names go into the URL path: letters, digits and `_` only. */
 export function checkName(value: unknown, name: 'service' | 'action'): string {
   if (typeof value !== 'string' || !NAME.test(value)) {
-    throw invalid(`${name} must be a Kaltura ${name} name (letters, digits, "_")`);
+    throw invalidOption(`${name} must be a Kaltura ${name} name (letters, digits, "_")`);
   }
   return value;
 }
@@ -87,7 +83,8 @@ export function appTokenObject(input: KalturaAppTokenInput): KalturaParams {
 
 function list(value: string | readonly (string | number)[] | undefined, name: string) {
   if (value === undefined || typeof value === 'string') return value;
-  if (!Array.isArray(value)) throw invalid(`${name} must be a list or a comma-separated string`);
+  if (!Array.isArray(value))
+    throw invalidOption(`${name} must be a list or a comma-separated string`);
   return value.join(',');
 }
 

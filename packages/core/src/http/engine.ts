@@ -2,6 +2,7 @@ import { KsError, type KsErrorCode } from '../errors.js';
 import { createKsIssuer, type GetKsOptions, type KsIssuer } from '../issuer/issuer.js';
 import type { KsSession } from '../issuer/types.js';
 import { KsType } from '../ks/types.js';
+import { invalidOption } from '../options.js';
 import { formatPrivileges, type PrivilegesInput } from '../privileges/privileges.js';
 import { headerValue } from './headers.js';
 import { joinByPrecedence } from './privilege-precedence.js';
@@ -125,10 +126,6 @@ function chain<T, U>(
 function signedIn(user: KsUser | null): KsUser {
   if (user === null) throw new KsError('ERR_KS_NO_USER', 'Nobody is signed in');
   return user;
-}
-
-function invalidOption(message: string): KsError {
-  return new KsError('ERR_KS_INVALID_OPTION', message);
 }
 
 export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Req> {

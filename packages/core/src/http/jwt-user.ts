@@ -7,7 +7,7 @@ import {
   jwtVerify,
 } from 'jose';
 import { type Clock, systemClock } from '../clock.js';
-import { KsError } from '../errors.js';
+import { invalidOption } from '../options.js';
 import type { PrivilegesInput } from '../privileges/privileges.js';
 import { headerValue } from './headers.js';
 import type { HasHeaders, KsUser } from './types.js';
@@ -68,10 +68,6 @@ function jsonType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
-function invalidOption(message: string): KsError {
-  return new KsError('ERR_KS_INVALID_OPTION', message);
 }
 
 /** The WebCrypto HMAC parameters of each HS algorithm, as jose checks a CryptoKey against them. */

@@ -1,4 +1,5 @@
-import type { GetKsOptions, KsIssuer, KsIssuerOptions } from '../issuer/issuer.js';
+import type { GetKsOptions, KsIssuer } from '../issuer/issuer.js';
+import type { KsIssuerOptions } from '../issuer/options.js';
 import type { KsRevokeResult, KsSession } from '../issuer/types.js';
 import type { KsType } from '../ks/types.js';
 import type { PrivilegesInput } from '../privileges/privileges.js';

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { KalturaApiError, KsError } from '../errors.js';
-import { createKsIssuer, type KsIssuerOptions } from './issuer.js';
+import { createKsIssuer } from './issuer.js';
 import { createMemoryStoreHub } from './memory-store.js';
 import type { KsMinter, MintRequest } from './minter.js';
+import type { KsIssuerOptions } from './options.js';
 import type { KsIssuerEvent, KsSession } from './types.js';
 
 const PARTNER = 4949;

@@ -1,6 +1,6 @@
+import { backoffDelay } from '../backoff.js';
 import type { Clock } from '../clock.js';
 import type { KsError } from '../errors.js';
-import { backoffDelay } from './policy.js';
 
 /** Credentials change only when someone changes them: they are probed slowly (ms). */
 export const CREDENTIALS_PROBE = { baseMs: 10_000, maxMs: 120_000 } as const;

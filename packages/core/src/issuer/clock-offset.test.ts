@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { KalturaClient } from '../client/types.js';
 import { createKs } from '../ks/create.js';
 import { verifyKs } from '../ks/verify.js';
-import { createKsIssuer, type KsIssuerOptions } from './issuer.js';
+import { createKsIssuer } from './issuer.js';
+import type { KsIssuerOptions } from './options.js';
 import type { KsIssuerEvent } from './types.js';
 
 const SECRET = 'clock-offset-admin-secret-0123456789';

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import { KsError } from '../errors.js';
+import { invalidOption } from '../options.js';
 
 /** A measured offset is measured again after this long (ms). */
 export const CLOCK_RECHECK_MS = 10 * 60_000;
@@ -22,8 +23,7 @@ export function checkClockOffset(value: unknown): number | undefined {
     !Number.isFinite(value) ||
     Math.abs(value) > MAX_CLOCK_OFFSET_MS
   ) {
-    throw new KsError(
-      'ERR_KS_INVALID_OPTION',
+    throw invalidOption(
       'kalturaClockOffsetMs must be a number of milliseconds, at most a day either way',
     );
   }

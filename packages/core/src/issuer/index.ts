@@ -1,12 +1,8 @@
-export {
-  createKsIssuer,
-  type GetKsOptions,
-  type KsIssuer,
-  type KsIssuerOptions,
-} from './issuer.js';
+export { createKsIssuer, type GetKsOptions, type KsIssuer } from './issuer.js';
 export { localMinter } from './local-minter.js';
 export { createMemoryStoreHub } from './memory-store.js';
 export type { KsMinter, MintRequest } from './minter.js';
+export type { KsIssuerOptions } from './options.js';
 export { type Freshness, type FreshnessPolicy, freshness, renewAt } from './policy.js';
 export type { KsLockRelease, KsSharedRead, KsSharedStore, KsStoreKey } from './store.js';
 export type {

@@ -1,30 +1,34 @@
-import { LRUCache } from 'lru-cache';
-import { type AppTokenHashType, toAppTokenHashType } from '../app-token/hash.js';
-import { createKalturaClient } from '../client/client.js';
-import type { KalturaClient, KalturaClientOptions } from '../client/types.js';
-import { type Clock, systemClock } from '../clock.js';
+/**
+ * The issuer: a per-user KS cache that renews before expiry, one mint per key at a time
+ * (the flight), shared with a fleet through a store when there is one. Start here; the
+ * jobs it hands out have modules of their own:
+ *
+ * - options.ts: what each option means, and their checks;
+ * - choose-minter.ts: how this issuer mints (local, session.start, app token, a minter);
+ * - cache-key.ts: a request validated and keyed, and the three forms of its privileges;
+ * - shared-mint.ts: the protocol with the fleet through the store (locks, fences, waiting);
+ * - user-index.ts: the in-memory cache and each user's keys, for revocation;
+ * - breaker.ts, revocations.ts, rejected.ts, clock-offset.ts: back-off, unconfirmed
+ *   revocations, refused KSs reported by pages, Kaltura's clock.
+ */
+import type { Clock } from '../clock.js';
 import { isKsError, KalturaApiError, KsError } from '../errors.js';
-import {
-  checkPartnerId,
-  checkPositiveInteger,
-  checkSecret,
-  checkType,
-  checkUserId,
-} from '../ks/fields.js';
-import { KsType, type KsVersion } from '../ks/types.js';
-import { formatPrivileges, normalizePrivileges } from '../privileges/privileges.js';
+import { checkUserId } from '../ks/fields.js';
+import type { KsType } from '../ks/types.js';
+import { invalidOption } from '../options.js';
 import { PartnerBreaker, RequestFailures } from './breaker.js';
+import { type KeyedRequest, RequestKeys } from './cache-key.js';
+import { chooseMinter } from './choose-minter.js';
 import { checkClockOffset, KalturaClock, type KalturaClockView } from './clock-offset.js';
 import { credentialsError, failureKind, kalturaCodeOf } from './credentials.js';
 import { checkGrant } from './grant-check.js';
-import { localMinter } from './local-minter.js';
 import type { KsMinter, MintRequest } from './minter.js';
+import { issuerSettings, type KsIssuerOptions, storeSettings } from './options.js';
 import { type FreshnessPolicy, freshness } from './policy.js';
 import { RejectedReports } from './rejected.js';
-import { appTokenMinter, clientLifecycle, sessionStartMinter } from './remote-minters.js';
 import { PendingRevocations } from './revocations.js';
 import { type SharedSessionCheck, sharedSessionMismatch } from './session-match.js';
-import type { KsLockRelease, KsSharedRead, KsSharedStore, KsStoreKey } from './store.js';
+import { FAILED, SharedMint } from './shared-mint.js';
 import type {
   KsEvictReason,
   KsIssuerEvent,
@@ -34,115 +38,7 @@ import type {
   KsRevokeResult,
   KsSession,
 } from './types.js';
-
-/**
- * How an issuer mints (exactly one of `adminSecret`, `sessionStart`, `appToken`, `minter`),
- * caches and renews. Durations named `…Ms` are milliseconds.
- */
-export interface KsIssuerOptions {
-  /** The Kaltura partner (account) id. */
-  partnerId: number;
-  /** Mint locally, signing with this admin secret (no network). */
-  adminSecret?: string;
-  /**
-   * Mint with `session.start`, sending this secret: the admin secret, or the
-   * user secret (which can only make USER sessions).
-   */
-  sessionStart?: { secret: string };
-  /**
-   * Mint through an app token (the way production integrations should run:
-   * the admin secret never leaves the account owner).
-   */
-  appToken?: {
-    id: string;
-    token: string;
-    /** The hash type the token was made with: `MD5`, `SHA1` (default), `SHA256` or `SHA512`. */
-    hashType?: AppTokenHashType | Lowercase<AppTokenHashType>;
-  };
-  /** Any other way of minting. */
-  minter?: KsMinter;
-  /**
-   * Kaltura's API, as `KALTURA_SERVICE_URL` is written (`https://www.kaltura.com/api_v3`),
-   * for `sessionStart` and `appToken` (and, with `adminSecret`, for `revoke(…, { endSession })`).
-   */
-  serviceUrl?: string;
-  /** A client to use instead of one built from `serviceUrl` (the issuer then does not close it). */
-  client?: KalturaClient;
-  /** Options for the client built from `serviceUrl` (timeouts, retries, dispatcher…). */
-  clientOptions?: Omit<KalturaClientOptions, 'serviceUrl' | 'partnerId'>;
-  /** KS format for local signing: 2 (default) or 1. */
-  ksVersion?: KsVersion;
-  /**
-   * Kaltura's clock minus this server's, in ms, where the issuer cannot measure it (no
-   * `serviceUrl` or `client`): Kaltura checks a KS's `validUntil` on its own clock. With
-   * a `serviceUrl` it is measured with `system.getTime` (before the first mint, then every
-   * 10 minutes) unless this option fixes it. Default 0.
-   */
-  kalturaClockOffsetMs?: number;
-  /** Lifetime of each KS, in seconds. Default 3600: short sessions, as Kaltura recommends for browsers. */
-  expiresInSeconds?: number;
-  /** A KS is renewed once this fraction of its lifetime has passed. Default 0.8. */
-  refreshAtFraction?: number;
-  /**
-   * A KS is never handed out with less life left than this (ms); it is renewed
-   * before then at the latest. Default: a tenth of the lifetime, at most 60 s.
-   */
-  minRemainingMs?: number;
-  /** `forceRefresh` is ignored for a KS younger than this (ms), so a button cannot hammer Kaltura. Default 10 s. */
-  minForcedRefreshIntervalMs?: number;
-  /** Most sessions kept in the cache. Default 10,000. */
-  max?: number;
-  /**
-   * A mint ends at most this long (ms) after it started: its signal aborts, and every caller
-   * waiting on it gets `ERR_KS_UNAVAILABLE` (the `mint-error` event says `ERR_KS_TIMEOUT`).
-   * Default 10 s.
-   */
-  mintTimeoutMs?: number;
-  /**
-   * Back-off after failed mints (ms). Default 1 s doubling to 60 s. Kaltura down is one
-   * back-off for the whole partner (one mint probes, and its success serves every user
-   * again); a request Kaltura refuses backs off for that request alone.
-   */
-  failureBackoff?: { baseMs?: number; maxMs?: number };
-  /**
-   * A cache shared by several instances (e.g. `@kaltura-ks/redis`), behind the
-   * in-memory one: a KS minted by one instance serves all, concurrent misses
-   * across the fleet cause one mint, and revocations reach every instance.
-   */
-  store?: KsSharedStore;
-  /**
-   * Each call to the shared store may take this long (ms) before the issuer goes on alone.
-   * Default 1 s: a Redis round trip is well under a millisecond, but a cold storm queues
-   * thousands of calls at once, and a bound that such a queue crosses makes every
-   * instance mint alone exactly when sharing matters most.
-   */
-  storeTimeoutMs?: number;
-  /** How long an instance may hold the fleet-wide mint lock (ms). Default: `mintTimeoutMs`. */
-  lockTtlMs?: number;
-  /**
-   * How long an instance waits for another's mint (ms) before minting itself.
-   * If the holder lets go sooner without a KS (it crashed and its lock lapsed,
-   * or its mint failed), one waiter takes the lock over and the others wait
-   * for it. Default: half of `mintTimeoutMs`.
-   */
-  lockWaitMs?: number;
-  /** The clock, epoch ms (the route's `serverTime` too). Default `Date.now`. */
-  now?: Clock;
-  /** Jitter source, [0, 1). Default `Math.random`. */
-  random?: () => number;
-  /** Hit, miss, refresh, mint, eviction and store events, for logs and metrics; never a KS or secret. */
-  onEvent?: (event: KsIssuerEvent) => void;
-  /**
-   * Runs each of this instance's mints (waiting for Kaltura's clock, the minter's call, the
-   * check of what it issued) through your code, e.g. inside a tracing span's context so that
-   * the Kaltura API calls the mint makes are that span's children: call `mint()` once and
-   * return its promise, which settles with the mint (it gives no KS). What the mint does is
-   * what counts: a hook that throws, or never calls `mint()`, does not stop it.
-   */
-  aroundMint?: (mint: () => Promise<void>, info: { key: KsKeyInfo; kind: string }) => Promise<void>;
-  /** Where configuration warnings go. Default `process.emitWarning`. */
-  onWarning?: (message: string) => void;
-}
+import { LocalSessions } from './user-index.js';
 
 export interface GetKsOptions {
   /** Mint a new KS even if the cached one is fresh (rate-limited by `minForcedRefreshIntervalMs`). */
@@ -217,54 +113,6 @@ export interface KsIssuer {
   close(): Promise<void>;
 }
 
-/**
- * A request, validated and keyed. What a mint needs and what events report are made
- * only when asked for: a cache hit needs the key alone.
- */
-class Normalized {
-  #info: KsKeyInfo | undefined;
-  #storeKey: KsStoreKey | undefined;
-  constructor(
-    readonly key: string,
-    private readonly partnerId: number,
-    private readonly userId: string,
-    private readonly type: KsType,
-    private readonly memo: { privileges: string; normalized: string },
-    private readonly expiresInSeconds: number,
-    /** How this issuer mints (`app-token:<id>`...): sessions are shared only between issuers that mint alike. */
-    private readonly minting: string,
-  ) {}
-
-  /** The key in the shared store: the cache key and the way of minting. */
-  get storeKey(): KsStoreKey {
-    this.#storeKey ??= {
-      partnerId: this.partnerId,
-      userId: this.userId,
-      id: `${this.minting}\n${this.key}`,
-    };
-    return this.#storeKey;
-  }
-
-  get mint(): MintRequest {
-    return {
-      userId: this.userId,
-      type: this.type,
-      privileges: this.memo.privileges,
-      expiresInSeconds: this.expiresInSeconds,
-    };
-  }
-
-  get info(): KsKeyInfo {
-    this.#info ??= {
-      partnerId: this.partnerId,
-      userId: this.userId,
-      type: this.type,
-      privileges: this.memo.normalized,
-    };
-    return this.#info;
-  }
-}
-
 interface Flight {
   promise: Promise<KsSession>;
   userId: string;
@@ -276,7 +124,6 @@ interface Flight {
   probe: boolean;
 }
 
-const MEMO_MAX = 1024;
 /** Distinct warnings given when nobody listens to events. */
 const WARNINGS_MAX = 64;
 /** Errors a waiting caller gets as they are; any other becomes `ERR_KS_UNAVAILABLE`. */
@@ -287,55 +134,9 @@ const PASSED_ON = [
   'ERR_KS_NOT_GRANTED',
 ] as const;
 
-/** Kaltura's test is a substring one (`widget:1` anywhere); refuse any `widget` name too. */
-function isWidgetLike(memo: { privileges: string; normalized: string }): boolean {
-  return (
-    memo.privileges.includes('widget:1') ||
-    memo.normalized.split(',').some((entry) => entry === 'widget' || entry.startsWith('widget:'))
-  );
-}
-
-/**
- * What a cache key stands for, read back from it rather than kept beside it: the key
- * is `partnerId\ntype\nuserId\n` and the privileges' key form, whose first line is
- * their normalised form (no field holds a control character: see #normalize).
- */
-function keyInfoOf(key: string): KsKeyInfo {
-  const [partnerId, type, userId, privileges] = key.split('\n');
-  return {
-    partnerId: Number(partnerId),
-    userId: userId ?? '',
-    type: Number(type),
-    privileges: privileges ?? '',
-  };
-}
-
-function option(message: string): KsError {
-  return new KsError('ERR_KS_INVALID_OPTION', message);
-}
-
-function checkFraction(value: number): number {
-  if (typeof value !== 'number' || !(value > 0 && value < 1))
-    throw option('refreshAtFraction must be between 0 and 1');
-  return value;
-}
-
-function checkMs(value: unknown, name: string, allowZero = false): number {
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    value < 0 ||
-    (!allowZero && value === 0)
-  ) {
-    throw option(
-      `${name} must be a ${allowZero ? 'non-negative' : 'positive'} number of milliseconds`,
-    );
-  }
-  return value;
-}
-
 export function createKsIssuer(options: KsIssuerOptions): KsIssuer {
-  if (typeof options !== 'object' || options === null) throw option('createKsIssuer needs options');
+  if (typeof options !== 'object' || options === null)
+    throw invalidOption('createKsIssuer needs options');
   return new Issuer(options);
 }
 
@@ -349,92 +150,68 @@ class Issuer implements KsIssuer {
   readonly #aroundMint: KsIssuerOptions['aroundMint'];
   readonly #warn: (message: string) => void;
   readonly #warned = new Set<string>();
-  readonly #expiresInSeconds: number;
   readonly #policy: FreshnessPolicy;
   readonly minForcedRefreshIntervalMs: number;
   readonly #mintTimeoutMs: number;
   readonly #breaker: PartnerBreaker;
   readonly #clock: KalturaClock;
-  /** What a client of the issuer's own can read Kaltura's clock with. */
-  #getTime: ((signal: AbortSignal) => Promise<number>) | undefined;
   /** The minter reads the offset itself once Kaltura has answered (a built-in remote one). */
-  #offsetAfterMint = false;
+  readonly #offsetAfterMint: boolean;
   /** The privileges a minted KS carries beyond the request, for its mint event. */
   readonly #extras = new WeakMap<KsSession, string>();
-  readonly #cache: LRUCache<string, KsSession>;
-  /** The keys cached for each user: one key as itself (most users have one), more in a list. */
-  readonly #byUser = new Map<string, string | string[]>();
+  readonly #keys: RequestKeys;
+  readonly #cache: LocalSessions;
   readonly #flights = new Map<string, Flight>();
   readonly #failures: RequestFailures;
-  readonly #memo = new Map<string, { privileges: string; normalized: string; keyed: string }>();
-  /** Local signing knows its KS version; a remote or custom minter may meet either. */
-  #keyVersions: readonly KsVersion[] = [1, 2];
-  readonly #store: KsSharedStore | undefined;
-  readonly #storeTimeoutMs: number;
-  readonly #lockTtlMs: number;
-  readonly #lockWaitMs: number;
+  /** With a shared store: the protocol with the rest of the fleet. */
+  readonly #shared: SharedMint | undefined;
+  /** How a session read from the shared store is checked (those a revocation deleted too). */
+  readonly #sharedCheck: SharedSessionCheck;
   readonly #unsubscribe: (() => void) | undefined;
   /** Revocations the shared store has not confirmed: their tombstones and retries. */
   readonly #revocations: PendingRevocations | undefined;
-  /** How this issuer mints, for shared-store keys: sessions are shared only between issuers that mint alike. */
-  readonly #minting: string;
-  /** With local signing: the admin secret, to verify a KS read from the shared store. */
-  readonly #verifySecret: string | undefined;
-  /** The fleet-wide locks of this instance's mints in progress: `close()` lets them go. */
-  readonly #heldLocks = new Set<KsLockRelease>();
   /** Callers waiting for a KS: `close()` answers each of them at once. */
   readonly #waiting = new Set<() => void>();
   #closed = false;
   readonly #reports: RejectedReports;
-  #evictReason: KsEvictReason | undefined;
 
   constructor(options: KsIssuerOptions) {
-    this.partnerId = checkPartnerId(options.partnerId);
-    this.#now = options.now ?? systemClock;
-    this.#random = options.random ?? Math.random;
-    this.#onEvent = options.onEvent;
-    if (options.aroundMint !== undefined && typeof options.aroundMint !== 'function')
-      throw option('aroundMint must be a function');
-    this.#aroundMint = options.aroundMint;
-    this.#warn =
-      options.onWarning ?? ((message) => process.emitWarning(message, { code: 'KALTURA_KS' }));
-    this.#expiresInSeconds = checkPositiveInteger(
-      options.expiresInSeconds ?? 3600,
-      'expiresInSeconds',
-    );
-    const lifetimeMs = this.#expiresInSeconds * 1000;
-    this.#policy = {
-      refreshAtFraction: checkFraction(options.refreshAtFraction ?? 0.8),
-      minRemainingMs: checkMs(
-        options.minRemainingMs ?? Math.min(60_000, lifetimeMs / 10),
-        'minRemainingMs',
-        true,
-      ),
-    };
-    if (this.#policy.minRemainingMs >= lifetimeMs / 2) {
-      throw option(
-        'minRemainingMs must be less than half of expiresInSeconds, or every KS would be renewed at once',
-      );
-    }
-    this.minForcedRefreshIntervalMs = checkMs(
-      options.minForcedRefreshIntervalMs ?? 10_000,
-      'minForcedRefreshIntervalMs',
-      true,
-    );
-    this.#mintTimeoutMs = checkMs(options.mintTimeoutMs ?? 10_000, 'mintTimeoutMs');
-    const backoff = {
-      baseMs: checkMs(options.failureBackoff?.baseMs ?? 1_000, 'failureBackoff.baseMs'),
-      maxMs: checkMs(options.failureBackoff?.maxMs ?? 60_000, 'failureBackoff.maxMs'),
-    };
-    const max = options.max ?? 10_000;
-    if (!Number.isSafeInteger(max) || max < 1) throw option('max must be a positive integer');
+    const settings = issuerSettings(options);
+    this.partnerId = settings.partnerId;
+    this.#now = settings.now;
+    this.#random = settings.random;
+    this.#onEvent = settings.onEvent;
+    this.#aroundMint = settings.aroundMint;
+    this.#warn = settings.warn;
+    this.#policy = settings.policy;
+    this.minForcedRefreshIntervalMs = settings.minForcedRefreshIntervalMs;
+    this.#mintTimeoutMs = settings.mintTimeoutMs;
+    const { backoff, max } = settings;
 
-    this.#minter = this.#createMinter(options);
+    // Read once a mint has been answered, by which time the issuer's clock exists.
+    const issuer = this;
+    const clock: KalturaClockView = {
+      settled: () => issuer.#clock.settled(),
+      get offsetMs() {
+        return issuer.#clock.offsetMs;
+      },
+    };
+    const chosen = chooseMinter(options, {
+      partnerId: this.partnerId,
+      now: this.#now,
+      mintTimeoutMs: this.#mintTimeoutMs,
+      warn: this.#warn,
+      clock,
+    });
+    this.#minter = chosen.minter;
     this.kind = this.#minter.kind;
-    // An app token's id names what its KSs carry (its own privileges, overrides): share only those.
-    this.#minting =
-      options.appToken === undefined ? this.kind : `${this.kind}:${options.appToken.id}`;
-    this.#verifySecret = options.adminSecret;
+    this.#offsetAfterMint = chosen.offsetAfterMint;
+    this.#keys = new RequestKeys(
+      this.partnerId,
+      settings.expiresInSeconds,
+      chosen.minting,
+      chosen.keyVersions,
+    );
     this.#reports = new RejectedReports({
       now: this.#now,
       intervalMs: this.minForcedRefreshIntervalMs,
@@ -448,7 +225,7 @@ class Issuer implements KsIssuer {
     const fixedOffset = checkClockOffset(options.kalturaClockOffsetMs);
     this.#clock = new KalturaClock({
       now: this.#now,
-      getTime: fixedOffset === undefined ? this.#getTime : undefined,
+      getTime: fixedOffset === undefined ? chosen.getTime : undefined,
       offsetMs: fixedOffset ?? 0,
       timeoutMs: Math.min(2_000, this.#mintTimeoutMs / 2),
       onMeasured: (measured, previousMs) => this.#clockMeasured(measured, previousMs),
@@ -458,15 +235,26 @@ class Issuer implements KsIssuer {
       },
     });
 
-    this.#store = options.store;
-    this.#storeTimeoutMs = checkMs(options.storeTimeoutMs ?? 1_000, 'storeTimeoutMs');
-    this.#lockTtlMs = checkMs(options.lockTtlMs ?? this.#mintTimeoutMs, 'lockTtlMs');
-    this.#lockWaitMs = checkMs(options.lockWaitMs ?? this.#mintTimeoutMs / 2, 'lockWaitMs');
-    const store = this.#store;
+    const { store, ...timing } = storeSettings(options, this.#mintTimeoutMs);
+    // With local signing, a KS read from the store must verify with the admin secret.
+    this.#sharedCheck = {
+      partnerId: this.partnerId,
+      kind: this.kind,
+      adminSecret: options.adminSecret,
+      now: this.#now,
+    };
     if (store !== undefined) {
-      for (const method of ['get', 'set', 'lock', 'waitFor', 'revoke', 'onRevoke'] as const) {
-        if (typeof store[method] !== 'function') throw option(`store must implement ${method}()`);
-      }
+      const shared = new SharedMint({
+        store,
+        now: this.#now,
+        policy: this.#policy,
+        ...timing,
+        check: this.#sharedCheck,
+        refuses: (session, userId) => this.#revocations?.refuses(session, userId) === true,
+        emit: (event) => this.#emit(event),
+        listening: this.#onEvent !== undefined,
+      });
+      this.#shared = shared;
       // Another instance revoked: drop our copies too.
       this.#unsubscribe = store.onRevoke(this.partnerId, (userId) => {
         if (userId === null) this.#clearLocal();
@@ -476,9 +264,7 @@ class Issuer implements KsIssuer {
         now: this.#now,
         random: this.#random,
         send: async (userId) => {
-          const deleted = await this.#storeCall('revoke', () =>
-            store.revoke(this.partnerId, userId),
-          );
+          const deleted = await shared.call('revoke', () => store.revoke(this.partnerId, userId));
           return deleted === FAILED ? undefined : deleted;
         },
         onPending: (userId, attempts, retryAt) =>
@@ -504,14 +290,10 @@ class Issuer implements KsIssuer {
       });
     }
 
-    const now = this.#now;
-    this.#cache = new LRUCache<string, KsSession>({
+    this.#cache = new LocalSessions({
       max,
-      // Entries leave the cache when their KS expires; freshness is decided by the policy.
-      ttl: 1,
-      ttlResolution: 0,
-      perf: { now },
-      dispose: (_session, key, reason) => this.#disposed(key, reason),
+      now: this.#now,
+      onEvict: (key, reason) => this.#emit(() => ({ type: 'evict', key, reason })),
     });
   }
 
@@ -521,94 +303,6 @@ class Issuer implements KsIssuer {
 
   get clockOffsetMs(): number {
     return this.#clock.offsetMs;
-  }
-
-  #createMinter(options: KsIssuerOptions): KsMinter {
-    const given = (['adminSecret', 'sessionStart', 'appToken', 'minter'] as const).filter(
-      (name) => options[name] !== undefined,
-    );
-    if (given.length !== 1) {
-      throw option(
-        `Give exactly one way to mint: adminSecret, sessionStart, appToken or minter${given.length > 1 ? ` (got ${given.join(', ')})` : ''}`,
-      );
-    }
-    if (options.client !== undefined && options.serviceUrl !== undefined) {
-      throw option('Give either client or serviceUrl, not both');
-    }
-    const client = (): { client: KalturaClient; ownsClient: boolean } | undefined => {
-      const made = makeClient();
-      const system = made?.client.system;
-      if (typeof system?.getTime === 'function')
-        this.#getTime = (signal) => system.getTime({ signal });
-      return made;
-    };
-    const makeClient = (): { client: KalturaClient; ownsClient: boolean } | undefined => {
-      if (options.client !== undefined) return { client: options.client, ownsClient: false };
-      if (options.serviceUrl === undefined) return undefined;
-      return {
-        client: createKalturaClient({
-          // A hung call ends with the issuer's own deadline.
-          requestTimeoutMs: this.#mintTimeoutMs,
-          now: this.#now,
-          ...options.clientOptions,
-          serviceUrl: options.serviceUrl,
-          partnerId: this.partnerId,
-        }),
-        ownsClient: true,
-      };
-    };
-    if (options.minter !== undefined) {
-      if (typeof options.minter?.mint !== 'function')
-        throw option('minter must have a mint(request, signal) method');
-      return options.minter;
-    }
-    if (options.adminSecret !== undefined) {
-      const version = options.ksVersion ?? 2;
-      if (version !== 1 && version !== 2) throw option('ksVersion must be 1 or 2');
-      this.#keyVersions = [version];
-      const local = localMinter({
-        partnerId: this.partnerId,
-        adminSecret: checkSecret(options.adminSecret, 'adminSecret'),
-        version,
-        now: this.#now,
-      });
-      const remote = client();
-      if (remote === undefined) return local;
-      // With a service URL, sessions can also be ended at Kaltura on revoke, and checked.
-      return { ...local, ...clientLifecycle(remote.client, remote.ownsClient) };
-    }
-    const remote = client();
-    if (remote === undefined) throw option(`${given[0]} needs serviceUrl (or client)`);
-    // Read once a mint has been answered, by which time the issuer's clock exists.
-    const issuer = this;
-    const clock: KalturaClockView = {
-      settled: () => issuer.#clock.settled(),
-      get offsetMs() {
-        return issuer.#clock.offsetMs;
-      },
-    };
-    this.#offsetAfterMint = true;
-    if (options.sessionStart !== undefined) {
-      return sessionStartMinter({
-        ...remote,
-        clock,
-        partnerId: this.partnerId,
-        secret: checkSecret(options.sessionStart?.secret, 'sessionStart.secret'),
-        now: this.#now,
-        warn: this.#warn,
-      });
-    }
-    const appToken = options.appToken!;
-    if (typeof appToken !== 'object' || appToken === null)
-      throw option('appToken must be { id, token, hashType? }');
-    return appTokenMinter({
-      ...remote,
-      clock,
-      id: checkSecret(appToken.id, 'appToken.id'),
-      token: checkSecret(appToken.token, 'appToken.token'),
-      hashType: toAppTokenHashType(appToken.hashType ?? 'SHA1'),
-      now: this.#now,
-    });
   }
 
   #emit(event: () => KsIssuerEvent): void {
@@ -642,76 +336,30 @@ class Issuer implements KsIssuer {
     if (measured.offsetMs - previousMs > this.#policy.minRemainingMs / 2) this.#clearLocal('clock');
   }
 
-  #normalize(request: KsRequest): Normalized {
-    if (typeof request !== 'object' || request === null)
-      throw option('getKs needs a request with a userId');
-    const userId = checkUserId(request.userId);
-    const type = checkType(request.type ?? KsType.USER);
-    const raw = request.privileges ?? '';
-    let memo = typeof raw === 'string' ? this.#memo.get(raw) : undefined;
-    if (memo === undefined) {
-      // Validate with the strictest rules the KS may be read with (v1 where a remote minter
-      // may meet a v1 partner), and key by the meaning under every version it may be read
-      // with: v1 merges a repeated name (`edit:a,edit:b`), v2 keeps the last, so two
-      // requests share a KS only when they grant the same under both.
-      const versions = this.#keyVersions;
-      const privileges = formatPrivileges(raw, versions[0]);
-      const forms = versions.map((version) => normalizePrivileges(privileges, version));
-      const normalized = forms[0] ?? '';
-      memo = {
-        privileges,
-        normalized,
-        keyed: forms.every((form) => form === normalized) ? normalized : forms.join('\n'),
-      };
-      if (typeof raw === 'string') {
-        if (this.#memo.size >= MEMO_MAX) this.#memo.clear();
-        this.#memo.set(raw, memo);
-      }
-    }
-    if (type === KsType.USER && (userId === '' || userId === '0') && isWidgetLike(memo)) {
-      throw new KsError(
-        'ERR_KS_INVALID_FIELD',
-        'An anonymous USER KS with the widget privilege is a widget session, which Kaltura never checks for revocation; use session.startWidgetSession for one',
-      );
-    }
-    // Fields cannot contain control characters, so "\n" separates them unambiguously
-    // (the privileges come last: their key form may hold one "\n" of its own).
-    const key = `${this.partnerId}\n${type}\n${userId}\n${memo.keyed}`;
-    return new Normalized(
-      key,
-      this.partnerId,
-      userId,
-      type,
-      memo,
-      this.#expiresInSeconds,
-      this.#minting,
-    );
-  }
-
   peek(request: KsRequest): KsSession | undefined {
-    return this.#cache.get(this.#normalize(request).key);
+    return this.#cache.get(this.#keys.keyed(request).key);
   }
 
   async getKs(request: KsRequest, options: GetKsOptions = {}): Promise<KsSession> {
-    const normalized = this.#normalize(request);
+    const keyed = this.#keys.keyed(request);
     if (options.rejectedKs !== undefined) {
       const { rejectedKs, ...rest } = options;
-      if (typeof rejectedKs !== 'string') throw option('rejectedKs must be a string');
-      const { key, info } = normalized;
+      if (typeof rejectedKs !== 'string') throw invalidOption('rejectedKs must be a string');
+      const { key, info } = keyed;
       return this.#reports.report(key, info, rejectedKs, (o) => this.getKs(request, o), rest);
     }
-    const cached = this.#cache.get(normalized.key);
-    const served = this.#served(normalized, cached, options);
+    const cached = this.#cache.get(keyed.key);
+    const served = this.#served(keyed, cached, options);
     if (served !== undefined) return served;
     // Not served at once, but a still-valid KS goes on being served while Kaltura fails.
     const usable =
       cached !== undefined && freshness(cached, this.#now(), this.#policy) !== 'unusable'
         ? cached
         : undefined;
-    if (this.#onEvent === undefined) return this.#awaitMint(normalized, usable, options.signal);
-    const { info } = normalized;
+    if (this.#onEvent === undefined) return this.#awaitMint(keyed, usable, options.signal);
+    const { info } = keyed;
     this.#emit(() => ({ type: 'miss', key: info }));
-    return this.#awaitMint(normalized, usable, options.signal).then(
+    return this.#awaitMint(keyed, usable, options.signal).then(
       (session) => {
         const outcome = session === cached ? 'fallback' : 'new';
         this.#emit(() => ({ type: 'miss-result', key: info, outcome }));
@@ -725,15 +373,15 @@ class Issuer implements KsIssuer {
   }
 
   getCachedKs(request: KsRequest, options: GetKsOptions = {}): KsSession | undefined {
-    const normalized = this.#normalize(request);
+    const keyed = this.#keys.keyed(request);
     // A report is answered once Kaltura has been asked.
     if (options.rejectedKs !== undefined) return undefined;
-    return this.#served(normalized, this.#cache.get(normalized.key), options);
+    return this.#served(keyed, this.#cache.get(keyed.key), options);
   }
 
   /** `cached`, if getKs serves it at once (a hit); `undefined` when a mint must be awaited. */
   #served(
-    normalized: Normalized,
+    keyed: KeyedRequest,
     cached: KsSession | undefined,
     options: GetKsOptions,
   ): KsSession | undefined {
@@ -748,33 +396,33 @@ class Issuer implements KsIssuer {
         ? state === 'fresh' && youngEnough(cached, now, this.#policy)
         : state === 'fresh';
     if (forced || (!fresh && options.fresh === true)) return undefined;
-    if (state === 'renew') this.#refreshInBackground(normalized);
+    if (state === 'renew') this.#refreshInBackground(keyed);
     if (this.#onEvent !== undefined) {
-      this.#emit(() => ({ type: 'hit', key: normalized.info, stale: state === 'renew' }));
+      this.#emit(() => ({ type: 'hit', key: keyed.info, stale: state === 'renew' }));
     }
     return cached;
   }
 
-  #refreshInBackground(normalized: Normalized): void {
-    if (this.#flights.has(normalized.key)) return;
-    if (this.#failures.backingOff(normalized.key) !== undefined) return;
+  #refreshInBackground(keyed: KeyedRequest): void {
+    if (this.#flights.has(keyed.key)) return;
+    if (this.#failures.backingOff(keyed.key) !== undefined) return;
     const admitted = this.#breaker.admit();
     if (admitted === undefined) return;
-    this.#emit(() => ({ type: 'refresh', key: normalized.info }));
+    this.#emit(() => ({ type: 'refresh', key: keyed.info }));
     // Errors are reported through onEvent; the current KS keeps being served.
-    this.#flight(normalized, admitted === 'probe').promise.catch(() => {});
+    this.#flight(keyed, admitted === 'probe').promise.catch(() => {});
   }
 
   async #awaitMint(
-    normalized: Normalized,
+    keyed: KeyedRequest,
     usable: KsSession | undefined,
     signal?: AbortSignal,
   ): Promise<KsSession> {
-    let flight = this.#flights.get(normalized.key);
+    let flight = this.#flights.get(keyed.key);
     if (flight === undefined) {
       // Backing off after failures (this request's, or Kaltura's for everyone): serve what
       // is still valid, or fail fast. Refused credentials serve nothing.
-      const failure = this.#failures.backingOff(normalized.key);
+      const failure = this.#failures.backingOff(keyed.key);
       if (failure !== undefined) {
         if (usable !== undefined) return usable;
         throw passedOn(failure.error);
@@ -786,7 +434,7 @@ class Issuer implements KsIssuer {
         if (usable !== undefined) return usable;
         throw unavailable(open.error);
       }
-      flight = this.#flight(normalized, admitted === 'probe');
+      flight = this.#flight(keyed, admitted === 'probe');
     }
     try {
       return await this.#withSignal(flight.promise, signal);
@@ -794,7 +442,7 @@ class Issuer implements KsIssuer {
       if (isKsError(error, 'ERR_KS_CREDENTIALS')) throw error;
       // A still-valid KS, even one evicted from the cache while the mint ran (not one
       // revoked meanwhile: that discarded the flight).
-      const current = this.#cache.get(normalized.key) ?? (flight.discarded ? undefined : usable);
+      const current = this.#cache.get(keyed.key) ?? (flight.discarded ? undefined : usable);
       if (current !== undefined && freshness(current, this.#now(), this.#policy) !== 'unusable')
         return current;
       throw passedOn(error);
@@ -870,10 +518,10 @@ class Issuer implements KsIssuer {
   }
 
   /** One mint per key at a time: every caller for the key shares it. */
-  #flight(normalized: Normalized, probe = false): Flight {
-    const existing = this.#flights.get(normalized.key);
+  #flight(keyed: KeyedRequest, probe = false): Flight {
+    const existing = this.#flights.get(keyed.key);
     if (existing !== undefined) return existing;
-    const { key, mint, info } = normalized;
+    const { key, mint, info } = keyed;
     const started = this.#now();
     const controller = new AbortController();
     const flight: Flight = {
@@ -888,12 +536,12 @@ class Issuer implements KsIssuer {
       try {
         // A probe asks Kaltura itself: a KS from the shared store would not say whether it is back.
         const { session, minted } = await this.#bounded(
-          this.#store === undefined || probe
-            ? this.#mint(normalized, controller.signal).then((made) => ({
+          this.#shared === undefined || probe
+            ? this.#mint(keyed, controller.signal).then((made) => ({
                 session: made,
                 minted: true,
               }))
-            : this.#obtainShared(this.#store, normalized, flight),
+            : this.#shared.obtain(keyed, flight, (signal) => this.#mint(keyed, signal)),
           controller,
         );
         const refused = this.#breaker.refuses(flight.epoch);
@@ -901,7 +549,7 @@ class Issuer implements KsIssuer {
         const closed = this.#breaker.succeeded(flight.epoch, probe);
         if (!flight.discarded) {
           this.#failures.delete(key);
-          this.#cacheLocally(key, info, session);
+          this.#cache.set(key, info.userId, session);
         }
         if (closed?.kind === 'credentials') this.#emit(() => ({ type: 'credentials-accepted' }));
         // Only this instance's own mints: a KS from the shared store was reported as a `shared-hit`.
@@ -918,7 +566,7 @@ class Issuer implements KsIssuer {
         return session;
       } catch (cause) {
         const { error, count, retryAt } = this.#failed(
-          normalized,
+          keyed,
           flight,
           cause instanceof KsError
             ? cause
@@ -946,14 +594,14 @@ class Issuer implements KsIssuer {
    * never whether or with what outcome: one that fails, or settles without calling `mint()`,
    * has the mint start anyway, and the result is always the mint's own.
    */
-  #mint(normalized: Normalized, signal: AbortSignal): Promise<KsSession> {
+  #mint(keyed: KeyedRequest, signal: AbortSignal): Promise<KsSession> {
     const around = this.#aroundMint;
-    if (around === undefined) return this.#mintChecked(normalized, signal);
+    if (around === undefined) return this.#mintChecked(keyed, signal);
     return new Promise<KsSession>((resolve, reject) => {
       let minting: Promise<KsSession> | undefined;
       const start = () => {
         if (minting === undefined) {
-          minting = this.#mintChecked(normalized, signal);
+          minting = this.#mintChecked(keyed, signal);
           minting.then(resolve, reject);
         }
         return minting;
@@ -965,7 +613,7 @@ class Issuer implements KsIssuer {
       };
       const begin = () => void start();
       try {
-        Promise.resolve(around(mint, { key: normalized.info, kind: this.kind })).then(begin, begin);
+        Promise.resolve(around(mint, { key: keyed.info, kind: this.kind })).then(begin, begin);
       } catch {
         begin();
       }
@@ -976,10 +624,10 @@ class Issuer implements KsIssuer {
    * A mint, in Kaltura's frame (waiting for the first clock measurement), and checked:
    * what Kaltura issued must be what was asked before anyone gets it.
    */
-  async #mintChecked(normalized: Normalized, signal: AbortSignal): Promise<KsSession> {
+  async #mintChecked(keyed: KeyedRequest, signal: AbortSignal): Promise<KsSession> {
     const measuring = this.#clock.ready();
     if (measuring !== undefined && !this.#offsetAfterMint) await measuring;
-    const request: MintRequest = { ...normalized.mint, clockOffsetMs: this.#clock.offsetMs };
+    const request: MintRequest = { ...keyed.mint, clockOffsetMs: this.#clock.offsetMs };
     const session = await this.#minter.mint(request, signal);
     const extra = checkGrant(request, session, this.partnerId, this.kind);
     if (extra !== '') this.#extras.set(session, extra);
@@ -992,11 +640,11 @@ class Issuer implements KsIssuer {
    * the callers get and the back-off it starts.
    */
   #failed(
-    normalized: Normalized,
+    keyed: KeyedRequest,
     flight: Flight,
     cause: KsError,
   ): { error: KsError; count: number; retryAt: number } {
-    const kind = failureKind(cause, normalized.mint.type);
+    const kind = failureKind(cause, keyed.mint.type);
     if (kind !== 'request') {
       const error = kind === 'credentials' ? credentialsError(cause) : cause;
       const { state, opened } = this.#breaker.failed(kind, error, flight.epoch, flight.probe);
@@ -1028,7 +676,7 @@ class Issuer implements KsIssuer {
     } else {
       this.#breaker.settled(flight.probe);
     }
-    const { count, retryAt } = this.#failures.record(normalized.key, cause, !flight.discarded);
+    const { count, retryAt } = this.#failures.record(keyed.key, cause, !flight.discarded);
     return { error: cause, count, retryAt };
   }
 
@@ -1045,228 +693,6 @@ class Issuer implements KsIssuer {
     const retryAt = this.#breaker.state?.retryAt ?? this.#now();
     this.#emit(() => ({ type: 'credentials-rejected', kalturaCode, error, retryAt }));
     this.#warnOnce(`credentials:${kalturaCode}`, `kaltura-ks: ${error.message}`);
-  }
-
-  /**
-   * With a shared store: take another instance's fresh KS if there is one;
-   * otherwise take the fleet-wide lock and mint, or wait for the holder's mint.
-   * Whenever the store fails or is slow, mint alone. `minted` tells whether
-   * this instance's minter ran.
-   */
-  async #obtainShared(
-    store: KsSharedStore,
-    normalized: Normalized,
-    flight: Flight,
-  ): Promise<{ session: KsSession; minted: boolean }> {
-    const { storeKey: key, info } = normalized;
-    const signal = flight.controller.signal;
-    // What another instance left in the store is input: it must be fresh, be what was asked
-    // for, and not predate a revocation of the user the store has not confirmed yet.
-    const accept = (session: KsSession) =>
-      freshness(session, this.#now(), this.#policy) === 'fresh' &&
-      this.#sharedUsable(normalized, session);
-    const sharedHit = (session: KsSession) => {
-      this.#emit(() => ({ type: 'shared-hit', key: info }));
-      return { session, minted: false };
-    };
-    const shared = await this.#storeCall('get', () => readShared(store, key));
-    if (shared !== FAILED && shared.session !== undefined && accept(shared.session))
-      return sharedHit(shared.session);
-    // Where the fleet's revocations stood before this mint began: the store refuses the KS if
-    // the user is revoked after it (taken from the latest read, so as close to the mint as can be).
-    let fence = shared === FAILED ? undefined : shared.fence;
-    let release: KsLockRelease | undefined | typeof FAILED = FAILED;
-    if (shared !== FAILED) {
-      release = await this.#storeCall('lock', () => store.lock(key, this.#lockTtlMs));
-      if (release === undefined) {
-        // Another instance is minting this key: wait for its KS.
-        const waited = await this.#waitForHolder(store, key, accept, signal);
-        if ('session' in waited) return sharedHit(waited.session);
-        release = waited.release;
-      }
-      if (typeof release === 'function') {
-        // Double-check under the lock: the previous holder may have just finished.
-        const again = await this.#storeCall('get', () => readShared(store, key));
-        if (again !== FAILED) {
-          fence = again.fence;
-          if (again.session !== undefined && accept(again.session)) {
-            const unlock = release;
-            void this.#storeCall('unlock', () => unlock());
-            return sharedHit(again.session);
-          }
-        }
-      }
-    }
-    const held = typeof release === 'function' ? release : undefined;
-    if (held !== undefined) this.#heldLocks.add(held);
-    try {
-      const session = await this.#mint(normalized, signal);
-      // Kept in the store only while this issuer would still hand it out, and never once the
-      // user was revoked (or everything cleared) while it was being minted: neither when this
-      // instance heard of it in time (`discarded`), nor when the revocation reached the store
-      // first (the fence: the store refuses the write, and this instance does not keep it either).
-      const ttl = session.expiresAt - this.#policy.minRemainingMs - this.#now();
-      const sealed = fence;
-      if (ttl > 0 && release !== FAILED && sealed !== undefined && !flight.discarded) {
-        const stored = await this.#storeCall('set', () => store.set(key, session, ttl, sealed));
-        if (stored === false) flight.discarded = true;
-      }
-      return { session, minted: true };
-    } finally {
-      if (held !== undefined && this.#heldLocks.delete(held))
-        void this.#storeCall('unlock', () => held());
-    }
-  }
-
-  /**
-   * Waits at most `lockWaitMs` for the lock holder's mint. When a wait ends
-   * empty-handed before then (the holder crashed and its lock lapsed, or its
-   * mint failed and it let go), tries to take the lock over, and otherwise
-   * waits for whichever instance did: a crashed holder costs the fleet one
-   * more mint, not one per waiter. Resolves to the holder's session, or to
-   * the lock to mint under (`undefined`: mint without it; `FAILED`: the store
-   * failed).
-   */
-  async #waitForHolder(
-    store: KsSharedStore,
-    key: KsStoreKey,
-    accept: (session: KsSession) => boolean,
-    signal: AbortSignal,
-  ): Promise<{ session: KsSession } | { release: KsLockRelease | undefined | typeof FAILED }> {
-    const deadline = this.#now() + this.#lockWaitMs;
-    // The wait is bounded by a timer too, so a clock that stands still cannot stretch it.
-    const budget = new AbortController();
-    const timer = setTimeout(() => budget.abort(), this.#lockWaitMs);
-    timer.unref?.();
-    const onAbort = () => budget.abort();
-    if (signal.aborted) budget.abort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      for (let round = 0; round < WAIT_ROUNDS_MAX; round++) {
-        const left = Math.max(1, Math.min(this.#lockWaitMs, deadline - this.#now()));
-        const waited = await this.#storeCall(
-          'waitFor',
-          () => store.waitFor(key, accept, left, budget.signal),
-          left + this.#storeTimeoutMs,
-        );
-        if (waited === FAILED) return { release: undefined };
-        if (waited !== undefined && accept(waited)) return { session: waited };
-        // It did not deliver in time (crashed, or slow): mint ourselves.
-        if (budget.signal.aborted || this.#now() >= deadline) return { release: undefined };
-        const release = await this.#storeCall('lock', () => store.lock(key, this.#lockTtlMs));
-        if (release !== undefined) return { release };
-        // Another waiter took the lock over: wait for its mint instead.
-      }
-      return { release: undefined };
-    } finally {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-    }
-  }
-
-  /**
-   * Whether a session read from the shared store may answer this request: its
-   * KS says what its fields say and they match the request (reported as a
-   * `store-error` when not: someone wrote what this issuer would never have),
-   * and no revocation of the user the store has not confirmed predates it.
-   */
-  #sharedUsable(normalized: Normalized, session: KsSession): boolean {
-    const { mint } = normalized;
-    const mismatch = sharedSessionMismatch(session, mint, this.#sharedCheck);
-    if (mismatch !== undefined) {
-      this.#emit(() => ({
-        type: 'store-error',
-        operation: 'get',
-        error: new KsError(
-          'ERR_KS_RESPONSE',
-          `The shared store held a session this issuer would not have accepted from its own minter, ignored: ${mismatch}`,
-        ),
-      }));
-      return false;
-    }
-    return this.#revocations?.refuses(session, mint.userId) !== true;
-  }
-
-  /** How a session from the shared store is checked. */
-  get #sharedCheck(): SharedSessionCheck {
-    return {
-      partnerId: this.partnerId,
-      kind: this.kind,
-      adminSecret: this.#verifySecret,
-      now: this.#now,
-    };
-  }
-
-  /** A store call bounded by a timeout; failures are reported and become `FAILED`. */
-  async #storeCall<T>(
-    operation: string,
-    call: () => Promise<T>,
-    timeoutMs = this.#storeTimeoutMs,
-  ): Promise<T | typeof FAILED> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const started = this.#onEvent === undefined ? 0 : this.#now();
-    try {
-      const result = await Promise.race([
-        call(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              // Read whatever I/O is waiting first: on a busy event loop the answer may be in
-              // the socket already, and that is not a slow store (the poll phase comes
-              // before setImmediate's).
-              setImmediate(() =>
-                reject(new KsError('ERR_KS_TIMEOUT', `The shared store took over ${timeoutMs} ms`)),
-              ),
-            timeoutMs,
-          );
-          timer.unref?.();
-        }),
-      ]);
-      this.#emit(() => ({ type: 'store-call', operation, durationMs: this.#now() - started }));
-      return result;
-    } catch (cause) {
-      const error = cause instanceof Error ? cause : new Error(String(cause));
-      this.#emit(() => ({ type: 'store-error', operation, error }));
-      return FAILED;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  #cacheLocally(key: string, info: KsKeyInfo, session: KsSession): void {
-    // lru-cache treats an entry as stale once `now - start > ttl`; a KS is dead at expiresAt.
-    const ttl = session.expiresAt - this.#now() - 1;
-    if (ttl <= 0) return;
-    const keys = this.#byUser.get(info.userId);
-    if (keys === undefined) this.#byUser.set(info.userId, key);
-    else if (typeof keys === 'string') {
-      if (keys !== key) this.#byUser.set(info.userId, [keys, key]);
-    } else if (!keys.includes(key)) keys.push(key);
-    this.#cache.set(key, session, { ttl });
-  }
-
-  #unindex(userId: string, key: string): void {
-    const keys = this.#byUser.get(userId);
-    if (keys === key) this.#byUser.delete(userId);
-    else if (Array.isArray(keys)) {
-      const at = keys.indexOf(key);
-      if (at >= 0) keys.splice(at, 1);
-      if (keys.length === 1) this.#byUser.set(userId, keys[0]!);
-    }
-  }
-
-  #disposed(key: string, reason: LRUCache.DisposeReason): void {
-    const info = keyInfoOf(key);
-    const why: KsEvictReason =
-      reason === 'set'
-        ? 'replaced'
-        : reason === 'evict'
-          ? 'capacity'
-          : reason === 'expire'
-            ? 'expired'
-            : (this.#evictReason ?? 'expired');
-    if (reason !== 'set') this.#unindex(info.userId, key);
-    this.#emit(() => ({ type: 'evict', key: info, reason: why }));
   }
 
   async revoke(userId: string, options: { endSession?: boolean } = {}): Promise<KsRevokeResult> {
@@ -1358,20 +784,7 @@ class Issuer implements KsIssuer {
       flight.discarded = true;
       this.#flights.delete(key);
     }
-    const dropped: Array<{ info: KsKeyInfo; session: KsSession }> = [];
-    this.#evictReason = 'revoked';
-    try {
-      const keys = this.#byUser.get(userId);
-      for (const key of typeof keys === 'string' ? [keys] : [...(keys ?? [])]) {
-        const session = this.#cache.peek(key, { allowStale: true });
-        if (session !== undefined) dropped.push({ info: keyInfoOf(key), session });
-        this.#cache.delete(key);
-        this.#failures.delete(key);
-      }
-    } finally {
-      this.#evictReason = undefined;
-    }
-    return dropped;
+    return this.#cache.dropUser(userId, (key) => this.#failures.delete(key));
   }
 
   async clear(): Promise<{ reach: KsRevokeReach }> {
@@ -1385,12 +798,7 @@ class Issuer implements KsIssuer {
   #clearLocal(reason: KsEvictReason = 'cleared'): void {
     for (const flight of this.#flights.values()) flight.discarded = true;
     this.#flights.clear();
-    this.#evictReason = reason;
-    try {
-      this.#cache.clear();
-    } finally {
-      this.#evictReason = undefined;
-    }
+    this.#cache.clear(reason);
     this.#failures.clear();
   }
 
@@ -1401,27 +809,12 @@ class Issuer implements KsIssuer {
     for (const flight of this.#flights.values()) flight.controller.abort();
     this.#clearLocal();
     // A mint that outlives the instance will never be written: the fleet need not wait for it.
-    const held = [...this.#heldLocks];
-    this.#heldLocks.clear();
-    await Promise.all(held.map((release) => this.#storeCall('unlock', () => release())));
+    await this.#shared?.close();
     // A revocation the store has not confirmed gets one last try before the process goes.
     await this.#revocations?.close();
     await this.#minter.close?.();
   }
 }
-
-const FAILED = Symbol('store call failed');
-
-/** `store.get`, checked: a store that gives no fence could not keep a revocation from being undone. */
-async function readShared(store: KsSharedStore, key: KsStoreKey): Promise<KsSharedRead> {
-  const result = await store.get(key);
-  if (typeof result !== 'object' || result === null || typeof result.fence !== 'string')
-    throw new KsError('ERR_KS_INVALID_OPTION', 'store.get must resolve to { session, fence }');
-  return result;
-}
-
-/** How many times a waiter may wait for a holder that took the lock over from another. */
-const WAIT_ROUNDS_MAX = 3;
 
 /** For `fresh` requests: younger than (refreshAtFraction − 0.1) of the lifetime (at least half the fraction). */
 function youngEnough(session: KsSession, now: number, policy: FreshnessPolicy): boolean {

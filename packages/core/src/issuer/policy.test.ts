@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, freshness, renewAt } from './policy.js';
+import { freshness, renewAt } from './policy.js';
 import type { KsSession } from './types.js';
 
 const policy = { refreshAtFraction: 0.8, minRemainingMs: 60_000 };
@@ -52,26 +52,5 @@ describe('freshness', () => {
     const short = session(1_000_000, 100_000);
     expect(freshness(short, 1_000_000 + 39_999, policy)).toBe('fresh');
     expect(freshness(short, 1_000_000 + 40_000, policy)).toBe('unusable');
-  });
-});
-
-describe('backoffDelay (exponential, full jitter)', () => {
-  it('lies between half and all of base × 2^(failures − 1)', () => {
-    expect(backoffDelay(1, 1_000, 60_000, () => 0)).toBe(500);
-    expect(backoffDelay(1, 1_000, 60_000, () => 1)).toBe(1_000);
-    expect(backoffDelay(3, 1_000, 60_000, () => 0)).toBe(2_000);
-    expect(backoffDelay(3, 1_000, 60_000, () => 0.5)).toBe(3_000);
-    expect(backoffDelay(3, 1_000, 60_000, () => 1)).toBe(4_000);
-  });
-
-  it('is capped at maxMs, even after very many failures', () => {
-    expect(backoffDelay(7, 1_000, 60_000, () => 1)).toBe(60_000);
-    expect(backoffDelay(7, 1_000, 60_000, () => 0)).toBe(30_000);
-    expect(backoffDelay(10_000, 1, Number.MAX_SAFE_INTEGER, () => 1)).toBe(2 ** 30);
-  });
-
-  it('rounds to whole milliseconds', () => {
-    expect(backoffDelay(1, 3, 60_000, () => 0)).toBe(2);
-    expect(backoffDelay(1, 1_000, 60_000, () => 0.3333)).toBe(667);
   });
 });

@@ -28,14 +28,3 @@ export function freshness(session: KsSession, now: number, policy: FreshnessPoli
   if (now >= session.expiresAt - policy.minRemainingMs) return 'unusable';
   return now < renewAt(session, policy) ? 'fresh' : 'renew';
 }
-
-/** Exponential backoff with full jitter: the n-th consecutive failure (1-based). */
-export function backoffDelay(
-  failures: number,
-  baseMs: number,
-  maxMs: number,
-  random: () => number,
-): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(failures - 1, 30));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}

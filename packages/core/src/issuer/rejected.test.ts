@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { KsError } from '../errors.js';
 import { createKs } from '../ks/create.js';
-import { createKsIssuer, type KsIssuerOptions } from './issuer.js';
+import { createKsIssuer } from './issuer.js';
 import { createMemoryStoreHub } from './memory-store.js';
 import type { KsMinter } from './minter.js';
+import type { KsIssuerOptions } from './options.js';
 import type { KsIssuerEvent, KsRejectOutcome, KsSession } from './types.js';
 
 const START = 1_700_000_000_000;

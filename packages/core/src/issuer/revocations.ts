@@ -6,8 +6,9 @@
  * it — so neither this instance nor the store's stale copy can bring a
  * revoked KS back.
  */
+
+import { backoffDelay } from '../backoff.js';
 import type { Clock } from '../clock.js';
-import { backoffDelay } from './policy.js';
 import type { KsRevokeReach, KsSession } from './types.js';
 
 /** Retries start this soon after a failure (ms), doubling, with jitter… */

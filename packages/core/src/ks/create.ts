@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import { KsError } from '../errors.js';
+import { invalidOption } from '../options.js';
 import { formatPrivileges, type PrivilegesInput, v2Fields } from '../privileges/privileges.js';
 import { MAX_NUMBER_TEXT, writeAscii, writeInteger, writeUtf8 } from './bytes.js';
 import {
@@ -54,8 +54,7 @@ const DEFAULT_EXPIRES_IN_SECONDS = 86_400;
 const DOWNLOAD_ASSET_ROUNDING_SECONDS = 300;
 
 function checkVersion(value: unknown): KsVersion {
-  if (value !== 1 && value !== 2)
-    throw new KsError('ERR_KS_INVALID_OPTION', 'version must be 1 or 2');
+  if (value !== 1 && value !== 2) throw invalidOption('version must be 1 or 2');
   return value;
 }
 
@@ -76,7 +75,7 @@ export function createKs(options: CreateKsOptions): string {
 /** `createKs`, also returning the expiry it signed (which `downloadasset` may round). */
 export function signKs(options: CreateKsOptions): { ks: string; validUntil: number } {
   if (typeof options !== 'object' || options === null) {
-    throw new KsError('ERR_KS_INVALID_OPTION', 'createKs needs an options object');
+    throw invalidOption('createKs needs an options object');
   }
   const secret = checkSecret(options.secret);
   const partnerId = checkPartnerId(options.partnerId);
@@ -178,8 +177,7 @@ function v2PrivilegesQuery(privileges: string): string {
 
 function randomBytesFrom(random: (size: number) => Uint8Array, size: number): Uint8Array {
   const bytes = random(size);
-  if (bytes.length < size)
-    throw new KsError('ERR_KS_INVALID_OPTION', 'randomBytes returned too few bytes');
+  if (bytes.length < size) throw invalidOption('randomBytes returned too few bytes');
   return bytes;
 }
 

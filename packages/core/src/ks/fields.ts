@@ -1,4 +1,5 @@
 import { KsError } from '../errors.js';
+import { invalidOption } from '../options.js';
 import { hasSemicolonOrUnsafeText } from './text.js';
 import { KsType } from './types.js';
 
@@ -12,10 +13,6 @@ export const MAX_ADDITIONAL_DATA_LENGTH = 1024;
 
 function invalidField(message: string): KsError {
   return new KsError('ERR_KS_INVALID_FIELD', message);
-}
-
-function invalidOption(message: string): KsError {
-  return new KsError('ERR_KS_INVALID_OPTION', message);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { isAscii } from 'node:buffer';
 import type { Clock } from '../clock.js';
 import { KsError } from '../errors.js';
+import { invalidOption } from '../options.js';
 import { decodeKsBase64, decodePlainKsBase64ToLatin1 } from './base64.js';
 import { ksCipherFor, latin1Equal, sha1Hex, sha1Latin1, textEqual } from './crypto.js';
 import { malformed, toText } from './read-text.js';
@@ -161,10 +162,7 @@ export function decodeKs(ks: string): DecodedKs {
 }
 
 function invalidSecrets(): KsError {
-  return new KsError(
-    'ERR_KS_INVALID_OPTION',
-    'secrets must be a non-empty string or a list of them',
-  );
+  return invalidOption('secrets must be a non-empty string or a list of them');
 }
 
 function secretList(secrets: unknown): readonly string[] {
@@ -274,7 +272,7 @@ function verifyV2(
  */
 export function verifyKs(ks: string, options: VerifyKsOptions): VerifiedKs {
   if (typeof options !== 'object' || options === null) {
-    throw new KsError('ERR_KS_INVALID_OPTION', 'verifyKs needs options with the partner secrets');
+    throw invalidOption('verifyKs needs options with the partner secrets');
   }
   if (typeof options.secrets !== 'function') secretList(options.secrets);
   const envelope = open(ks);

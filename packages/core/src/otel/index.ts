@@ -5,9 +5,10 @@
  */
 import { type MeterProvider, metrics, type TracerProvider, trace } from '@opentelemetry/api';
 import type { KalturaCallObserver } from '../client/types.js';
-import { KsError } from '../errors.js';
-import type { KsIssuer, KsIssuerOptions } from '../issuer/issuer.js';
+import type { KsIssuer } from '../issuer/issuer.js';
+import type { KsIssuerOptions } from '../issuer/options.js';
 import type { KsIssuerEvent } from '../issuer/types.js';
+import { invalidOption } from '../options.js';
 import { issuerEventRecorder } from './events.js';
 import { issuerGauges } from './gauges.js';
 import { SCOPE } from './names.js';
@@ -47,10 +48,6 @@ export interface KsTelemetry {
   readonly observeCall: ObserveCall;
 }
 
-function option(message: string): KsError {
-  return new KsError('ERR_KS_INVALID_OPTION', message);
-}
-
 /**
  * Metrics and spans for the issuer and the Kaltura API client:
  *
@@ -64,12 +61,12 @@ function option(message: string): KsError {
  */
 export function createKsTelemetry(options: KsTelemetryOptions = {}): KsTelemetry {
   if (typeof options !== 'object' || options === null)
-    throw option('createKsTelemetry options must be an object');
+    throw invalidOption('createKsTelemetry options must be an object');
   const { meterProvider, tracerProvider } = options;
   if (meterProvider !== undefined && typeof meterProvider?.getMeter !== 'function')
-    throw option('meterProvider must be a MeterProvider (with getMeter)');
+    throw invalidOption('meterProvider must be a MeterProvider (with getMeter)');
   if (tracerProvider !== undefined && typeof tracerProvider?.getTracer !== 'function')
-    throw option('tracerProvider must be a TracerProvider (with getTracer)');
+    throw invalidOption('tracerProvider must be a TracerProvider (with getTracer)');
   const meter = (meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE);
   const tracer = (tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE);
 
@@ -85,9 +82,9 @@ export function createKsTelemetry(options: KsTelemetryOptions = {}): KsTelemetry
     observe,
     instrument(issuerOptions) {
       if (typeof issuerOptions !== 'object' || issuerOptions === null)
-        throw option('instrument needs issuer options');
+        throw invalidOption('instrument needs issuer options');
       if ((issuerOptions as { issuer?: unknown }).issuer !== undefined) {
-        throw option(
+        throw invalidOption(
           'instrument the options of createKsIssuer() for an issuer passed as `issuer`: it is made with them',
         );
       }

@@ -36,7 +36,7 @@ describe('@opentelemetry/api is an optional peer: no cost when absent', () => {
     expect(manifest.peerDependenciesMeta['@opentelemetry/api']).toEqual({ optional: true });
   });
 
-  it.each(entries.filter(([name]) => name !== './otel'))(
+  it.each(entries.filter(([name]) => name !== './otel' && name !== './internal'))(
     'the %s entry never imports it',
     async (_, source) => {
       const loaded = await packagesLoadedBy(source);
@@ -44,6 +44,11 @@ describe('@opentelemetry/api is an optional peer: no cost when absent', () => {
       expect(loaded.filter((name) => name.startsWith('@opentelemetry/'))).toEqual([]);
     },
   );
+
+  it('the ./internal entry (helpers the packages share) imports no package at all', async () => {
+    const internal = manifest.exports['./internal'] as Record<string, string>;
+    expect(await packagesLoadedBy(internal['@kaltura-ks/source']!)).toEqual([]);
+  });
 
   it('the ./otel entry imports it, and nothing else of OpenTelemetry', async () => {
     const otel = manifest.exports['./otel'];

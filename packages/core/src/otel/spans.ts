@@ -8,7 +8,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { KalturaClientOptions } from '../client/types.js';
-import type { KsIssuerOptions } from '../issuer/issuer.js';
+import type { KsIssuerOptions } from '../issuer/options.js';
 import { errorAttributes } from './attributes.js';
 import { ATTRIBUTES, DURATION_BUCKETS_S, METRICS, SPANS } from './names.js';
 

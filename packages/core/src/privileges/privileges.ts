@@ -2,6 +2,7 @@ import { KsError } from '../errors.js';
 import { phpTrim } from '../ks/php.js';
 import { hasUnsafeText } from '../ks/text.js';
 import type { KsVersion } from '../ks/types.js';
+import { invalidOption } from '../options.js';
 
 /**
  * Privileges (spec §5): `name[:value[/value…]]` items joined by `,`.
@@ -205,10 +206,7 @@ export function formatPrivileges(
   if (input === undefined) return '';
   if (typeof input === 'string') return validatePrivilegesString(input, version);
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new KsError(
-      'ERR_KS_INVALID_OPTION',
-      'privileges must be a string or an object of name → value',
-    );
+    throw invalidOption('privileges must be a string or an object of name → value');
   }
   const items: string[] = [];
   for (const name of Object.keys(input)) {

@@ -10,9 +10,9 @@
  */
 import { createKalturaClient } from '@kaltura-ks/core/client';
 import { createKsIssuer, type KsIssuerOptions, type KsSession } from '@kaltura-ks/core/issuer';
+import { signedSession } from '@kaltura-ks/testing/signed-session';
 import type { RedisStoreOptions } from '../redis-store.js';
 import { runIssuerWorker } from './issuer-worker.js';
-import { signedSession } from './signed-session.js';
 
 export interface CountingWorkerConfig {
   name: string;

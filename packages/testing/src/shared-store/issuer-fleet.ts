@@ -1,10 +1,13 @@
 /**
- * A fleet of issuers in one process, each with its own Redis store (its own
- * connections), each counting its own mints, the sessions it ended and its
- * events — for the issuer tests against a single Redis and against a cluster.
+ * A fleet of issuers in one process, each with its own store (for Redis: its
+ * own connections) in one shared space, each counting its own mints, the
+ * sessions it ended and its events. The same fixture runs the fleet against
+ * the in-memory hub and against Redis (`memorySpace`, and `redisSpace` in
+ * ./redis-space.ts).
  */
 import {
   createKsIssuer,
+  createMemoryStoreHub,
   type KsIssuer,
   type KsIssuerEvent,
   type KsMinter,
@@ -12,31 +15,43 @@ import {
   type KsSharedStore,
   type MintRequest,
 } from '@kaltura-ks/core/issuer';
-import { createRedisStore, type RedisStoreOptions } from '../redis-store.js';
-import type { RedisStore } from '../store.js';
 import { signedSession } from './signed-session.js';
 
-export interface IssuerFleetOptions {
-  /** Where the stores connect: a URL, or (for a cluster) a client made per store. */
-  connect: () => Pick<RedisStoreOptions, 'url' | 'client'>;
-  keyPrefix: string;
+/** The stores of one fleet, sharing one space (one Redis prefix, one memory hub). */
+export interface FleetSpace<S extends KsSharedStore = KsSharedStore> {
+  /** A new store of the space, for issuer `i`. */
+  store(i: number): S;
+  /** Resolves once every store made so far can be used. */
+  ready(): Promise<void>;
+  /** How many sessions and user indexes the space holds. */
+  size(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface IssuerFleetOptions<Space extends FleetSpace> {
+  /** Opens the fleet's space; `now` is the fleet's clock (what `advance` moves). */
+  open: (now: () => number) => Space;
+  /** Where the clock starts (default: the real time at creation). */
+  start?: number;
+  /** The issuers' jitter source (default: Math.random). */
+  random?: () => number;
+  /** Mints wait at a gate until `release()`. */
   hold?: boolean;
   lockTtlMs?: number;
   lockWaitMs?: number;
   storeTimeoutMs?: number;
-  /** More store options (all stores). */
-  store?: Omit<RedisStoreOptions, 'url' | 'client' | 'keyPrefix'>;
   /** The partner of issuer `i` (default 1). */
   partner?: (i: number) => number;
   /** What issuer `i` mints for a request (default: what was asked). */
   answer?: (request: MintRequest, i: number) => MintRequest;
   /** What issuer `i` is given instead of its store (to hold calls back at chosen points). */
-  wrap?: (store: RedisStore, i: number) => KsSharedStore;
+  wrap?: (store: ReturnType<Space['store']>, i: number) => KsSharedStore;
 }
 
-export interface IssuerFleet {
+export interface IssuerFleet<Space extends FleetSpace = FleetSpace> {
+  readonly space: Space;
   readonly issuers: KsIssuer[];
-  readonly stores: RedisStore[];
+  readonly stores: ReturnType<Space['store']>[];
   readonly events: KsIssuerEvent[][];
   readonly mints: number[];
   /** Every KS minted, in order. */
@@ -44,15 +59,20 @@ export interface IssuerFleet {
   /** Every KS ended at "Kaltura" (`minter.end`), in order. */
   readonly ended: string[];
   total(): number;
+  now(): number;
   advance(ms: number): void;
   release(): void;
   hang(value: boolean): void;
   close(): Promise<void>;
 }
 
-export async function issuerFleet(size: number, options: IssuerFleetOptions): Promise<IssuerFleet> {
-  let t = Date.now();
+export async function issuerFleet<Space extends FleetSpace>(
+  size: number,
+  options: IssuerFleetOptions<Space>,
+): Promise<IssuerFleet<Space>> {
+  let t = options.start ?? Date.now();
   const now = () => t;
+  const space = options.open(now);
   let release: () => void = () => {};
   let gate = options.hold ? new Promise<void>((r) => (release = r)) : undefined;
   let hang = false;
@@ -61,7 +81,7 @@ export async function issuerFleet(size: number, options: IssuerFleetOptions): Pr
   const ended: string[] = [];
   const events: KsIssuerEvent[][] = [];
   const issuers: KsIssuer[] = [];
-  const stores: RedisStore[] = [];
+  const stores: ReturnType<Space['store']>[] = [];
   for (let i = 0; i < size; i++) {
     const partnerId = options.partner?.(i) ?? 1;
     const minter: KsMinter = {
@@ -78,12 +98,7 @@ export async function issuerFleet(size: number, options: IssuerFleetOptions): Pr
         ended.push(session.ks);
       },
     };
-    const store = createRedisStore({
-      ...options.connect(),
-      keyPrefix: options.keyPrefix,
-      reconnectMaxDelayMs: 50,
-      ...options.store,
-    });
+    const store = space.store(i) as ReturnType<Space['store']>;
     stores.push(store);
     const log: KsIssuerEvent[] = [];
     events.push(log);
@@ -93,6 +108,7 @@ export async function issuerFleet(size: number, options: IssuerFleetOptions): Pr
         minter,
         store: options.wrap?.(store, i) ?? store,
         now,
+        random: options.random,
         onEvent: (e) => log.push(e),
         lockTtlMs: options.lockTtlMs,
         lockWaitMs: options.lockWaitMs ?? 5_000,
@@ -100,8 +116,9 @@ export async function issuerFleet(size: number, options: IssuerFleetOptions): Pr
       }),
     );
   }
-  await Promise.all(stores.map((store) => store.ready));
+  await space.ready();
   return {
+    space,
     issuers,
     stores,
     events,
@@ -109,6 +126,7 @@ export async function issuerFleet(size: number, options: IssuerFleetOptions): Pr
     minted,
     ended,
     total: () => mints.reduce((a, b) => a + b, 0),
+    now,
     advance: (ms: number) => {
       t += ms;
     },
@@ -121,10 +139,24 @@ export async function issuerFleet(size: number, options: IssuerFleetOptions): Pr
     },
     async close() {
       await Promise.all(issuers.map((issuer) => issuer.close()));
-      await Promise.all(stores.map((store) => store.close()));
+      await space.close();
     },
   };
 }
+
+/** A space in one process: the in-memory hub, on the fleet's clock. */
+export function memorySpace(now: () => number) {
+  const hub = createMemoryStoreHub(now);
+  return {
+    hub,
+    store: () => hub.store(),
+    ready: async () => {},
+    size: async () => hub.size,
+    close: async () => {},
+  } satisfies FleetSpace & { hub: unknown };
+}
+
+export type MemorySpace = ReturnType<typeof memorySpace>;
 
 /** `store`, with some of its methods replaced. */
 export function delegate(store: KsSharedStore, overrides: Partial<KsSharedStore>): KsSharedStore {
@@ -136,6 +168,26 @@ export function delegate(store: KsSharedStore, overrides: Partial<KsSharedStore>
     revoke: (partnerId, userId) => store.revoke(partnerId, userId),
     onRevoke: (partnerId, listener) => store.onRevoke(partnerId, listener),
     ...overrides,
+  };
+}
+
+/** A store whose revocation broadcasts reach its issuer only once `deliver()` is called. */
+export function lateBroadcasts() {
+  const held: (() => void)[] = [];
+  let holding = true;
+  return {
+    wrap: (store: KsSharedStore) =>
+      delegate(store, {
+        onRevoke: (partnerId, listener) =>
+          store.onRevoke(partnerId, (userId) => {
+            if (holding) held.push(() => listener(userId));
+            else listener(userId);
+          }),
+      }),
+    deliver: () => {
+      holding = false;
+      for (const send of held.splice(0)) send();
+    },
   };
 }
 

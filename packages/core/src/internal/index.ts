@@ -1,0 +1,6 @@
+/**
+ * `@kaltura-ks/core/internal`: helpers the kaltura-ks packages share (one
+ * place for each rule). Not an API for users: it may change in any release.
+ */
+export { type BackoffJitter, backoffDelay } from '../backoff.js';
+export { checkFraction, checkFunction, checkMs, invalidOption } from '../options.js';
