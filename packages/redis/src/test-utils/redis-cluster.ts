@@ -5,13 +5,12 @@
  * until the cluster is healthy; gives ways to fail a master over.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createClient } from 'redis';
-import { freePort, ping, until } from './redis-server.js';
+import { answering, freePort, gone, until } from './redis-server.js';
 
 const run = promisify(execFile);
 
@@ -78,33 +77,7 @@ async function launch(dir: string, port: number, busPort: number): Promise<Child
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  let failure: Error | undefined;
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  child.on('error', (error: NodeJS.ErrnoException) => {
-    failure = error.code === 'ENOENT' ? new Error(INSTALL_HINT) : error;
-  });
-  child.on('exit', (code) => {
-    failure ??= new Error(`redis-server exited (code ${code}) before answering: ${stderr.trim()}`);
-  });
-  await until(
-    async () => {
-      if (failure !== undefined) throw failure;
-      return ping(port);
-    },
-    `cluster node on port ${port}`,
-    15_000,
-  );
-  return child;
-}
-
-async function gone(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill(signal);
-  await exited;
+  return answering(child, port, `cluster node on port ${port}`, 15_000);
 }
 
 /** Starts 3 masters and 3 replicas, joins them, and waits until every node says the cluster is ok. */

@@ -93,7 +93,19 @@ function launch(port: number): ChildProcess {
 }
 
 async function up(port: number): Promise<ChildProcess> {
-  const child = launch(port);
+  return answering(launch(port), port, `redis-server on port ${port}`, 10_000);
+}
+
+/**
+ * Waits until the `redis-server` just spawned as `child` answers PING on `port`, failing at
+ * once with its stderr if it exits first, or with the install hint if there is none.
+ */
+export async function answering(
+  child: ChildProcess,
+  port: number,
+  what: string,
+  timeoutMs: number,
+): Promise<ChildProcess> {
   let failure: Error | undefined;
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
@@ -110,13 +122,14 @@ async function up(port: number): Promise<ChildProcess> {
       if (failure !== undefined) throw failure;
       return ping(port);
     },
-    `redis-server on port ${port}`,
-    10_000,
+    what,
+    timeoutMs,
   );
   return child;
 }
 
-async function gone(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+/** Sends `signal` to `child` unless it has already exited, and waits for it to be gone. */
+export async function gone(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
   child.kill(signal);
