@@ -9,6 +9,7 @@ import {
 import { type Clock, systemClock } from '../clock.js';
 import { invalidOption } from '../options.js';
 import type { PrivilegesInput } from '../privileges/privileges.js';
+import { cookieValue } from './cookie.js';
 import { headerValue } from './headers.js';
 import type { HasHeaders, KsUser } from './types.js';
 import { VerifiedTokens } from './verified-tokens.js';
@@ -98,21 +99,6 @@ function importedSecret(
     }
     return key;
   };
-}
-
-function cookieValue(cookieHeader: string | undefined, name: string): string | undefined {
-  if (cookieHeader === undefined) return undefined;
-  for (const part of cookieHeader.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
-    const raw = part.slice(eq + 1).trim();
-    try {
-      return decodeURIComponent(raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw);
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
 }
 
 /**
