@@ -11,7 +11,7 @@ import { invalidOption } from '../options.js';
 import type { PrivilegesInput } from '../privileges/privileges.js';
 import { cookieValue } from './cookie.js';
 import { headerValue } from './headers.js';
-import type { HasHeaders, KsUser } from './types.js';
+import type { HasHeaders, KsUser, MaybePromise } from './types.js';
 import { VerifiedTokens } from './verified-tokens.js';
 
 export interface JwtUserOptions {
@@ -106,8 +106,11 @@ function importedSecret(
  * issuer, audience, expiry) from `Authorization: Bearer …` or a cookie, and
  * returns the user — or `null` when there is no valid token (the route then
  * answers 401). Works for Express's `req`, Koa's `ctx` and a Fetch `Request` alike.
+ * Like any `getUser`, it answers at once when it can (no token, or a token it has already
+ * verified: the signed-in request's hot path, without a promise) and with a promise when
+ * it verifies a token: await what it returns.
  */
-export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<KsUser | null> {
+export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => MaybePromise<KsUser | null> {
   if (typeof options !== 'object' || options === null) throw invalidOption('jwtUser needs options');
   const {
     jwksUrl,
@@ -183,15 +186,8 @@ export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<K
     return null;
   };
 
-  return async (req) => {
-    const authorization = headerValue(req, 'authorization');
-    const bearer = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-    const token =
-      bearer ??
-      (cookie === undefined ? undefined : cookieValue(headerValue(req, 'cookie'), cookie));
-    if (token === undefined || token === '') return null;
-    const known = verified?.get(token, now());
-    if (known !== undefined) return known;
+  /** A token not verified yet (or not any more): jose, then jwtUser's own claim checks. */
+  const verify = async (token: string): Promise<KsUser | null> => {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, key, {
@@ -244,5 +240,16 @@ export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<K
     // jose required a numeric exp, and a numeric nbf and iat when present.
     verified?.set(token, user, payload as { exp: number; nbf?: number; iat?: number });
     return user;
+  };
+  return (req: HasHeaders): MaybePromise<KsUser | null> => {
+    const authorization = headerValue(req, 'authorization');
+    const bearer = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+    const token =
+      bearer ??
+      (cookie === undefined ? undefined : cookieValue(headerValue(req, 'cookie'), cookie));
+    if (token === undefined || token === '') return null;
+    const known = verified?.get(token, now());
+    if (known !== undefined) return known;
+    return verify(token);
   };
 }
