@@ -15,7 +15,8 @@ const SUITES: Record<string, () => Promise<SuiteResult> | SuiteResult> = {
   ks: runKsSuite,
   middleware: () =>
     runMiddlewareSuite({
-      seconds: Number(process.env.BENCH_SECONDS ?? 4),
+      seconds: Number(process.env.BENCH_SECONDS ?? 2),
+      rounds: Number(process.env.BENCH_ROUNDS ?? 9),
       // e.g. BENCH_FRAMEWORKS=koa,hono
       frameworks: (process.env.BENCH_FRAMEWORKS?.split(',') ?? FRAMEWORKS) as Framework[],
     }),

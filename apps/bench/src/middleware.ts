@@ -76,8 +76,8 @@ async function load(
  * reported: on a shared machine it is steadier than throughput.
  */
 export async function runMiddlewareSuite({
-  seconds = 4,
-  rounds = 5,
+  seconds = 2,
+  rounds = 9,
   frameworks = FRAMEWORKS as readonly Framework[],
 } = {}): Promise<SuiteResult> {
   const rows: SuiteResult['rows'] = [];
