@@ -199,3 +199,92 @@ export async function runMiddlewareSuite({
     ],
   };
 }
+
+/**
+ * Before/after of a change, in one run: the KS route (`ks`, the user from a header) served
+ * by `apps/bench/src/servers/serve.ts` of two checkouts of the repo (each installed, run
+ * from source), each in its own pinned process, with a second process of `before` as the
+ * control; rounds alternate as in the suite above, and the ratios are server CPU time per
+ * request, paired by round. `pnpm bench engine` with BENCH_BEFORE and BENCH_AFTER set to
+ * the two checkouts' roots.
+ */
+export async function runBeforeAfterSuite({
+  before,
+  after,
+  seconds = 2,
+  rounds = 9,
+  frameworks = ['express', 'koa'] as readonly Framework[],
+}: {
+  before: string;
+  after: string;
+  seconds?: number;
+  rounds?: number;
+  frameworks?: readonly Framework[];
+}): Promise<SuiteResult> {
+  const rows: SuiteResult['rows'] = [];
+  const targets: SuiteResult['targets'] = [];
+  const pinned = canPin() && pinSelf('0');
+  const headers = { 'x-user': BENCH_USER };
+  const sides = { before, control: before, after } as const;
+  type Side = keyof typeof sides;
+  const SIDES = Object.keys(sides) as Side[];
+  try {
+    for (const framework of frameworks) {
+      const servers = new Map<Side, { child: ChildProcess; port: number }>();
+      try {
+        for (const side of SIDES) {
+          const entry = new URL(`file://${sides[side]}/apps/bench/src/servers/serve.ts`);
+          const started = await startProcess<{ port: number }>(entry, [framework, 'ks'], {
+            cpus: '1',
+            ipc: true,
+          });
+          servers.set(side, { child: started.child, port: started.ready.port });
+        }
+        for (const side of SIDES) await load(servers.get(side)!, 1, headers);
+        const measures = new Map<Side, Measure[]>(SIDES.map((s) => [s, []]));
+        for (let r = 0; r < rounds; r++) {
+          const order = SIDES.map((_, i) => SIDES[(i + r) % SIDES.length]!);
+          for (const side of order)
+            measures.get(side)!.push(await load(servers.get(side)!, seconds, headers));
+        }
+        const each = (side: Side) =>
+          measures
+            .get(side)!
+            .map((m, r) => measures.get('before')![r]!.cpuPerRequest / m.cpuPerRequest);
+        for (const side of SIDES) {
+          const ratios = each(side);
+          rows.push({
+            app: `${framework}: KS route, ${side === 'control' ? 'before again (control)' : side}`,
+            'req/s': Math.round(median(measures.get(side)!.map((m) => m.requestsPerSecond))),
+            'CPU µs/req':
+              Math.round(median(measures.get(side)!.map((m) => m.cpuPerRequest)) * 100) / 100,
+            'CPU ratio vs before': side === 'before' ? 'baseline' : ratio(median(ratios)),
+            'CPU ratio, rounds':
+              side === 'before'
+                ? ''
+                : `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`,
+          });
+        }
+        const kept = median(each('after'));
+        targets.push({
+          target: `${framework}: the route after the change >= 0.95x before it (server CPU per request)`,
+          met: kept >= 0.95,
+          detail: `${ratio(kept)}; control (before vs before) ${ratio(median(each('control')))}`,
+        });
+      } finally {
+        for (const server of servers.values()) await stopProcess(server.child);
+      }
+    }
+  } finally {
+    if (pinned) pinSelf(`0-${cpus().length - 1}`);
+  }
+  return {
+    suite: 'engine',
+    title: `Before/after: the KS route (user from a header, warm cache) of ${before} against ${after} (autocannon, ${CONNECTIONS} connections, ${rounds} × ${seconds} s rounds alternating; ${pinned ? 'servers pinned to core 1, autocannon to core 0' : 'not pinned: no taskset'})`,
+    rows,
+    targets,
+    notes: [
+      '"CPU ratio vs before" is before\'s server CPU time per request over the row\'s, the median of the per-round ratios (>= 1: cheaper); the control is before in a second process.',
+    ],
+  };
+}
