@@ -5,7 +5,12 @@ import { runFleetSuite } from './fleet.js';
 import { renderTable, type SuiteResult } from './harness.js';
 import { runKsSuite } from './ks.js';
 import { runMemorySuite } from './memory.js';
-import { FRAMEWORKS, type Framework, runMiddlewareSuite } from './middleware.js';
+import {
+  FRAMEWORKS,
+  type Framework,
+  runBeforeAfterSuite,
+  runMiddlewareSuite,
+} from './middleware.js';
 import { runRenewalSuite } from './renewal.js';
 import { runSoakSuite } from './soak.js';
 import { runStormSuite } from './storm.js';
@@ -15,11 +20,25 @@ const SUITES: Record<string, () => Promise<SuiteResult> | SuiteResult> = {
   ks: runKsSuite,
   middleware: () =>
     runMiddlewareSuite({
-      seconds: Number(process.env.BENCH_SECONDS ?? 4),
+      seconds: Number(process.env.BENCH_SECONDS ?? 2),
+      rounds: Number(process.env.BENCH_ROUNDS ?? 9),
       // e.g. BENCH_FRAMEWORKS=koa,hono
       frameworks: (process.env.BENCH_FRAMEWORKS?.split(',') ?? FRAMEWORKS) as Framework[],
     }),
   storm: () => runStormSuite(),
+  // Not in the default run: two checkouts to compare (see BENCHMARKS.md, middleware).
+  engine: () => {
+    const { BENCH_BEFORE: before, BENCH_AFTER: after } = process.env;
+    if (!before || !after)
+      throw new Error('the engine suite needs BENCH_BEFORE and BENCH_AFTER (two checkouts)');
+    return runBeforeAfterSuite({
+      before,
+      after,
+      seconds: Number(process.env.BENCH_SECONDS ?? 2),
+      rounds: Number(process.env.BENCH_ROUNDS ?? 9),
+      frameworks: (process.env.BENCH_FRAMEWORKS?.split(',') ?? ['express', 'koa']) as Framework[],
+    });
+  },
   memory: runMemorySuite,
   bundle: runBundleSuite,
   renewal: runRenewalSuite,
@@ -28,7 +47,7 @@ const SUITES: Record<string, () => Promise<SuiteResult> | SuiteResult> = {
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const names = wanted.length > 0 ? wanted : Object.keys(SUITES);
+const names = wanted.length > 0 ? wanted : Object.keys(SUITES).filter((name) => name !== 'engine');
 const machine = {
   node: process.version,
   cpu: cpus()[0]?.model ?? 'unknown',

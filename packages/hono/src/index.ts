@@ -6,6 +6,7 @@ import {
   type KalturaKsOptions,
   type KsEngine,
   type KsUser,
+  type MaybePromise,
 } from '@kaltura-ks/core/http';
 import { toResponse, toRouteRequest } from '@kaltura-ks/fetch';
 import type { Context, MiddlewareHandler, Next } from 'hono';
@@ -45,7 +46,7 @@ export interface KalturaKsMiddleware extends MiddlewareHandler<{ Variables: Kalt
 }
 
 /** `jwtUser` from `@kaltura-ks/core`, reading the request of a Hono context. */
-export function jwtUser(options: JwtUserOptions): (c: Context) => Promise<KsUser | null> {
+export function jwtUser(options: JwtUserOptions): (c: Context) => MaybePromise<KsUser | null> {
   const fromRequest = jwtRequestUser(options);
   return (c) => fromRequest(c.req.raw);
 }

@@ -1,5 +1,5 @@
 /**
- * A benchmark target in its own process: `serve.ts <express|koa|fastify|hono> <variant>`.
+ * A benchmark target in its own process: `serve.ts <express|koa|fastify|hono|fetch> <variant>`.
  * Prints `{"port":N}` when listening; answers `cpu` on its IPC channel.
  *
  * - `bare`: a fixed JSON body of the route's size, same headers, no middleware, no user.
@@ -15,6 +15,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import { createKs } from '@kaltura-ks/core';
 import { jwtUser as expressJwtUser, kalturaKs as expressKs } from '@kaltura-ks/express';
 import { kalturaKs as fastifyKs } from '@kaltura-ks/fastify';
+import { createKsHandler, jwtUser as fetchJwtUser } from '@kaltura-ks/fetch';
 import { jwtUser as honoJwtUser, kalturaKs as honoKs } from '@kaltura-ks/hono';
 import { kalturaKs as koaKs } from '@kaltura-ks/koa';
 import express from 'express';
@@ -61,6 +62,7 @@ const fixedBody = JSON.stringify({
   type: 0,
   privileges: `${PRIVILEGES},appid:${APP_ID}`,
   expiresAt: now + 3_600_000,
+  renewableAt: now + 30_000,
   serverTime: now,
 });
 
@@ -229,9 +231,46 @@ if (framework === 'express') {
   const server = createAdaptorServer({ fetch: app.fetch }) as import('node:http').Server;
   listen(server);
   server.listen(0, '127.0.0.1');
+} else if (framework === 'fetch') {
+  // A web-standard handler, served on Node by @hono/node-server (as Hono is above).
+  const fetchUser = (request: Request) => {
+    const id = request.headers.get('x-user');
+    return id === null ? null : { id };
+  };
+  const path = '/kaltura/ks';
+  const onPath = (request: Request) => {
+    const { url } = request;
+    const start = url.indexOf('/', url.indexOf('//') + 2);
+    return url.slice(start) === path;
+  };
+  let handler: (request: Request) => Response | Promise<Response>;
+  if (variant === 'ks' || variant === 'ks-jwt') {
+    handler = createKsHandler({
+      ...options,
+      getUser: variant === 'ks-jwt' ? fetchJwtUser(jwtOptions) : fetchUser,
+    });
+  } else if (variant === 'hand') {
+    handler = async (request) => {
+      if (!onPath(request)) return new Response(null, { status: 404 });
+      const body = await handRolled(request.headers.get('cookie') ?? undefined);
+      return body === undefined
+        ? new Response(null, { status: 401 })
+        : new Response(body, { status: 200, headers });
+    };
+  } else {
+    handler = (request) => {
+      if (!onPath(request)) return new Response(null, { status: 404 });
+      if (variant === 'bare-user' && fetchUser(request) === null)
+        return new Response(null, { status: 401 });
+      return new Response(fixedBody, { status: 200, headers });
+    };
+  }
+  const server = createAdaptorServer({ fetch: handler }) as import('node:http').Server;
+  listen(server);
+  server.listen(0, '127.0.0.1');
 } else {
   process.stderr.write(
-    'usage: serve.ts <express|koa|fastify|hono> <bare|bare-user|ks|ks-jwt|hand>\n',
+    'usage: serve.ts <express|koa|fastify|hono|fetch> <bare|bare-user|ks|ks-jwt|hand>\n',
   );
   process.exit(2);
 }

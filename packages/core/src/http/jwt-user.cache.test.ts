@@ -218,3 +218,32 @@ describe('jwtUser remembers verified tokens without accepting more', () => {
     );
   });
 });
+
+describe('jwtUser answers without a promise when it verifies nothing', () => {
+  it('a remembered token and a request without a token; a new token takes a promise', async () => {
+    const { getUser } = clockedUser();
+    const t = await token({ sub: 'alice' });
+    const first = getUser(bearer(t));
+    expect(first).toBeInstanceOf(Promise);
+    expect(await first).toEqual({ id: 'alice' });
+    // The signed-in request's hot path: the engine serves it without a microtask.
+    const verifications = countVerifications();
+    const again = getUser(bearer(t));
+    expect(again).not.toBeInstanceOf(Promise);
+    expect(again).toEqual({ id: 'alice' });
+    expect(getUser({ headers: {} })).toBeNull();
+    expect(verifications).not.toHaveBeenCalled();
+  });
+
+  it('a remembered token past its exp goes back to jose, which refuses it', async () => {
+    const { clock, getUser, rejections } = clockedUser();
+    const t = await token({ sub: 'alice' });
+    expect(await getUser(bearer(t))).toEqual({ id: 'alice' });
+    // Past exp and the 5 s tolerance.
+    clock.t = START + 606_000;
+    const late = getUser(bearer(t));
+    expect(late).toBeInstanceOf(Promise);
+    expect(await late).toBeNull();
+    expect(rejections).toEqual(['ERR_JWT_EXPIRED']);
+  });
+});

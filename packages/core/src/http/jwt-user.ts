@@ -9,8 +9,9 @@ import {
 import { type Clock, systemClock } from '../clock.js';
 import { invalidOption } from '../options.js';
 import type { PrivilegesInput } from '../privileges/privileges.js';
+import { cookieValue } from './cookie.js';
 import { headerValue } from './headers.js';
-import type { HasHeaders, KsUser } from './types.js';
+import type { HasHeaders, KsUser, MaybePromise } from './types.js';
 import { VerifiedTokens } from './verified-tokens.js';
 
 export interface JwtUserOptions {
@@ -100,28 +101,16 @@ function importedSecret(
   };
 }
 
-function cookieValue(cookieHeader: string | undefined, name: string): string | undefined {
-  if (cookieHeader === undefined) return undefined;
-  for (const part of cookieHeader.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
-    const raw = part.slice(eq + 1).trim();
-    try {
-      return decodeURIComponent(raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw);
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
-}
-
 /**
  * A ready `getUser` for apps with their own JWT: verifies it (signature,
  * issuer, audience, expiry) from `Authorization: Bearer …` or a cookie, and
  * returns the user — or `null` when there is no valid token (the route then
  * answers 401). Works for Express's `req`, Koa's `ctx` and a Fetch `Request` alike.
+ * Like any `getUser`, it answers at once when it can (no token, or a token it has already
+ * verified: the signed-in request's hot path, without a promise) and with a promise when
+ * it verifies a token: await what it returns.
  */
-export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<KsUser | null> {
+export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => MaybePromise<KsUser | null> {
   if (typeof options !== 'object' || options === null) throw invalidOption('jwtUser needs options');
   const {
     jwksUrl,
@@ -197,15 +186,8 @@ export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<K
     return null;
   };
 
-  return async (req) => {
-    const authorization = headerValue(req, 'authorization');
-    const bearer = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-    const token =
-      bearer ??
-      (cookie === undefined ? undefined : cookieValue(headerValue(req, 'cookie'), cookie));
-    if (token === undefined || token === '') return null;
-    const known = verified?.get(token, now());
-    if (known !== undefined) return known;
+  /** A token not verified yet (or not any more): jose, then jwtUser's own claim checks. */
+  const verify = async (token: string): Promise<KsUser | null> => {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, key, {
@@ -258,5 +240,16 @@ export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<K
     // jose required a numeric exp, and a numeric nbf and iat when present.
     verified?.set(token, user, payload as { exp: number; nbf?: number; iat?: number });
     return user;
+  };
+  return (req: HasHeaders): MaybePromise<KsUser | null> => {
+    const authorization = headerValue(req, 'authorization');
+    const bearer = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+    const token =
+      bearer ??
+      (cookie === undefined ? undefined : cookieValue(headerValue(req, 'cookie'), cookie));
+    if (token === undefined || token === '') return null;
+    const known = verified?.get(token, now());
+    if (known !== undefined) return known;
+    return verify(token);
   };
 }

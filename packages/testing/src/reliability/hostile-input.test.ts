@@ -337,7 +337,7 @@ describe('the user from a JWT (jwtUser)', () => {
           const headers: Record<string, string> = {};
           if (authorization !== undefined) headers.authorization = authorization;
           if (cookieHeader !== undefined) headers.cookie = cookieHeader;
-          const found = await within(getUser({ headers }), CALL_BOUND_MS);
+          const found = await within(Promise.resolve(getUser({ headers })), CALL_BOUND_MS);
           if (found !== null) expect(found.id).toBe('alice');
         },
       ),
