@@ -196,6 +196,10 @@ export async function runStormSuite({
         { measure: 'route, warm cache: app CPU time, ms', value: Math.round(warmAppCpuMs) },
         { measure: 'route: cold − warm (the minting), ms', value: Math.round(wallMs - warmWallMs) },
         { measure: 'route cold storm / one cold mint', value: ratio(wallMs / coldMs) },
+        {
+          measure: 'route: the minting alone, (cold − warm) / one cold mint',
+          value: ratio((wallMs - warmWallMs) / coldMs),
+        },
       ],
       targets: [
         {
@@ -207,6 +211,14 @@ export async function runStormSuite({
           target: 'at most one widget session',
           met: widgetSessions <= 1,
           detail: String(widgetSessions),
+        },
+        {
+          // Issue 17. Serving the same requests from a warm cache is part of the storm's wall
+          // time on this machine (one core for the app, the other for the load generator and
+          // the emulator): the row after it shows the minting's own share.
+          target: 'route cold storm <= 8x one cold mint (issue 17)',
+          met: wallMs / coldMs <= 8,
+          detail: `${ratio(wallMs / coldMs)}; warm ${ratio(warmWallMs / coldMs)}, the minting ${ratio((wallMs - warmWallMs) / coldMs)}`,
         },
       ],
       notes: [

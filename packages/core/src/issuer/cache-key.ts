@@ -35,6 +35,9 @@ export interface PrivilegeForms {
    * always `canonical`.
    */
   readonly keyed: string;
+  /** A request's shape for a USER and for an ADMIN session: `${type}\n${keyed}` (see `RequestKeys.keyed`). */
+  readonly userShape: string;
+  readonly adminShape: string;
 }
 
 /** How many privilege strings keep their forms memoised (then the memo starts again). */
@@ -49,23 +52,30 @@ function isWidgetLike(forms: PrivilegeForms): boolean {
 }
 
 /**
- * A request, validated and keyed. What a mint needs and what events report are made
- * only when asked for: a cache hit needs the key alone.
+ * A request, validated and keyed. What a mint needs, what events report and even the
+ * cache key string are made only when asked for: a cache hit needs the user and the shape.
  */
 export class KeyedRequest {
+  #key: string | undefined;
   #info: KsKeyInfo | undefined;
   #storeKey: KsStoreKey | undefined;
   constructor(
-    /** The cache key: partner, type, user and the privileges' key form. */
-    readonly key: string,
     private readonly partnerId: number,
-    private readonly userId: string,
+    readonly userId: string,
     private readonly type: KsType,
     private readonly privileges: PrivilegeForms,
+    /** What the user's sessions are told apart by: the type and the privileges' key form. */
+    readonly shape: string,
     private readonly expiresInSeconds: number,
     /** How this issuer mints (`app-token:<id>`...): sessions are shared only between issuers that mint alike. */
     private readonly minting: string,
   ) {}
+
+  /** The cache key: partner, type, user and the privileges' key form (flights, failures, the store). */
+  get key(): string {
+    this.#key ??= shapedKey(this.partnerId, this.userId, this.shape);
+    return this.#key;
+  }
 
   /** The key in the shared store: the cache key and the way of minting. */
   get storeKey(): KsStoreKey {
@@ -110,9 +120,34 @@ export class RequestKeys {
     private readonly versions: readonly KsVersion[],
   ) {}
 
+  /** The request keyed last, and what it was asked with: `getCachedKs ?? getKs` keys a miss once. */
+  #last: { userId: unknown; type: unknown; privileges: unknown; keyed: KeyedRequest } | undefined;
+
   keyed(request: KsRequest): KeyedRequest {
     if (typeof request !== 'object' || request === null)
       throw invalidOption('getKs needs a request with a userId');
+    const last = this.#last;
+    // Only values compared: privileges given as a record could have changed since.
+    if (
+      last !== undefined &&
+      request.userId === last.userId &&
+      request.type === last.type &&
+      request.privileges === last.privileges &&
+      typeof request.privileges !== 'object'
+    ) {
+      return last.keyed;
+    }
+    const keyed = this.#keyed(request);
+    this.#last = {
+      userId: request.userId,
+      type: request.type,
+      privileges: request.privileges,
+      keyed,
+    };
+    return keyed;
+  }
+
+  #keyed(request: KsRequest): KeyedRequest {
     const userId = checkUserId(request.userId);
     const type = checkType(request.type ?? KsType.USER);
     const privileges = this.#forms(request.privileges ?? '');
@@ -122,15 +157,12 @@ export class RequestKeys {
         'An anonymous USER KS with the widget privilege is a widget session, which Kaltura never checks for revocation; use session.startWidgetSession for one',
       );
     }
-    // Fields cannot contain control characters, so "\n" separates them unambiguously
-    // (the privileges come last: their key form may hold one "\n" of its own).
-    const key = `${this.partnerId}\n${type}\n${userId}\n${privileges.keyed}`;
     return new KeyedRequest(
-      key,
       this.partnerId,
       userId,
       type,
       privileges,
+      type === KsType.USER ? privileges.userShape : privileges.adminShape,
       this.expiresInSeconds,
       this.minting,
     );
@@ -146,10 +178,13 @@ export class RequestKeys {
     const asMinted = formatPrivileges(raw, this.versions[0]);
     const each = this.versions.map((version) => normalizePrivileges(asMinted, version));
     const canonical = each[0] ?? '';
+    const keyed = each.every((form) => form === canonical) ? canonical : each.join('\n');
     forms = {
       asMinted,
       canonical,
-      keyed: each.every((form) => form === canonical) ? canonical : each.join('\n'),
+      keyed,
+      userShape: `${KsType.USER}\n${keyed}`,
+      adminShape: `${KsType.ADMIN}\n${keyed}`,
     };
     if (typeof raw === 'string') {
       if (this.#memo.size >= MEMO_MAX) this.#memo.clear();
@@ -160,16 +195,28 @@ export class RequestKeys {
 }
 
 /**
- * What a cache key stands for, read back from it rather than kept beside it: the key
- * is `partnerId\ntype\nuserId\n` and the privileges' key form, whose first line is
- * their canonical form (no field holds a control character: see `RequestKeys.keyed`).
+ * The cache key of a user's request of this shape: `partnerId\ntype\nuserId\n` and the
+ * privileges' key form. Fields cannot contain control characters, so "\n" separates them
+ * unambiguously (the privileges come last: their key form may hold one "\n" of its own).
+ * The shared store's keys are made of it: its layout is theirs.
  */
-export function keyInfoOf(key: string): KsKeyInfo {
-  const [partnerId, type, userId, privileges] = key.split('\n');
+export function shapedKey(partnerId: number, userId: string, shape: string): string {
+  const at = shape.indexOf('\n');
+  return `${partnerId}\n${shape.slice(0, at)}\n${userId}\n${shape.slice(at + 1)}`;
+}
+
+/**
+ * What a cached session stands for, read back from its user and shape rather than kept
+ * beside it: the shape is `type\n` and the privileges' key form, whose first line is
+ * their canonical form.
+ */
+export function keyInfoOf(partnerId: number, userId: string, shape: string): KsKeyInfo {
+  const at = shape.indexOf('\n');
+  const end = shape.indexOf('\n', at + 1);
   return {
-    partnerId: Number(partnerId),
-    userId: userId ?? '',
-    type: Number(type),
-    privileges: privileges ?? '',
+    partnerId,
+    userId,
+    type: Number(shape.slice(0, at)),
+    privileges: shape.slice(at + 1, end < 0 ? undefined : end),
   };
 }

@@ -291,6 +291,7 @@ class Issuer implements KsIssuer {
     }
 
     this.#cache = new LocalSessions({
+      partnerId: this.partnerId,
       max,
       now: this.#now,
       onEvict: (key, reason) => this.#emit(() => ({ type: 'evict', key, reason })),
@@ -337,7 +338,8 @@ class Issuer implements KsIssuer {
   }
 
   peek(request: KsRequest): KsSession | undefined {
-    return this.#cache.get(this.#keys.keyed(request).key);
+    const keyed = this.#keys.keyed(request);
+    return this.#cache.get(keyed.userId, keyed.shape);
   }
 
   async getKs(request: KsRequest, options: GetKsOptions = {}): Promise<KsSession> {
@@ -348,7 +350,7 @@ class Issuer implements KsIssuer {
       const { key, info } = keyed;
       return this.#reports.report(key, info, rejectedKs, (o) => this.getKs(request, o), rest);
     }
-    const cached = this.#cache.get(keyed.key);
+    const cached = this.#cache.get(keyed.userId, keyed.shape);
     const served = this.#served(keyed, cached, options);
     if (served !== undefined) return served;
     // Not served at once, but a still-valid KS goes on being served while Kaltura fails.
@@ -376,7 +378,7 @@ class Issuer implements KsIssuer {
     const keyed = this.#keys.keyed(request);
     // A report is answered once Kaltura has been asked.
     if (options.rejectedKs !== undefined) return undefined;
-    return this.#served(keyed, this.#cache.get(keyed.key), options);
+    return this.#served(keyed, this.#cache.get(keyed.userId, keyed.shape), options);
   }
 
   /** `cached`, if getKs serves it at once (a hit); `undefined` when a mint must be awaited. */
@@ -442,7 +444,8 @@ class Issuer implements KsIssuer {
       if (isKsError(error, 'ERR_KS_CREDENTIALS')) throw error;
       // A still-valid KS, even one evicted from the cache while the mint ran (not one
       // revoked meanwhile: that discarded the flight).
-      const current = this.#cache.get(keyed.key) ?? (flight.discarded ? undefined : usable);
+      const current =
+        this.#cache.get(keyed.userId, keyed.shape) ?? (flight.discarded ? undefined : usable);
       if (current !== undefined && freshness(current, this.#now(), this.#policy) !== 'unusable')
         return current;
       throw passedOn(error);
@@ -549,7 +552,7 @@ class Issuer implements KsIssuer {
         const closed = this.#breaker.succeeded(flight.epoch, probe);
         if (!flight.discarded) {
           this.#failures.delete(key);
-          this.#cache.set(key, info.userId, session);
+          this.#cache.set(keyed.userId, keyed.shape, session);
         }
         if (closed?.kind === 'credentials') this.#emit(() => ({ type: 'credentials-accepted' }));
         // Only this instance's own mints: a KS from the shared store was reported as a `shared-hit`.

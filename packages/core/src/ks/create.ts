@@ -7,7 +7,6 @@ import {
   ksCipherFor,
   secretBytes,
   secureRandomUint32,
-  sha1Hex,
   sha1Latin1,
 } from './crypto.js';
 import {
@@ -69,11 +68,19 @@ function optionalInteger(value: unknown, name: string): number | undefined {
  * and nothing is signed.
  */
 export function createKs(options: CreateKsOptions): string {
-  return signKs(options).ks;
+  return sign(options);
 }
 
 /** `createKs`, also returning the expiry it signed (which `downloadasset` may round). */
 export function signKs(options: CreateKsOptions): { ks: string; validUntil: number } {
+  const ks = sign(options);
+  return { ks, validUntil: signedValidUntil };
+}
+
+/** The expiry of the KS `sign` made last (read right after it returns). */
+let signedValidUntil = 0;
+
+function sign(options: CreateKsOptions): string {
   if (typeof options !== 'object' || options === null) {
     throw invalidOption('createKs needs an options object');
   }
@@ -95,7 +102,10 @@ export function signKs(options: CreateKsOptions): { ks: string; validUntil: numb
       options.expiresInSeconds ?? DEFAULT_EXPIRES_IN_SECONDS,
       'expiresInSeconds',
     );
-    validUntil = Math.floor((options.now ?? Date.now)() / 1000) + expiresIn;
+    // Date.now called as itself: V8 inlines that call, not one through a variable.
+    const now = options.now;
+    const nowMs = now === undefined ? Date.now() : now();
+    validUntil = Math.floor(nowMs / 1000) + expiresIn;
   }
 
   let random = options.randomBytes;
@@ -113,11 +123,13 @@ export function signKs(options: CreateKsOptions): { ks: string; validUntil: numb
   const fields = { partnerId, validUntil, type, userId, masterPartnerId, additionalData };
   if (version === 1) {
     const rand = v1Rand ?? (random === undefined ? secureRandomUint32() : randomUint32(random));
-    return { ks: createV1(secret, fields, rand, privileges.privileges), validUntil };
+    signedValidUntil = validUntil;
+    return createV1(secret, fields, rand, privileges.utf8);
   }
   // Asked before anything is written to the shared scratch space: it may be code of the caller's.
   const randomPrefix = random === undefined ? undefined : randomBytesFrom(random, RANDOM_SIZE);
-  return { ks: createV2(secret, fields, privileges.query, randomPrefix), validUntil };
+  signedValidUntil = validUntil;
+  return createV2(secret, fields, privileges.query, randomPrefix);
 }
 
 /** The fields both versions write besides the privileges, validated. */
@@ -135,6 +147,8 @@ interface CheckedPrivileges {
   privileges: string;
   /** KS v2: the privileges' part of the query (spec §3.1–§3.2), with a trailing `&` when not empty. */
   query: string;
+  /** KS v1: the privileges as UTF-8, copied into each KS in one call. */
+  utf8: Buffer;
   downloadAsset: boolean;
 }
 
@@ -160,6 +174,7 @@ function checkedPrivileges(
     checked = {
       privileges,
       query: version === 2 ? v2PrivilegesQuery(privileges) : '',
+      utf8: Buffer.from(version === 1 ? privileges : '', 'utf8'),
       downloadAsset: privileges.includes('downloadasset'),
     };
     if (memo.size >= MEMO_MAX) memo.clear();
@@ -222,6 +237,12 @@ const v2Hashed = reusedView();
 const v2Encrypted = reusedView();
 
 const SIGNATURE_HEX_SIZE = 40;
+// The two lower-case hex digits of 0..255.
+const HEX_PAIRS = new Uint8Array(512);
+for (let i = 0; i < 256; i++) {
+  HEX_PAIRS[2 * i] = '0123456789abcdef'.charCodeAt(i >> 4);
+  HEX_PAIRS[2 * i + 1] = '0123456789abcdef'.charCodeAt(i & 15);
+}
 
 /**
  * KS v1 (spec §2): `base64(hex(SHA1(secret ‖ info)) ‖ "|" ‖ info)`, the nine
@@ -229,40 +250,69 @@ const SIGNATURE_HEX_SIZE = 40;
  * secret is written just before the info, so that one view of the scratch
  * space is hashed, and the signature then over the secret's bytes.
  */
-function createV1(secret: string, fields: SignedFields, rand: number, privileges: string): string {
+function createV1(secret: string, fields: SignedFields, rand: number, privileges: Buffer): string {
   const key = secretBytes(secret);
   const { userId, additionalData } = fields;
   // Past the signature and the "|", and past the secret when that is longer.
   const info = Math.max(SIGNATURE_HEX_SIZE + 1, key.length);
-  const textLength = userId.length + privileges.length + (additionalData?.length ?? 0);
-  outScratch = scratchOf(outScratch, info + 6 * MAX_NUMBER_TEXT + 8 + 3 * textLength);
-  const out = outScratch;
-  // The partner id twice (the second is the unused partner pattern): written once, copied.
-  let o = writeInteger(out, info, fields.partnerId);
-  out[o++] = SEMICOLON;
-  for (let i = info; i < o; i++) out[o + i - info] = out[i]!;
-  o += o - info;
-  o = writeInteger(out, o, fields.validUntil);
-  out[o++] = SEMICOLON;
-  o = writeInteger(out, o, fields.type);
-  out[o++] = SEMICOLON;
+  const textLength = 3 * (userId.length + (additionalData?.length ?? 0)) + privileges.length;
+  const out = scratchOf(v1Scratch, info + 6 * MAX_NUMBER_TEXT + 8 + textLength);
+  let o: number;
+  const { partnerId, validUntil, type } = fields;
+  if (
+    out === v1Scratch &&
+    info === v1Prefix.info &&
+    partnerId === v1Prefix.partnerId &&
+    validUntil === v1Prefix.validUntil &&
+    type === v1Prefix.type
+  ) {
+    // "partnerId;partnerId;validUntil;type;" is still there from the last KS.
+    o = v1Prefix.end;
+  } else {
+    v1Scratch = out;
+    // The partner id twice (the second is the unused partner pattern): written once, copied.
+    o = writeInteger(out, info, partnerId);
+    out[o++] = SEMICOLON;
+    for (let i = info; i < o; i++) out[o + i - info] = out[i]!;
+    o += o - info;
+    o = writeInteger(out, o, validUntil);
+    out[o++] = SEMICOLON;
+    o = writeInteger(out, o, type);
+    out[o++] = SEMICOLON;
+    v1Prefix.info = info;
+    v1Prefix.partnerId = partnerId;
+    v1Prefix.validUntil = validUntil;
+    v1Prefix.type = type;
+    v1Prefix.end = o;
+  }
   o = writeInteger(out, o, rand);
   out[o++] = SEMICOLON;
   o = writeUtf8(out, o, userId);
   out[o++] = SEMICOLON;
-  o = writeUtf8(out, o, privileges);
+  out.set(privileges, o);
+  o += privileges.length;
   out[o++] = SEMICOLON;
   if (fields.masterPartnerId !== undefined) o = writeInteger(out, o, fields.masterPartnerId);
   out[o++] = SEMICOLON;
   if (additionalData !== undefined) o = writeUtf8(out, o, additionalData);
-  // A loop: quicker than TypedArray#set for the few bytes of a secret.
-  for (let i = 0, at = info - key.length; i < key.length; i++) out[at + i] = key[i]!;
-  const signature = sha1Hex(v1Signed(out, info - key.length, o));
+  out.set(key, info - key.length);
+  const digest = sha1Latin1(v1Signed(out, info - key.length, o));
   const start = info - SIGNATURE_HEX_SIZE - 1;
-  writeAscii(out, start, signature);
+  // The digest in lower-case hex, a byte's two digits at a time.
+  for (let i = 0, at = start; i < SHA1_SIZE; i++, at += 2) {
+    const pair = 2 * digest.charCodeAt(i);
+    out[at] = HEX_PAIRS[pair]!;
+    out[at + 1] = HEX_PAIRS[pair + 1]!;
+  }
   out[info - 1] = BAR;
   return out.toString('base64', start, o);
 }
+
+// KS v1's own scratch space, and what its first fields hold: a server signs for one
+// partner, many KSs a second, so "partnerId;partnerId;validUntil;type;" is often
+// already written (nothing else writes there: the secret and the signature go before it).
+let v1Scratch: Buffer = Buffer.alloc(1024);
+const v1Prefix = { info: -1, partnerId: -1, validUntil: -1, type: -1, end: -1 };
 
 const SHA1_SIZE = 20;
 const RANDOM_SIZE = 16;
