@@ -63,6 +63,7 @@ export const GROUPS = {
     ],
     tests: [
       `${core}/ks/create.test.ts`,
+      `${core}/ks/create.sequence.test.ts`,
       `${core}/ks/fields.test.ts`,
       `${core}/ks/crypto.test.ts`,
       `${core}/ks/php.test.ts`,

@@ -5,7 +5,6 @@ import {
   type Decipher,
   hash,
   randomFillSync,
-  timingSafeEqual,
 } from 'node:crypto';
 
 /**
@@ -131,11 +130,6 @@ export function fillSecureRandom(target: Uint8Array, offset: number, size: numbe
 export function secureRandomUint32(): number {
   const at = takeFromPool(4);
   return pool.readUInt32BE(at);
-}
-
-/** Constant-time comparison of two equal-length byte strings. */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /**
