@@ -46,6 +46,7 @@ export const GROUPS = {
     tests: [
       `${core}/ks/verify.test.ts`,
       `${core}/ks/verify-bom.test.ts`,
+      `${core}/ks/verify-shape.test.ts`,
       `${core}/ks/v2-query.test.ts`,
       `${core}/ks/bytes.test.ts`,
       `${core}/ks/text.test.ts`,
