@@ -20,7 +20,11 @@ const DETECTED = new Set(['Killed', 'Timeout']);
 /** Whitespace collapsed, and a long snippet cut down to its two ends. */
 function snippet(text: string): string {
   const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > 100 ? `${flat.slice(0, 60)} … ${flat.slice(-30)}` : flat;
+  // Each end trimmed: a cut next to a space would print two, which a listed entry (read back
+  // through here) collapses to one, and the entry would no longer match.
+  return flat.length > 100
+    ? `${flat.slice(0, 60).trimEnd()} … ${flat.slice(-30).trimStart()}`
+    : flat;
 }
 
 function lineStarts(source: string): number[] {

@@ -24,7 +24,7 @@ export interface MutationRegion {
 
 const core = 'packages/core/src';
 const browserClient = 'packages/browser/src/client.ts';
-const redisStore = 'packages/redis/src/redis-store.ts';
+const redisStore = 'packages/redis/src/store.ts';
 
 export const GROUPS = {
   /**
@@ -46,9 +46,12 @@ export const GROUPS = {
     tests: [
       `${core}/ks/verify.test.ts`,
       `${core}/ks/verify-bom.test.ts`,
+      `${core}/ks/verify-shape.test.ts`,
       `${core}/ks/v2-query.test.ts`,
       `${core}/ks/bytes.test.ts`,
       `${core}/ks/text.test.ts`,
+      // base64.ts's own tests (decodeKsBase64, isPlainBase64) are with PHP's other functions.
+      `${core}/ks/php.test.ts`,
     ],
   },
   /** The KS signer: its fields, the crypto and the PHP-compatible privileges query. */
@@ -61,6 +64,7 @@ export const GROUPS = {
     ],
     tests: [
       `${core}/ks/create.test.ts`,
+      `${core}/ks/create.sequence.test.ts`,
       `${core}/ks/fields.test.ts`,
       `${core}/ks/crypto.test.ts`,
       `${core}/ks/php.test.ts`,
@@ -100,6 +104,8 @@ export const GROUPS = {
       `${core}/http/engine.ts`,
       `${core}/http/jwt-user.ts`,
       `${core}/http/verified-tokens.ts`,
+      `${core}/http/privilege-precedence.ts`,
+      `${core}/http/report-rejected.ts`,
     ],
     tests: [
       `${core}/http/engine.test.ts`,
@@ -107,6 +113,8 @@ export const GROUPS = {
       `${core}/http/jwt-user.test.ts`,
       `${core}/http/jwt-user.token-sources.test.ts`,
       `${core}/http/jwt-user.cache.test.ts`,
+      `${core}/http/privilege-precedence.test.ts`,
+      `${core}/http/report-rejected.test.ts`,
       'packages/testing/src/reliability/route-hardening.test.ts',
     ],
   },
@@ -116,7 +124,7 @@ export const GROUPS = {
    */
   browser: {
     mutate: [
-      { file: browserClient, from: 'const isSession =', to: 'const fail =' },
+      'packages/browser/src/answer.ts',
       { file: browserClient, from: 'const left = ()', to: 'const drop =' },
       { file: browserClient, from: 'const receive =', to: 'const load =' },
       { file: browserClient, from: 'function check()', to: 'const wake =' },
@@ -134,14 +142,16 @@ export const GROUPS = {
       'packages/redis/src/keys.ts',
       'packages/redis/src/scripts.ts',
       'packages/redis/src/codec.ts',
-      { file: redisStore, from: 'async get(key: string)', to: 'async lock(key: string' },
-      { file: redisStore, from: 'async #revokeInRedis(', to: 'async #replayRevocations(' },
+      'packages/redis/src/revocation.ts',
+      { file: redisStore, from: 'async get(key: KsStoreKey)', to: 'async lock(key: KsStoreKey' },
+      { file: redisStore, from: 'async revoke(partnerId', to: 'async #revokeV1(' },
     ],
     tests: [
       'packages/redis/src/key-layout.test.ts',
       'packages/redis/src/codec.test.ts',
       'packages/redis/src/scripts.test.ts',
       'packages/redis/src/redis-store.test.ts',
+      'packages/redis/src/revocation-faults.test.ts',
       'packages/testing/src/shared-store/issuer-fleet.test.ts',
       'packages/testing/src/shared-store/fleet-redis.test.ts',
     ],

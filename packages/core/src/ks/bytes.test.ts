@@ -91,6 +91,7 @@ describe('writeUtf8', () => {
     ['DEL, the last ASCII character', 'a\u007fb'],
     ['U+0080, the first past it', 'a\u0080b'],
     ['a surrogate pair', 'x😀y'],
+    ['nothing but characters past ASCII', 'é€😀'],
   ])('writes %s as UTF-8', (_, text) => {
     const result = written((target, offset) => writeUtf8(target, offset, text));
     expect(result.text).toBe(text);

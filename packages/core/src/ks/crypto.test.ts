@@ -104,6 +104,11 @@ describe('latin1Equal', () => {
     expect(latin1Equal(bytes, -1, 'a')).toBe(false);
     expect(latin1Equal(bytes, 6, '')).toBe(false);
   });
+
+  it('does not take the missing bytes past either end for NULs (a KS v2 is NUL-padded)', () => {
+    expect(latin1Equal(bytes, -1, '\u0000ab')).toBe(false);
+    expect(latin1Equal(bytes, 4, 'c\u0000')).toBe(false);
+  });
 });
 
 describe('textEqual', () => {

@@ -5,7 +5,6 @@ import {
   type Decipher,
   hash,
   randomFillSync,
-  timingSafeEqual,
 } from 'node:crypto';
 
 /**
@@ -134,11 +133,6 @@ export function secureRandomUint32(): number {
   return (
     ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0
   );
-}
-
-/** Constant-time comparison of two equal-length byte strings. */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /**

@@ -58,6 +58,7 @@ describe('readAsciiQuery, the fast path', () => {
   it('decodes "+" and ASCII escapes in either case, and leaves a broken or cut escape as it is', () => {
     expect(readAsciiQuery('_u=a+b%40c%2f%7E')).toEqual(fields({ userId: 'a b@c/~' }));
     expect(readAsciiQuery('_u=%zz%4%')).toEqual(fields({ userId: '%zz%4%' }));
+    expect(readAsciiQuery('_u=%G1%1G')).toEqual(fields({ userId: '%G1%1G' }));
     expect(readAsciiQuery('_u=%4&_d=%41')).toEqual(fields({ userId: '%4', additional: 'A' }));
     expect(readAsciiQuery('_u=100%')).toEqual(fields({ userId: '100%' }));
     expect(readAsciiQuery('_u=%00%7f%20')).toEqual(fields({ userId: '\u0000\u007f ' }));

@@ -393,11 +393,14 @@ describe('verifyKs refuses, and says why', () => {
     ['expiry', '12345;12345;2000000000.5;0;1;u;;;'],
     ['type', '12345;12345;2000000000;admin;1;u;;;'],
     ['master partner id', '12345;12345;2000000000;0;1;u;;m;'],
-  ])('a v1 KS whose %s is not an integer', (field, info) => {
-    expect(refusal(() => verifyKs(sealV1(SPEC_SECRET, info), opts))).toEqual({
-      code: 'ERR_KS_MALFORMED',
-      message: `The KS ${field} is not an integer`,
-    });
+  ])('a v1 KS whose %s is not an integer (verifyKs and decodeKs)', (field, info) => {
+    const ks = sealV1(SPEC_SECRET, info);
+    for (const read of [() => verifyKs(ks, opts), () => decodeKs(ks)]) {
+      expect(refusal(read)).toEqual({
+        code: 'ERR_KS_MALFORMED',
+        message: `The KS ${field} is not an integer`,
+      });
+    }
   });
 
   it.each([
@@ -583,6 +586,7 @@ describe('verifyKs, v2 decryption', () => {
     );
     expect(fields('_e=2000000000&_m=&_d=')).not.toHaveProperty('masterPartnerId');
     expect(fields('_e=2000000000')).not.toHaveProperty('additionalData');
+    expect(Object.keys(fields('_e=2000000000'))).not.toContain('additionalData');
     expect(fields('_e=2000000000&_m=-7&_d=x')).toMatchObject({
       masterPartnerId: -7,
       additionalData: 'x',
@@ -662,4 +666,68 @@ describe('verifyKs and decodeKs, v1 fields', () => {
     const ks = sealV1(SPEC_SECRET, '12345;12345;2000000000;0;1;a|b;;;');
     expect(verifyKs(ks, opts).userId).toBe('a|b');
   });
+});
+
+describe('a KS reads the same however its base64 is spelled (whitespace PHP skips, either alphabet)', () => {
+  /** The same bytes as Kaltura would accept them: plain, url-safe, and with whitespace around. */
+  const spellings = (bytes: Buffer): string[] => {
+    const plain = bytes.toString('base64');
+    return [plain, bytes.toString('base64url'), `\n${plain}`, `${plain} `, `\t${plain}\r\n`];
+  };
+  const signed = (info: Buffer) =>
+    Buffer.concat([
+      Buffer.from(
+        `${createHash('sha1')
+          .update(Buffer.concat([Buffer.from(SPEC_SECRET), info]))
+          .digest('hex')}|`,
+      ),
+      info,
+    ]);
+  const ascii = '12345;12345;2000000000;0;1;bob;;;';
+  const nonAscii = '12345;12345;2000000000;0;1;b\u00fcb;;;';
+
+  it.each([
+    ['ASCII fields', ascii, 'bob'],
+    ['fields past ASCII (UTF-8)', nonAscii, 'b\u00fcb'],
+  ])('a signed v1 KS with %s verifies', (_, info, userId) => {
+    for (const ks of spellings(signed(Buffer.from(info)))) {
+      expect(verifyKs(ks, opts)).toMatchObject({ version: 1, partnerId: 12345, userId });
+    }
+  });
+
+  it.each([
+    ['ASCII fields', ascii],
+    ['fields past ASCII', nonAscii],
+  ])('a v1 KS with %s and no "|" after its signature is refused', (_, info) => {
+    for (const ks of spellings(Buffer.from(`${'0'.repeat(40)}${info}`))) {
+      for (const read of [() => decodeKs(ks), () => verifyKs(ks, opts)]) {
+        expect(refusal(read)).toEqual({
+          code: 'ERR_KS_MALFORMED',
+          message: 'The KS has no signature separator',
+        });
+      }
+    }
+  });
+
+  it.each([
+    ['ASCII fields', ascii, 'bob'],
+    ['fields past ASCII', nonAscii, 'b\u00fcb'],
+  ])(
+    'a v1 KS with %s and an empty signature is read, and refused as unsigned',
+    (_, info, userId) => {
+      for (const ks of spellings(Buffer.from(`|${info}`))) {
+        expect(decodeKs(ks)).toMatchObject({ version: 1, userId });
+        expect(refusal(() => verifyKs(ks, opts)).code).toBe('ERR_KS_SIGNATURE');
+      }
+    },
+  );
+
+  it.each(['a2', 'vx', 'v2x'])(
+    'a v1 KS whose signature is %j is v1, though it starts like "v2|"',
+    (signature) => {
+      for (const ks of spellings(Buffer.from(`${signature}|${ascii}`))) {
+        expect(decodeKs(ks)).toMatchObject({ version: 1, userId: 'bob' });
+      }
+    },
+  );
 });
