@@ -370,6 +370,17 @@ describe('privileges in the KS', () => {
     expect(minted).toEqual([]);
   });
 
+  it('refuses an entry id from the request that carries another privilege (Kaltura reads "edit:*" anywhere): 400, nothing minted', async () => {
+    const entryId = '0_abc:edit:*'; // say, ?entryId=0_abc:edit:* from an attacker
+    const { respond, body, minted } = setup(() => ({ id: 'alice' }), {
+      privileges: () => ({ sview: entryId }),
+    });
+    const answer = await respond();
+    expect(answer.status).toBe(400);
+    expect(body(answer)).toMatchObject({ error: { code: 'ERR_KS_INVALID_FIELD' } });
+    expect(minted).toEqual([]);
+  });
+
   it('getKs on the context adds the call’s privileges and type', async () => {
     const { engine } = setup(() => ({ id: 'alice' }), { privileges: 'sview:*', appId: 'a' });
     const context = await engine.context({});
