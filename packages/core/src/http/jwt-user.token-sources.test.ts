@@ -184,6 +184,18 @@ describe('jwtUser options, refused when created with a message naming them', () 
       { secret: undefined, jwksUrl: 'not a url' },
       'jwtUser jwksUrl must be a URL',
     ],
+    // Keys fetched in the clear: anyone on the path could serve a key of theirs and sign
+    // a token for any user.
+    [
+      'a jwksUrl over plain http to another host',
+      { secret: undefined, jwksUrl: 'http://idp.example/.well-known/jwks.json' },
+      'jwtUser jwksUrl must be https (plain http only on the loopback interface)',
+    ],
+    [
+      'a jwksUrl that is not http(s)',
+      { secret: undefined, jwksUrl: 'file:///etc/jwks.json' },
+      'jwtUser jwksUrl must be https (plain http only on the loopback interface)',
+    ],
   ])('%s', (_, options, message) => {
     const all = '__none' in options ? null : { ...base, ...options };
     expect(() => jwtUser(all as never)).toThrow(
@@ -196,6 +208,14 @@ describe('jwtUser options, refused when created with a message naming them', () 
     expect(() => jwtUser({ ...base, secret: new Uint8Array(32) })).not.toThrow();
     expect(() => jwtUser({ ...base, clockToleranceSeconds: 0 })).not.toThrow();
     expect(() => jwtUser({ ...base, issuer: ['a'], audience: ['b'] })).not.toThrow();
+    for (const jwksUrl of [
+      'https://idp.example/jwks',
+      'http://127.0.0.1:8080/jwks',
+      'http://[::1]/jwks',
+      'http://localhost/jwks',
+    ]) {
+      expect(() => jwtUser({ ...base, secret: undefined, jwksUrl })).not.toThrow();
+    }
   });
 });
 

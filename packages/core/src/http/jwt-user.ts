@@ -100,6 +100,11 @@ function importedSecret(
   };
 }
 
+/** `localhost`, 127.0.0.0/8 or `[::1]`, as `URL#hostname` writes them. */
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
 function cookieValue(cookieHeader: string | undefined, name: string): string | undefined {
   if (cookieHeader === undefined) return undefined;
   for (const part of cookieHeader.split(';')) {
@@ -173,6 +178,12 @@ export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<K
       url = new URL(jwksUrl!);
     } catch {
       throw invalidOption('jwtUser jwksUrl must be a URL');
+    }
+    // Keys fetched in the clear could be anyone's: whoever is on the path signs any user's token.
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
+      throw invalidOption(
+        'jwtUser jwksUrl must be https (plain http only on the loopback interface)',
+      );
     }
     key = createRemoteJWKSet(url);
   }
