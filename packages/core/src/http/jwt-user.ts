@@ -187,10 +187,29 @@ export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => Promise<K
     }
     key = createRemoteJWKSet(url);
   }
+  const { algorithms } = options;
+  if (algorithms !== undefined) {
+    if (
+      !Array.isArray(algorithms) ||
+      algorithms.length === 0 ||
+      !algorithms.every((alg) => typeof alg === 'string' && alg !== '')
+    ) {
+      throw invalidOption('jwtUser algorithms must be a non-empty list of algorithm names');
+    }
+    // Anything else would refuse every token, one request at a time, instead of now.
+    if (secret !== undefined && !algorithms.every((alg) => HMAC.has(alg))) {
+      throw invalidOption('jwtUser algorithms with a secret may only be HS256, HS384 and HS512');
+    }
+    if (secret === undefined && algorithms.some((alg) => HMAC.has(alg) || alg === 'none')) {
+      throw invalidOption(
+        'jwtUser algorithms with a jwksUrl must be asymmetric (not HS256, HS384, HS512 or none)',
+      );
+    }
+  }
   const verifyOptions = {
     issuer,
     audience,
-    algorithms: options.algorithms ?? (secret !== undefined ? ['HS256'] : undefined),
+    algorithms: algorithms ?? (secret !== undefined ? ['HS256'] : undefined),
     clockTolerance: clockToleranceSeconds,
     // jose checks `exp` only when present: a token without one would never expire.
     requiredClaims: ['exp'],
