@@ -158,6 +158,10 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
       : formatPrivileges(privileges, 1);
   if (!Array.isArray(varyHeaders))
     throw invalidOption('varyHeaders must be a list of header names');
+  // Not merely truthy: `process.env.ALLOW_ADMIN_KS` is the string 'false', which would turn it on.
+  if (typeof allowAdminKs !== 'boolean') throw invalidOption('allowAdminKs must be true or false');
+  if (typeof allowCrossSite !== 'boolean')
+    throw invalidOption('allowCrossSite must be true or false');
 
   let issuer: KsIssuer;
   if (options.issuer !== undefined) {
