@@ -417,6 +417,13 @@ describe('engine options', () => {
     [{ getUser, appId: '' }, 'appId must be a non-empty string'],
     [{ getUser, appId: 7 }, 'appId must be a non-empty string'],
     [{ getUser, varyHeaders: 'Cookie' }, 'varyHeaders must be a list of header names'],
+    // Else Node refuses the header on every answer, one request at a time.
+    [
+      { getUser, varyHeaders: ['Cookie\r\nSet-Cookie: a=b'] },
+      'varyHeaders must be a list of header names',
+    ],
+    [{ getUser, varyHeaders: [''] }, 'varyHeaders must be a list of header names'],
+    [{ getUser, varyHeaders: [7] }, 'varyHeaders must be a list of header names'],
     // A string from the environment ('false') is truthy: it would hand ADMIN KSs to browsers.
     [{ getUser, allowAdminKs: 'false' }, 'allowAdminKs must be true or false'],
     [{ getUser, allowAdminKs: 1 }, 'allowAdminKs must be true or false'],
