@@ -70,8 +70,7 @@ export function sessionStartMinter(options: {
 }): KsMinter {
   const { client, partnerId, secret, now } = options;
   let warned = false;
-  function fieldsOf(ks: string): KsFields | undefined {
-    const readable = readableFields(ks);
+  function fieldsOf(ks: string, readable: ReturnType<typeof readableFields>): KsFields | undefined {
     if (readable.version === 1) return readable as KsFields;
     try {
       // Only to read the fields: the expiry is judged by the issuer, on its own frame.
@@ -95,7 +94,8 @@ export function sessionStartMinter(options: {
         },
         { signal },
       );
-      const fields = fieldsOf(ks);
+      const readable = readableFields(ks);
+      const fields = fieldsOf(ks, readable);
       if (fields === undefined && !warned) {
         warned = true;
         options.warn(
@@ -106,7 +106,7 @@ export function sessionStartMinter(options: {
         return {
           ks,
           // In the clear in a KS v2: the grant check compares it with the partner asked.
-          partnerId: readableFields(ks).partnerId,
+          partnerId: readable.partnerId,
           userId: request.userId,
           type: request.type,
           privileges: request.privileges,
