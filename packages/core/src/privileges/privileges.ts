@@ -134,17 +134,8 @@ function checkValue(name: string, value: string): void {
   }
 }
 
-/** A character of a privilege name (`[A-Za-z0-9_-]`). */
-function isNameChar(c: number): boolean {
-  return (
-    (c >= 0x30 && c <= 0x39) || // 0-9
-    (c >= 0x41 && c <= 0x5a) || // A-Z
-    (c >= 0x61 && c <= 0x7a) || // a-z
-    c === 0x5f || // _
-    c === 0x2d // -
-  );
-}
-
+/** Each `:` of a value with the name-like text just before it. */
+const NAME_BEFORE_COLON = /([A-Za-z0-9_-]*):/g;
 const HEX_RUN = /^[0-9A-Fa-f]*$/;
 
 /**
@@ -155,10 +146,8 @@ const HEX_RUN = /^[0-9A-Fa-f]*$/;
  * an IPv6 address (`iprestrict:2001:db8::1`): no privilege Kaltura checks is spelt in hex.
  */
 function nameInValue(value: string): string | undefined {
-  for (let colon = value.indexOf(':'); colon >= 0; colon = value.indexOf(':', colon + 1)) {
-    let start = colon;
-    while (start > 0 && isNameChar(value.charCodeAt(start - 1))) start--;
-    const run = value.slice(start, colon);
+  if (!value.includes(':')) return undefined;
+  for (const [, run = ''] of value.matchAll(NAME_BEFORE_COLON)) {
     if (!HEX_RUN.test(run)) return run;
   }
   return undefined;
