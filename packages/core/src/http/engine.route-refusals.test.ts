@@ -370,6 +370,17 @@ describe('privileges in the KS', () => {
     expect(minted).toEqual([]);
   });
 
+  it('refuses an entry id from the request that carries another privilege (Kaltura reads "edit:*" anywhere): 400, nothing minted', async () => {
+    const entryId = '0_abc:edit:*'; // say, ?entryId=0_abc:edit:* from an attacker
+    const { respond, body, minted } = setup(() => ({ id: 'alice' }), {
+      privileges: () => ({ sview: entryId }),
+    });
+    const answer = await respond();
+    expect(answer.status).toBe(400);
+    expect(body(answer)).toMatchObject({ error: { code: 'ERR_KS_INVALID_FIELD' } });
+    expect(minted).toEqual([]);
+  });
+
   it('getKs on the context adds the call’s privileges and type', async () => {
     const { engine } = setup(() => ({ id: 'alice' }), { privileges: 'sview:*', appId: 'a' });
     const context = await engine.context({});
@@ -406,6 +417,17 @@ describe('engine options', () => {
     [{ getUser, appId: '' }, 'appId must be a non-empty string'],
     [{ getUser, appId: 7 }, 'appId must be a non-empty string'],
     [{ getUser, varyHeaders: 'Cookie' }, 'varyHeaders must be a list of header names'],
+    // Else Node refuses the header on every answer, one request at a time.
+    [
+      { getUser, varyHeaders: ['Cookie\r\nSet-Cookie: a=b'] },
+      'varyHeaders must be a list of header names',
+    ],
+    [{ getUser, varyHeaders: [''] }, 'varyHeaders must be a list of header names'],
+    [{ getUser, varyHeaders: [7] }, 'varyHeaders must be a list of header names'],
+    // A string from the environment ('false') is truthy: it would hand ADMIN KSs to browsers.
+    [{ getUser, allowAdminKs: 'false' }, 'allowAdminKs must be true or false'],
+    [{ getUser, allowAdminKs: 1 }, 'allowAdminKs must be true or false'],
+    [{ getUser, allowCrossSite: 'false' }, 'allowCrossSite must be true or false'],
   ])('%j → %s', (options, message) => {
     expect(() =>
       createKsEngine<object>(

@@ -100,6 +100,9 @@ const ISSUER_OPTION_NAMES = [
   'onEvent',
 ] as const;
 
+/** An HTTP token (RFC 9110 §5.6.2): what a header name may be. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 type KsOverrides = Parameters<KalturaContext['getKs']>[0];
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
@@ -156,8 +159,16 @@ export function createKsEngine<Req>(options: KalturaKsOptions<Req>): KsEngine<Re
     privileges === undefined || typeof privileges === 'function'
       ? undefined
       : formatPrivileges(privileges, 1);
-  if (!Array.isArray(varyHeaders))
+  // Each a header name (an HTTP token): else Node refuses the Vary header on every answer.
+  if (
+    !Array.isArray(varyHeaders) ||
+    !varyHeaders.every((name) => typeof name === 'string' && HEADER_NAME.test(name))
+  )
     throw invalidOption('varyHeaders must be a list of header names');
+  // Not merely truthy: `process.env.ALLOW_ADMIN_KS` is the string 'false', which would turn it on.
+  if (typeof allowAdminKs !== 'boolean') throw invalidOption('allowAdminKs must be true or false');
+  if (typeof allowCrossSite !== 'boolean')
+    throw invalidOption('allowCrossSite must be true or false');
 
   let issuer: KsIssuer;
   if (options.issuer !== undefined) {

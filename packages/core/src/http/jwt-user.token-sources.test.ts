@@ -184,6 +184,43 @@ describe('jwtUser options, refused when created with a message naming them', () 
       { secret: undefined, jwksUrl: 'not a url' },
       'jwtUser jwksUrl must be a URL',
     ],
+    // Keys fetched in the clear: anyone on the path could serve a key of theirs and sign
+    // a token for any user.
+    [
+      'a jwksUrl over plain http to another host',
+      { secret: undefined, jwksUrl: 'http://idp.example/.well-known/jwks.json' },
+      'jwtUser jwksUrl must be https (plain http only on the loopback interface)',
+    ],
+    [
+      'a jwksUrl that is not http(s)',
+      { secret: undefined, jwksUrl: 'file:///etc/jwks.json' },
+      'jwtUser jwksUrl must be https (plain http only on the loopback interface)',
+    ],
+    [
+      'algorithms that are not a list',
+      { algorithms: 'HS256' },
+      'jwtUser algorithms must be a non-empty list of algorithm names',
+    ],
+    [
+      'an empty list of algorithms',
+      { algorithms: [] },
+      'jwtUser algorithms must be a non-empty list of algorithm names',
+    ],
+    [
+      'an asymmetric algorithm with a shared secret',
+      { algorithms: ['HS256', 'RS256'] },
+      'jwtUser algorithms with a secret may only be HS256, HS384 and HS512',
+    ],
+    [
+      'an HMAC algorithm with a key set',
+      { secret: undefined, jwksUrl: 'https://idp.example/jwks', algorithms: ['HS256'] },
+      'jwtUser algorithms with a jwksUrl must be asymmetric (not HS256, HS384, HS512 or none)',
+    ],
+    [
+      '"none" with a key set',
+      { secret: undefined, jwksUrl: 'https://idp.example/jwks', algorithms: ['ES256', 'none'] },
+      'jwtUser algorithms with a jwksUrl must be asymmetric (not HS256, HS384, HS512 or none)',
+    ],
   ])('%s', (_, options, message) => {
     const all = '__none' in options ? null : { ...base, ...options };
     expect(() => jwtUser(all as never)).toThrow(
@@ -196,6 +233,17 @@ describe('jwtUser options, refused when created with a message naming them', () 
     expect(() => jwtUser({ ...base, secret: new Uint8Array(32) })).not.toThrow();
     expect(() => jwtUser({ ...base, clockToleranceSeconds: 0 })).not.toThrow();
     expect(() => jwtUser({ ...base, issuer: ['a'], audience: ['b'] })).not.toThrow();
+    expect(() => jwtUser({ ...base, algorithms: ['HS512', 'HS256'] })).not.toThrow();
+    for (const jwksUrl of [
+      'https://idp.example/jwks',
+      'http://127.0.0.1:8080/jwks',
+      'http://[::1]/jwks',
+      'http://localhost/jwks',
+    ]) {
+      expect(() =>
+        jwtUser({ ...base, secret: undefined, jwksUrl, algorithms: ['ES256', 'RS256'] }),
+      ).not.toThrow();
+    }
   });
 });
 

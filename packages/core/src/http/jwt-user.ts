@@ -101,6 +101,11 @@ function importedSecret(
   };
 }
 
+/** `localhost`, 127.0.0.0/8 or `[::1]`, as `URL#hostname` writes them. */
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
 /**
  * A ready `getUser` for apps with their own JWT: verifies it (signature,
  * issuer, audience, expiry) from `Authorization: Bearer …` or a cookie, and
@@ -163,12 +168,37 @@ export function jwtUser(options: JwtUserOptions): (req: HasHeaders) => MaybeProm
     } catch {
       throw invalidOption('jwtUser jwksUrl must be a URL');
     }
+    // Keys fetched in the clear could be anyone's: whoever is on the path signs any user's token.
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
+      throw invalidOption(
+        'jwtUser jwksUrl must be https (plain http only on the loopback interface)',
+      );
+    }
     key = createRemoteJWKSet(url);
+  }
+  const { algorithms } = options;
+  if (algorithms !== undefined) {
+    if (
+      !Array.isArray(algorithms) ||
+      algorithms.length === 0 ||
+      !algorithms.every((alg) => typeof alg === 'string' && alg !== '')
+    ) {
+      throw invalidOption('jwtUser algorithms must be a non-empty list of algorithm names');
+    }
+    // Anything else would refuse every token, one request at a time, instead of now.
+    if (secret !== undefined && !algorithms.every((alg) => HMAC.has(alg))) {
+      throw invalidOption('jwtUser algorithms with a secret may only be HS256, HS384 and HS512');
+    }
+    if (secret === undefined && algorithms.some((alg) => HMAC.has(alg) || alg === 'none')) {
+      throw invalidOption(
+        'jwtUser algorithms with a jwksUrl must be asymmetric (not HS256, HS384, HS512 or none)',
+      );
+    }
   }
   const verifyOptions = {
     issuer,
     audience,
-    algorithms: options.algorithms ?? (secret !== undefined ? ['HS256'] : undefined),
+    algorithms: algorithms ?? (secret !== undefined ? ['HS256'] : undefined),
     clockTolerance: clockToleranceSeconds,
     // jose checks `exp` only when present: a token without one would never expire.
     requiredClaims: ['exp'],

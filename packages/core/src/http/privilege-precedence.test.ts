@@ -70,6 +70,24 @@ describe('per-user privileges narrow, never loosen: configured names win', () =>
     ).toBe('sview:1_entry,urirestrict:/player/*,edit:1_mine,list:*,appid:app.example.com');
   });
 
+  // Kaltura finds a privilege by substring (ks::verifyPrivileges looks for "sview:*" anywhere
+  // in the string), so "xsview:*" is "sview:*" to it: a later name ending in one a source
+  // before it set would change that privilege as surely as repeating it.
+  it.each([1, 2] as const)(
+    'KS v%i: a user’s or a call’s name that ends in a configured name is held back too',
+    async (version) => {
+      expect(
+        await ksFor(
+          version,
+          { sview: '1_entry', list: '1_entry' },
+          { id: 'dave', privileges: { xsview: '*', urirestrict: '/p/*' } },
+          { sviewplaylist: '0_pl', edit: '1_mine' },
+        ),
+      ).toBe('sview:1_entry,list:1_entry,urirestrict:/p/*,edit:1_mine,appid:app.example.com');
+      expect(joinByPrecedence(['sview:1', 'a-sview:*,sviewx:*'], '')).toBe('sview:1,sviewx:*');
+    },
+  );
+
   it('the appid privilege outranks every source', () => {
     expect(joinByPrecedence(['appid:mine,sview:1'], 'appid:app')).toBe('sview:1,appid:app');
   });

@@ -5,6 +5,17 @@ function nameOf(item: string): string {
 }
 
 /**
+ * Kaltura finds a privilege by substring (`ks::verifyPrivileges` looks for `sview:*` anywhere
+ * in the string): to it `xsview:*` is `sview:*`, and `sviewplaylist:0_pl` is `list:0_pl`.
+ */
+function endsInTaken(name: string, taken: ReadonlySet<string>): boolean {
+  for (const earlier of taken) {
+    if (name.length > earlier.length && name.endsWith(earlier)) return true;
+  }
+  return false;
+}
+
+/**
  * Joins the privileges of a KS from its sources, most authoritative first — the
  * configuration, then the user's own (a JWT claim, say), then those a call adds — so that
  * the first source to name a privilege decides it: a later one may add names, never set
@@ -15,7 +26,8 @@ function nameOf(item: string): string {
  * into a 400 the user cannot fix; letting it through would loosen the configured value —
  * in a KS v2 the last value wins (`sview:*` over `sview:1_entry`), and a KS v1 merges them
  * (`sview:1_entry/*`). So per-user privileges can narrow a KS only by adding restrictions
- * the configuration does not set, never by changing one it does.
+ * the configuration does not set, never by changing one it does — nor by a name that ends
+ * in one it sets, which Kaltura's substring test reads as that privilege.
  */
 export function joinByPrecedence(
   sources: readonly (string | undefined)[],
@@ -31,7 +43,7 @@ export function joinByPrecedence(
       // An empty item (`a,,b`, a lone `,`) names nothing: it is dropped, not signed.
       if (item === '') continue;
       const name = nameOf(item);
-      if (taken.has(name)) continue;
+      if (taken.has(name) || endsInTaken(name, taken)) continue;
       kept.push(item);
       named.push(name);
     }

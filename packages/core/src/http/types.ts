@@ -56,9 +56,12 @@ export interface KalturaKsOptions<Req> extends Omit<KsIssuerOptions, 'expiresInS
    * `false` mounts no route (the request context only).
    */
   route?: string | false;
-  /** Let the route hand an ADMIN KS to a browser. Off by default; a warning is emitted once when on. */
+  /**
+   * Let the route hand an ADMIN KS to a browser. Off by default; a warning is emitted once when
+   * on. A boolean: anything else (the string `'false'` of an environment variable) is refused.
+   */
   allowAdminKs?: boolean;
-  /** Answer cross-site requests (`Sec-Fetch-Site: cross-site`) too. Off by default. */
+  /** Answer cross-site requests (`Sec-Fetch-Site: cross-site`) too. Off by default; a boolean. */
   allowCrossSite?: boolean;
   /** The request headers that identify the user, sent as `Vary`. Default `Cookie, Authorization`; `[]` sends none. */
   varyHeaders?: readonly string[];

@@ -1,7 +1,7 @@
 import type { AppTokenHashType } from '../app-token/hash.js';
 import type { KalturaClient } from '../client/types.js';
 import type { Clock } from '../clock.js';
-import { KalturaApiError } from '../errors.js';
+import { KalturaApiError, KsError } from '../errors.js';
 import type { KsFields } from '../ks/types.js';
 import { decodeKs, verifyKs } from '../ks/verify.js';
 import type { KalturaClockView } from './clock-offset.js';
@@ -70,10 +70,9 @@ export function sessionStartMinter(options: {
 }): KsMinter {
   const { client, partnerId, secret, now } = options;
   let warned = false;
-  function fieldsOf(ks: string): KsFields | undefined {
+  function fieldsOf(ks: string, readable: ReturnType<typeof readableFields>): KsFields | undefined {
+    if (readable.version === 1) return readable as KsFields;
     try {
-      const decoded = decodeKs(ks);
-      if (decoded.version === 1) return decoded;
       // Only to read the fields: the expiry is judged by the issuer, on its own frame.
       return verifyKs(ks, { secrets: secret, partnerId, now: () => 0 });
     } catch {
@@ -95,7 +94,8 @@ export function sessionStartMinter(options: {
         },
         { signal },
       );
-      const fields = fieldsOf(ks);
+      const readable = readableFields(ks);
+      const fields = fieldsOf(ks, readable);
       if (fields === undefined && !warned) {
         warned = true;
         options.warn(
@@ -105,7 +105,8 @@ export function sessionStartMinter(options: {
       if (fields === undefined) {
         return {
           ks,
-          partnerId,
+          // In the clear in a KS v2: the grant check compares it with the partner asked.
+          partnerId: readable.partnerId,
           userId: request.userId,
           type: request.type,
           privileges: request.privileges,
@@ -164,11 +165,11 @@ export function appTokenMinter(options: {
       const offsetMs = await offsetAfterAnswer(options.clock, request);
       return {
         ks: info.ks,
-        partnerId: fields?.partnerId ?? info.partnerId,
-        userId: fields?.userId ?? info.userId,
-        type: fields?.type ?? info.sessionType,
-        privileges: fields?.privileges ?? info.privileges,
-        expiresAt: (fields?.validUntil ?? info.expiry) * 1000 - offsetMs,
+        partnerId: fields.partnerId,
+        userId: fields.userId ?? info.userId,
+        type: fields.type ?? info.sessionType,
+        privileges: fields.privileges ?? info.privileges,
+        expiresAt: (fields.validUntil ?? info.expiry) * 1000 - offsetMs,
         issuedAt,
       };
     },
@@ -178,13 +179,14 @@ export function appTokenMinter(options: {
 
 /**
  * The fields of a KS that can be read without the secret (v1: all of them; v2: the
- * partner only): what Kaltura will read, preferred to what its answer says.
+ * partner only): what Kaltura will read, preferred to what its answer says. An answer
+ * that is no KS at all is `ERR_KS_RESPONSE` (the message does not repeat it).
  */
-function readableFields(ks: string): (Partial<KsFields> & { partnerId: number }) | undefined {
+function readableFields(ks: string): Partial<KsFields> & { partnerId: number } {
   try {
     const decoded = decodeKs(ks);
-    return decoded.version === 1 ? decoded : { partnerId: decoded.partnerId };
+    return decoded.version === 1 ? decoded : { version: 2, partnerId: decoded.partnerId };
   } catch {
-    return undefined;
+    throw new KsError('ERR_KS_RESPONSE', 'Kaltura answered with something that is not a KS');
   }
 }

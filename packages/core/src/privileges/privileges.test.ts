@@ -75,10 +75,48 @@ describe('formatPrivileges', () => {
     }
   });
 
-  it('allows values with ":" "/" "|" "=" "&" and spaces inside', () => {
-    expect(formatPrivileges({ urirestrict: 'https://x/a*|/b', custom: 'a=b&c d' })).toBe(
-      'urirestrict:https://x/a*|/b,custom:a=b&c d',
+  it('allows values with "/" "|" "=" "&" and spaces inside, and ":" after hex digits (IPv6)', () => {
+    expect(formatPrivileges({ urirestrict: '/x/a*|/b', custom: 'a=b&c d' })).toBe(
+      'urirestrict:/x/a*|/b,custom:a=b&c d',
     );
+    for (const s of [
+      'iprestrict:2001:db8::1/::ffff:10.0.0.1/fe80::A:b',
+      'setrole:1:2',
+      'custom::x',
+    ]) {
+      for (const version of [1, 2] as const) expect(formatPrivileges(s, version)).toBe(s);
+    }
+  });
+
+  // Kaltura tests privileges by substring (ks::verifyPrivileges: strpos of "edit:*" or
+  // "edit:<entry>" in the whole privileges string), so "name:" inside a value is that
+  // privilege: an entry id taken from a request must not grant edit on every entry.
+  it('refuses "name:" inside a value, which Kaltura would read as that privilege', () => {
+    const smuggling = [
+      { sview: '0_abc:edit:*' },
+      { sview: ['0_abc', '0_def:list:*'] },
+      { appid: 'app:download:*' },
+      { urirestrict: 'https://x/a' },
+    ];
+    for (const input of smuggling) {
+      for (const version of [1, 2] as const) {
+        expect(() => formatPrivileges(input, version)).toThrow(
+          expect.objectContaining({ code: 'ERR_KS_INVALID_FIELD' }),
+        );
+      }
+    }
+    for (const s of ['sview:0_abc:edit:*', 'limitentry:x-sview:*', 'sview::edit:0_e']) {
+      for (const version of [1, 2] as const) {
+        expect(() => validatePrivilegesString(s, version)).toThrow(
+          expect.objectContaining({
+            code: 'ERR_KS_INVALID_FIELD',
+            message: expect.stringMatching(
+              /^Privilege "(sview|limitentry)" has "[^"]+:" in its value/,
+            ),
+          }),
+        );
+      }
+    }
   });
 
   it('throws ERR_KS_INVALID_FIELD naming the privilege', () => {

@@ -126,6 +126,31 @@ function checkValue(name: string, value: string): void {
       `Privilege ${JSON.stringify(name)} has a value with a control character, ";" or broken Unicode`,
     );
   }
+  const smuggled = nameInValue(value);
+  if (smuggled !== undefined) {
+    throw invalid(
+      `Privilege ${JSON.stringify(name)} has ${JSON.stringify(truncate(`${smuggled}:`))} in its value, which Kaltura would read as a privilege of that name: a ":" in a value may only follow hex digits (an IPv6 address)`,
+    );
+  }
+}
+
+/** Each `:` of a value with the name-like text just before it. */
+const NAME_BEFORE_COLON = /([A-Za-z0-9_-]*):/g;
+const HEX_RUN = /^[0-9A-Fa-f]*$/;
+
+/**
+ * Kaltura tests most privileges by substring (`ks::verifyPrivileges`: `edit:*` or
+ * `edit:<entry id>` anywhere in the privileges string), so a value holding `name:`
+ * grants that privilege: `sview:0_abc:edit:*` lets the user edit every entry. Returns the
+ * name-like text before the first such `:`, or undefined. Hex digits before a `:` are
+ * an IPv6 address (`iprestrict:2001:db8::1`): no privilege Kaltura checks is spelt in hex.
+ */
+function nameInValue(value: string): string | undefined {
+  if (!value.includes(':')) return undefined;
+  for (const [, run = ''] of value.matchAll(NAME_BEFORE_COLON)) {
+    if (!HEX_RUN.test(run)) return run;
+  }
+  return undefined;
 }
 
 function truncate(value: string): string {
@@ -139,7 +164,7 @@ function truncate(value: string): string {
  * see it: v1 keeps items verbatim, v2 trims them and skips empty ones.
  * Throws `ERR_KS_INVALID_FIELD` for anything that could smuggle in another field
  * or privilege: `;`, control characters, names outside `[A-Za-z0-9_-]`, names
- * starting with `_`, a value on `*`, over-long input.
+ * starting with `_`, a value on `*`, `name:` inside a value, over-long input.
  */
 export function validatePrivilegesString(privileges: string, version: KsVersion = 2): string {
   if (privileges.length > MAX_PRIVILEGES_LENGTH) {
