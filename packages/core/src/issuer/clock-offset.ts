@@ -12,9 +12,13 @@ export interface ClockMeasurement {
   roundTripMs: number;
 }
 
-/** What a remote minter needs of the clock: the offset it may promise an expiry by. */
+/**
+ * What a remote minter needs of the clock: the offset it may promise an expiry by; and the
+ * Kaltura client, to judge its widget session: the offset as known now.
+ */
 export interface KalturaClockView {
   offsetForMint(): number | Promise<number>;
+  readonly offsetMs: number;
 }
 
 export interface KalturaClockOptions {

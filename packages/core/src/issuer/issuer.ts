@@ -189,7 +189,13 @@ class Issuer implements KsIssuer {
     const { backoff, max } = settings;
 
     // Read once a mint has been answered, by which time the issuer's clock exists.
-    const clock: KalturaClockView = { offsetForMint: () => this.#clock.offsetForMint() };
+    const issuer = this;
+    const clock: KalturaClockView = {
+      offsetForMint: () => issuer.#clock.offsetForMint(),
+      get offsetMs() {
+        return issuer.#clock.offsetMs;
+      },
+    };
     const chosen = chooseMinter(options, {
       partnerId: this.partnerId,
       now: this.#now,
