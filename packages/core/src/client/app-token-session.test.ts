@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KalturaApiError, KsError } from '../errors.js';
 import { createKs } from '../ks/create.js';
 import { KsType } from '../ks/types.js';
@@ -42,12 +42,13 @@ function widgetKs(): string {
 let server: TestServer;
 const clients: KalturaClient[] = [];
 
-beforeEach(async () => {
+beforeAll(async () => {
   server = await startTestServer();
 });
+afterAll(() => server.close());
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
-  await server.close();
+  server.reset();
 });
 
 function make(options: Partial<KalturaClientOptions> = {}): KalturaClient {
