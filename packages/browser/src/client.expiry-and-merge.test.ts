@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createKsClient, type KsEvent, type KsSession } from './client.js';
+import { setupClient } from './test-utils/client.js';
 import { FakeClock, type FakeReply, fakeFetch, installBrowser, ksV1 } from './test-utils/fakes.js';
 
 /**
@@ -31,22 +32,9 @@ function session(clock: FakeClock, overrides: Partial<KsSession> = {}): KsSessio
   };
 }
 
-/** A client whose route answers `reply()` (on the fake clock, no cross-tab). */
+/** A client whose route answers `reply()` (on the fake clock, no cross-tab): the shared set-up. */
 function client(reply: (clock: FakeClock) => FakeReply, options: { minRemainingMs?: number } = {}) {
-  const clock = new FakeClock();
-  const fetch = fakeFetch(clock, () => reply(clock));
-  const ks = createKsClient({
-    fetch,
-    now: clock.now,
-    monotonic: clock.monotonic,
-    timers: clock.provider,
-    random: () => 0,
-    crossTab: false,
-    ...options,
-  });
-  const events: KsEvent[] = [];
-  ks.subscribe((e) => events.push(e));
-  return { clock, fetch, client: ks, events };
+  return setupClient({ ...options, handler: (_, clock) => reply(clock) });
 }
 
 describe('what the client accepts from the route', () => {

@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createKsClient, type KsClientOptions, type KsEvent } from './client.js';
 import { KsClientError } from './errors.js';
+// One client on the fakes, the set-up client.expiry-and-merge.test.ts shares.
+import { setupClient as setup } from './test-utils/client.js';
 import {
   delay,
   FakeClock,
   type FakeReply,
-  type FetchCall,
   fakeFetch,
   fakeServer,
   installBrowser,
@@ -16,32 +17,6 @@ const HOUR = 3_600_000;
 afterEach(() => {
   vi.unstubAllGlobals();
 });
-
-function setup(
-  options: KsClientOptions & {
-    lifetimeMs?: number;
-    skewMs?: number;
-    handler?: (call: FetchCall) => FakeReply | Promise<FakeReply>;
-  } = {},
-) {
-  const { lifetimeMs, skewMs, handler, ...rest } = options;
-  const clock = new FakeClock();
-  const server = fakeServer(clock, { lifetimeMs, skewMs });
-  const fetch = fakeFetch(clock, handler ?? ((call) => server.handle(call)));
-  const client = createKsClient({
-    fetch,
-    now: clock.now,
-    monotonic: clock.monotonic,
-    timers: clock.provider,
-    random: () => 0,
-    crossTab: false,
-    ...rest,
-  });
-  const events: KsEvent[] = [];
-  client.subscribe((e) => events.push(e));
-  const errors = () => events.flatMap((e) => (e.type === 'error' ? [e.error.code] : []));
-  return { clock, server, fetch, client, events, errors };
-}
 
 async function rejection(promise: Promise<unknown>): Promise<KsClientError> {
   try {

@@ -8,6 +8,7 @@ import {
   validatePrivilegesString,
   verifyKs,
 } from '@kaltura-ks/core';
+import { isWidgetSession } from '@kaltura-ks/core/internal';
 import { type ApiException, apiError } from './errors.js';
 import type { EmulatorState, PartnerRecord } from './state.js';
 
@@ -38,17 +39,6 @@ export interface RequestOrigin {
 
 function invalidKs(status: string): ApiException {
   return apiError('INVALID_KS', status, '-1', 'INVALID_STR');
-}
-
-/** Kaltura's `isWidgetSession`: type 0, anonymous user, `widget:1` somewhere in the privileges. */
-export function isWidgetSession(
-  fields: Pick<VerifiedKs, 'type' | 'userId' | 'privileges'>,
-): boolean {
-  return (
-    fields.type === KsType.USER &&
-    (fields.userId === '' || fields.userId === '0') &&
-    fields.privileges.includes('widget:1')
-  );
 }
 
 interface Verified {

@@ -4,6 +4,7 @@ import {
   type KalturaKsOptions,
   type KsEngine,
   type KsHttpResponse,
+  routeRequest,
 } from '@kaltura-ks/core/http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
@@ -54,14 +55,7 @@ export function kalturaKs(options: ExpressKalturaKsOptions): KalturaKsMiddleware
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
     const done = engine.handle(
       req,
-      req.path === engine.route
-        ? {
-            method: req.method,
-            headers: req.headers,
-            // Parse the query only when there is one: this is the hot path.
-            renew: req.url.includes('?') && req.query.renew === '1',
-          }
-        : undefined,
+      req.path === engine.route ? routeRequest(req.method, req.headers, req.url) : undefined,
       (context, answer) => {
         req.kaltura = context;
         if (answer) send(res, answer);

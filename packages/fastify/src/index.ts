@@ -4,6 +4,7 @@ import {
   type KalturaKsOptions,
   type KsEngine,
   type KsHttpResponse,
+  routeRequest,
 } from '@kaltura-ks/core/http';
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -106,11 +107,11 @@ const plugin: FastifyPluginCallback<FastifyKalturaKsOptions> = (fastify, options
       schema,
       exposeHeadRoute: false,
       handler(request, reply) {
-        const answer = engine.respond(request, request.kaltura!, {
-          method: request.method,
-          headers: request.headers,
-          renew: (request.query as { renew?: string }).renew === '1',
-        });
+        const answer = engine.respond(
+          request,
+          request.kaltura!,
+          routeRequest(request.method, request.headers, request.url),
+        );
         return answer instanceof Promise ? answer.then((a) => send(reply, a)) : send(reply, answer);
       },
     });

@@ -5,6 +5,7 @@ import {
   type KsEngine,
   type KsHttpResponse,
   type RouteRequest,
+  routeRequest,
 } from '@kaltura-ks/core/http';
 
 export { isKsError, KalturaApiError, KsError, type KsErrorCode, KsType } from '@kaltura-ks/core';
@@ -44,13 +45,7 @@ function pathOf(url: string): string {
 
 /** What the engine needs from a `Request` to answer the route. */
 export function toRouteRequest(request: Request): RouteRequest {
-  const { url } = request;
-  return {
-    method: request.method,
-    headers: request.headers,
-    // Parse the query only when there is one: this is the hot path.
-    renew: url.includes('?') && new URL(url).searchParams.get('renew') === '1',
-  };
+  return routeRequest(request.method, request.headers, request.url);
 }
 
 /** The engine's answer as a `Response`. */

@@ -4,6 +4,7 @@ import {
   type KalturaKsOptions,
   type KsEngine,
   type KsHttpResponse,
+  routeRequest,
 } from '@kaltura-ks/core/http';
 import type { Context, Middleware, Next } from 'koa';
 
@@ -55,14 +56,7 @@ export function kalturaKs(options: KoaKalturaKsOptions): KalturaKsMiddleware {
   const middleware = (ctx: Context, next: Next): Promise<void> | undefined =>
     engine.handle(
       ctx,
-      ctx.path === engine.route
-        ? {
-            method: ctx.method,
-            headers: ctx.headers,
-            // Parse the query only when there is one: this is the hot path.
-            renew: ctx.querystring !== '' && ctx.query.renew === '1',
-          }
-        : undefined,
+      ctx.path === engine.route ? routeRequest(ctx.method, ctx.headers, ctx.url) : undefined,
       (context, answer) => {
         ctx.state.kaltura = context;
         if (!answer) return next();

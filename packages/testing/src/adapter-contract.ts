@@ -214,6 +214,16 @@ export function adapterContract<Req extends HasHeaders>(harness: AdapterHarness<
       expect(renewed.body.ks).not.toBe(first.body.ks);
     });
 
+    it('renew is read by one rule in every adapter: renew=1 among other parameters, encoded or not', async () => {
+      const { http, advance } = setup(harness);
+      const first = await http.get('/kaltura/ks').set('x-test-user', 'hugo');
+      advance(10_000);
+      const kept = await http.get('/kaltura/ks?renew=true').set('x-test-user', 'hugo');
+      expect(kept.body.ks).toBe(first.body.ks);
+      const renewed = await http.get('/kaltura/ks?x=1&renew=%31').set('x-test-user', 'hugo');
+      expect(renewed.body.ks).not.toBe(first.body.ks);
+    });
+
     it('a reported KS that Kaltura refuses is replaced at once; one it accepts is kept', async () => {
       const { http, refuse, asked, advance } = setup(harness);
       const first = await http.get('/kaltura/ks').set('x-test-user', 'ola');

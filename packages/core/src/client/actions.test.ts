@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KsError } from '../errors.js';
 import { createKs } from '../ks/create.js';
 import { KsType } from '../ks/types.js';
@@ -24,13 +24,16 @@ const NEW_KS = createKs({
 let server: TestServer;
 let client: KalturaClient;
 
-beforeEach(async () => {
+beforeAll(async () => {
   server = await startTestServer();
+});
+afterAll(() => server.close());
+beforeEach(() => {
   client = createKalturaClient({ serviceUrl: server.url, partnerId: SPEC_PARTNER, ks: ADMIN_KS });
 });
 afterEach(async () => {
   await client.close();
-  await server.close();
+  server.reset();
 });
 
 function only(): RecordedRequest {

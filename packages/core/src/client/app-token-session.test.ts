@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KalturaApiError, KsError } from '../errors.js';
 import { createKs } from '../ks/create.js';
 import { KsType } from '../ks/types.js';
@@ -42,12 +42,13 @@ function widgetKs(): string {
 let server: TestServer;
 const clients: KalturaClient[] = [];
 
-beforeEach(async () => {
+beforeAll(async () => {
   server = await startTestServer();
 });
+afterAll(() => server.close());
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
-  await server.close();
+  server.reset();
 });
 
 function make(options: Partial<KalturaClientOptions> = {}): KalturaClient {
@@ -326,6 +327,58 @@ describe('startAppTokenSession: the widget session', () => {
     time.advance(95_000);
     await client.startAppTokenSession({ appTokenId: TOKEN_ID, appTokenValue: TOKEN });
     expect(widgetRequests()).toHaveLength(2);
+  });
+
+  describe("a clamped v1 widget KS's validUntil is judged on Kaltura's clock (kalturaClockOffsetMs)", () => {
+    const HOUR = 3_600_000;
+    /** Widget KSs clamped to 600 s by a Kaltura whose clock is `skewMs` ahead of `time`. */
+    function clamped(time: ReturnType<typeof fakeTime>, skewMs: number) {
+      let n = 0;
+      return () => {
+        const validUntil = Math.floor((time.now() + skewMs) / 1000) + 600;
+        return sealV1(
+          SPEC_SECRET,
+          `${SPEC_PARTNER};${SPEC_PARTNER};${validUntil};0;${n++};0;view:*,widget:1;;`,
+        );
+      };
+    }
+    const mint = (client: KalturaClient) =>
+      client.startAppTokenSession({ appTokenId: TOKEN_ID, appTokenValue: TOKEN });
+
+    it('Kaltura an hour behind: the widget KS is reused, not taken as expired on arrival', async () => {
+      const time = fakeTime(T0);
+      kaltura({ widgets: clamped(time, -HOUR) });
+      const client = make({ now: time.now, kalturaClockOffsetMs: -HOUR });
+      await mint(client);
+      time.advance(60_000);
+      await mint(client);
+      expect(widgetRequests()).toHaveLength(1);
+    });
+
+    it('Kaltura an hour ahead: the widget KS is replaced before Kaltura’s 600 s are up', async () => {
+      const time = fakeTime(T0);
+      kaltura({ widgets: clamped(time, HOUR) });
+      // As an issuer passes it: the offset as measured, read when the answer arrives.
+      let measured = 0;
+      const client = make({ now: time.now, kalturaClockOffsetMs: () => measured });
+      measured = HOUR + 1_000;
+      await mint(client);
+      time.advance(580_000); // within the margin before Kaltura's expiry: callers wait for a new one
+      await mint(client);
+      expect(widgetRequests()).toHaveLength(2);
+      expect(startRequests()[1]?.params.get('ks')).not.toBe(startRequests()[0]?.params.get('ks'));
+    });
+
+    it('is checked once, at creation, naming the option', () => {
+      for (const bad of [Number.NaN, '5', 2 * 24 * HOUR]) {
+        expect(() => make({ kalturaClockOffsetMs: bad as number })).toThrow(
+          expect.objectContaining({
+            code: 'ERR_KS_INVALID_OPTION',
+            message: expect.stringContaining('kalturaClockOffsetMs'),
+          }),
+        );
+      }
+    });
   });
 
   it('revoked or expired early (INVALID_KS): a new widget session, and one more try', async () => {

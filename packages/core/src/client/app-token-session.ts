@@ -38,6 +38,7 @@ export function createAppTokenSessions(
       ),
     lifetimeSeconds: options.widgetSessionExpiresInSeconds,
     now: options.now,
+    kalturaClockOffsetMs: options.kalturaClockOffsetMs,
     emit: options.onEvent
       ? (event) => {
           try {

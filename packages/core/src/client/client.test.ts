@@ -1,5 +1,5 @@
 import { MockAgent } from 'undici';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type KalturaApiError, KsError } from '../errors.js';
 import { createKs } from '../ks/create.js';
 import { KsType } from '../ks/types.js';
@@ -17,12 +17,13 @@ import type { KalturaClient, KalturaClientEvent, KalturaClientOptions } from './
 let server: TestServer;
 const clients: KalturaClient[] = [];
 
-beforeEach(async () => {
+beforeAll(async () => {
   server = await startTestServer();
 });
+afterAll(() => server.close());
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
-  await server.close();
+  server.reset();
 });
 
 function make(options: Partial<KalturaClientOptions> = {}): KalturaClient {

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KalturaApiError } from '../errors.js';
 import { createKs } from '../ks/create.js';
 import { KsType } from '../ks/types.js';
@@ -19,8 +19,11 @@ const OTHER_KS = createKs({ secret: SPEC_SECRET, partnerId: SPEC_PARTNER, userId
 let server: TestServer;
 let client: KalturaClient;
 
-beforeEach(async () => {
+beforeAll(async () => {
   server = await startTestServer();
+});
+afterAll(() => server.close());
+beforeEach(() => {
   client = createKalturaClient({
     serviceUrl: server.url,
     partnerId: SPEC_PARTNER,
@@ -30,7 +33,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await client.close();
-  await server.close();
+  server.reset();
 });
 
 describe('multirequest', () => {

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { Clock } from '../clock.js';
+import { type Clock, checkClockOffset } from '../clock.js';
 import { hasUnsafeText } from '../ks/text.js';
 import { checkFunction, invalidOption } from '../options.js';
 import type { KalturaClientEvent, KalturaClientOptions } from './types.js';
@@ -33,6 +33,8 @@ export interface ResolvedOptions {
   clientTag: string;
   widgetId: string | undefined;
   widgetSessionExpiresInSeconds: number;
+  /** Kaltura's clock minus this one (ms), as known now. */
+  kalturaClockOffsetMs: () => number;
   dispatcher: Dispatcher | undefined;
   maxConnections: number;
   connectTimeoutMs: number;
@@ -54,6 +56,7 @@ const KNOWN = new Set<string>([
   'clientTag',
   'widgetId',
   'widgetSessionExpiresInSeconds',
+  'kalturaClockOffsetMs',
   'dispatcher',
   'maxConnections',
   'connectTimeoutMs',
@@ -87,6 +90,13 @@ function nonNegativeInteger(value: unknown, name: string, fallback: number): num
 function optionalFunction<T>(value: unknown, name: string): T | undefined {
   if (value === undefined) return undefined;
   return checkFunction<T>(value, name);
+}
+
+/** `kalturaClockOffsetMs`: a fixed offset (checked like the issuer's) or a function that tells it. */
+function clockOffsetOption(value: unknown): () => number {
+  if (typeof value === 'function') return value as () => number;
+  const fixed = checkClockOffset(value) ?? 0;
+  return () => fixed;
 }
 
 /** Checks a KS given as an option: a non-empty string of printable characters. Never echoed. */
@@ -231,6 +241,7 @@ export function resolveOptions(options: KalturaClientOptions): ResolvedOptions {
       DEFAULTS.requestTimeoutMs,
     ),
     retry,
+    kalturaClockOffsetMs: clockOffsetOption(options.kalturaClockOffsetMs),
     now: optionalFunction<Clock>(options.now, 'now') ?? Date.now,
     random: optionalFunction<() => number>(options.random, 'random') ?? Math.random,
     sleep: optionalFunction(options.sleep, 'sleep') ?? defaultSleep,

@@ -1,5 +1,5 @@
 import { type Dispatcher, errors } from 'undici';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KalturaApiError, KsError } from '../errors.js';
 import { SPEC_PARTNER } from '../test-utils/vectors.js';
 import { createKalturaClient } from './client.js';
@@ -18,12 +18,13 @@ const KS = 'djJ8MTIzNDV8iISeMorQNxH0lUXFWe4onH3OMRzxc-nqjqiQ_6KhVDQK-S6bRKVkFxuh
 let server: TestServer;
 const clients: KalturaClient[] = [];
 
-beforeEach(async () => {
+beforeAll(async () => {
   server = await startTestServer();
 });
+afterAll(() => server.close());
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
-  await server.close();
+  server.reset();
 });
 
 function make(options: Partial<KalturaClientOptions> = {}): KalturaClient {

@@ -38,6 +38,12 @@ export interface KalturaClientOptions {
   /** Lifetime asked for the app-token flow's widget session. Default 3600. */
   widgetSessionExpiresInSeconds?: number;
   /**
+   * Kaltura's clock minus this one, in ms (or a function that tells it as it is measured):
+   * the widget session's `validUntil` is on Kaltura's clock. Default 0. An issuer that builds
+   * its client from `serviceUrl` passes its own measurement.
+   */
+  kalturaClockOffsetMs?: number | (() => number);
+  /**
    * An undici dispatcher (Agent, Pool, MockAgent…) to send requests through. Default: a
    * keep-alive `Pool` for the service URL's origin, created and closed by the client.
    */

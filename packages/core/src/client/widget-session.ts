@@ -36,6 +36,8 @@ export function createWidgetSessionCache(deps: {
   fetch: () => Promise<KalturaStartWidgetSessionResponse>;
   lifetimeSeconds: number;
   now: Clock;
+  /** Kaltura's clock minus `now`'s (ms): the KS's `validUntil` is on Kaltura's clock. */
+  kalturaClockOffsetMs: () => number;
   emit: ((event: KalturaClientEvent) => void) | undefined;
 }): WidgetSessionCache {
   const { now, emit } = deps;
@@ -48,9 +50,13 @@ export function createWidgetSessionCache(deps: {
   function build(answer: KalturaStartWidgetSessionResponse, requestedAt: number): WidgetSession {
     let expiresAt = requestedAt + deps.lifetimeSeconds * 1000;
     try {
-      // Kaltura clamps the expiry to the partner's maximum; a v1 KS says by how much.
+      // Kaltura clamps the expiry to the partner's maximum; a v1 KS says by how much, on
+      // Kaltura's clock: brought into ours by the offset.
       const decoded = decodeKs(answer.ks);
-      if (decoded.version === 1) expiresAt = Math.min(expiresAt, decoded.validUntil * 1000);
+      if (decoded.version === 1) {
+        const validUntilMs = decoded.validUntil * 1000 - deps.kalturaClockOffsetMs();
+        expiresAt = Math.min(expiresAt, validUntilMs);
+      }
     } catch {
       // A v2 KS is opaque without the secret: trust the lifetime asked for.
     }

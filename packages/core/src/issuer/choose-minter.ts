@@ -81,6 +81,8 @@ export function chooseMinter(options: KsIssuerOptions, context: MinterContext): 
         // A hung call ends with the issuer's own deadline.
         requestTimeoutMs: context.mintTimeoutMs,
         now: context.now,
+        // The widget session's validUntil is judged by the issuer's reading of Kaltura's clock.
+        kalturaClockOffsetMs: () => context.clock.offsetMs,
         ...options.clientOptions,
         serviceUrl: options.serviceUrl,
         partnerId: context.partnerId,

@@ -200,11 +200,14 @@ describe("Kaltura's clock, measured once per issuer with system.getTime", () => 
     await issuer.close();
   });
 
-  it('does not believe an answer more than a day from this server’s clock', async () => {
+  it('does not believe an answer more than a day from this server’s clock: no KS is minted by it', async () => {
     const c = clocks(0);
     const { issuer, kaltura, events } = localIssuer(c);
     kaltura.answer(async () => 0);
-    await issuer.getKs({ userId: 'alice' });
+    await expect(issuer.getKs({ userId: 'alice' })).rejects.toMatchObject({
+      code: 'ERR_KS_UNAVAILABLE',
+      cause: { code: 'ERR_KS_RESPONSE' },
+    });
     expect(issuer.clockOffsetMs).toBe(0);
     expect(events.find((e) => e.type === 'clock-error')).toMatchObject({
       error: { code: 'ERR_KS_RESPONSE' },
@@ -212,23 +215,113 @@ describe("Kaltura's clock, measured once per issuer with system.getTime", () => 
     await issuer.close();
   });
 
-  it('the first mint waits for a hung clock reading only so long (half of mintTimeoutMs, at most 2 s)', async () => {
+  it('a first mint waits for a hung clock reading only so long (half of mintTimeoutMs, at most 2 s, twice), then is refused', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const c = clocks(0);
-    const { issuer, kaltura, events } = localIssuer(c, { mintTimeoutMs: 1_000 });
-    kaltura.answer(
-      (() => {
-        // Never answers until aborted: the issuer's own bound ends it.
-        return () => new Promise<number>(() => {});
-      })(),
-    );
+    const c = clocks(5 * MINUTE);
+    const { issuer, kaltura, events } = localIssuer(c, { mintTimeoutMs: 2_000 });
+    // Never answers until aborted: the issuer's own bound ends it.
+    kaltura.answer(() => new Promise<number>(() => {}));
     const pending = issuer.getKs({ userId: 'alice' });
-    await vi.advanceTimersByTimeAsync(500);
-    const session = await pending;
-    expect(session.userId).toBe('alice');
-    expect(events.find((e) => e.type === 'clock-error')).toMatchObject({
-      error: { code: 'ERR_KS_TIMEOUT' },
+    const outcome = pending.then(
+      () => 'minted',
+      (error: unknown) => error,
+    );
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(kaltura.calls.getTime).toBe(2); // the first timed out: read again at once
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(await outcome).toMatchObject({
+      code: 'ERR_KS_UNAVAILABLE',
+      cause: { code: 'ERR_KS_TIMEOUT' },
     });
+    expect(events.filter((e) => e.type === 'clock-error')).toHaveLength(2);
+    await issuer.close();
+  });
+});
+
+/**
+ * A first `system.getTime` that fails: with it the offset stayed 0 until the retry 30 s
+ * later, and a KS minted meanwhile could carry an expiresAt up to the real offset too late.
+ */
+describe("Kaltura's clock not read at the first try", () => {
+  const skews = [
+    ['5 minutes ahead', 5 * MINUTE],
+    ['5 minutes behind', -5 * MINUTE],
+    ['an hour ahead', 60 * MINUTE],
+  ] as const;
+
+  /** getTime fails `failures` times (a network error), then reads Kaltura's clock. */
+  function flaky(kaltura: ReturnType<typeof fakeKaltura>, c: Clocks, failures: number) {
+    let left = failures;
+    kaltura.answer(async () => {
+      if (left-- > 0) throw new Error('ECONNRESET');
+      return Math.floor(c.kaltura() / 1000);
+    });
+  }
+
+  it.each(skews)(
+    'Kaltura %s, local signing: the mint reads the clock again itself, and its expiresAt is never later than Kaltura’s',
+    async (_, skew) => {
+      const c = clocks(skew);
+      const { issuer, kaltura } = localIssuer(c);
+      flaky(kaltura, c, 1);
+      const session = await issuer.getKs({ userId: 'alice' });
+      expect(kaltura.calls.getTime).toBe(2);
+      expect(issuer.clockOffsetMs).toBeGreaterThan(skew);
+      expect(validAtKaltura(c, session.ks, session.expiresAt - 1)).toBe(true);
+      await issuer.close();
+    },
+  );
+
+  it.each(skews)(
+    'Kaltura %s, app token: the offset a remote KS is judged by is read again after the answer',
+    async (_, skew) => {
+      const c = clocks(skew);
+      const kaltura = fakeKaltura(c);
+      flaky(kaltura, c, 1);
+      const issuer = createKsIssuer({
+        partnerId: PARTNER,
+        appToken: { id: '0_token', token: '0123456789abcdef0123456789abcdef' },
+        client: kaltura.client,
+        now: c.local,
+        expiresInSeconds: 600,
+      });
+      const session = await issuer.getKs({ userId: 'bob' });
+      expect(kaltura.calls.getTime).toBe(2);
+      expect(session.expiresAt).toBeLessThanOrEqual(c.local() + 600_000);
+      expect(validAtKaltura(c, session.ks, session.expiresAt - 1)).toBe(true);
+      await issuer.close();
+    },
+  );
+
+  it('stepped over three lifetimes while getTime fails twice at first: no KS handed out is expired at Kaltura', async () => {
+    const c = clocks(60 * MINUTE);
+    const { issuer, kaltura } = localIssuer(c, { expiresInSeconds: 600 });
+    flaky(kaltura, c, 2);
+    // Both readings of the first mint fail: it is refused, typed, rather than signed by 0.
+    await expect(issuer.getKs({ userId: 'alice' })).rejects.toMatchObject({
+      code: 'ERR_KS_UNAVAILABLE',
+    });
+    let handedOut = 0;
+    for (let t = 0; t < 3 * 600_000; t += 15_000) {
+      c.advance(15_000);
+      const session = await issuer.getKs({ userId: 'alice' }).catch(() => undefined);
+      if (session === undefined) continue;
+      handedOut++;
+      expect(validAtKaltura(c, session.ks, c.local())).toBe(true);
+      expect(validAtKaltura(c, session.ks, session.expiresAt - 1)).toBe(true);
+    }
+    expect(handedOut).toBeGreaterThan(110);
+    await issuer.close();
+  });
+
+  it('a fixed kalturaClockOffsetMs, or no way to measure, mints at once without a reading', async () => {
+    const c = clocks(0);
+    const { issuer, kaltura } = localIssuer(c, { kalturaClockOffsetMs: 0 });
+    kaltura.answer(async () => {
+      throw new Error('never asked');
+    });
+    await expect(issuer.getKs({ userId: 'alice' })).resolves.toMatchObject({ userId: 'alice' });
+    expect(kaltura.calls.getTime).toBe(0);
     await issuer.close();
   });
 });

@@ -1,13 +1,10 @@
-import type { Clock } from '../clock.js';
+import { type Clock, MAX_CLOCK_OFFSET_MS } from '../clock.js';
 import { KsError } from '../errors.js';
-import { invalidOption } from '../options.js';
 
 /** A measured offset is measured again after this long (ms). */
 export const CLOCK_RECHECK_MS = 10 * 60_000;
 /** After a failed measurement, the next one waits this long (ms). */
 export const CLOCK_RETRY_MS = 30_000;
-/** An answer further than this from the local clock is not believed (ms): a day. */
-export const MAX_CLOCK_OFFSET_MS = 24 * 3600_000;
 
 export interface ClockMeasurement {
   /** Kaltura's clock minus this server's, rounded up (see `KalturaClock`). */
@@ -15,24 +12,12 @@ export interface ClockMeasurement {
   roundTripMs: number;
 }
 
-/** The `kalturaClockOffsetMs` option, checked. */
-export function checkClockOffset(value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    Math.abs(value) > MAX_CLOCK_OFFSET_MS
-  ) {
-    throw invalidOption(
-      'kalturaClockOffsetMs must be a number of milliseconds, at most a day either way',
-    );
-  }
-  return value;
-}
-
-/** What a remote minter needs of the clock: the offset, once the first measurement is in. */
+/**
+ * What a remote minter needs of the clock: the offset it may promise an expiry by; and the
+ * Kaltura client, to judge its widget session: the offset as known now.
+ */
 export interface KalturaClockView {
-  settled(): Promise<void> | undefined;
+  offsetForMint(): number | Promise<number>;
   readonly offsetMs: number;
 }
 
@@ -42,7 +27,7 @@ export interface KalturaClockOptions {
   getTime: ((signal: AbortSignal) => Promise<number>) | undefined;
   /** The offset before (or instead of) any measurement. */
   offsetMs: number;
-  /** A measurement is given up after this long (ms); the first mint waits for it at most this long. */
+  /** A measurement is given up after this long (ms); a mint waits for at most two of them. */
   timeoutMs: number;
   onMeasured(measurement: ClockMeasurement, previousOffsetMs: number): void;
   onError(error: KsError): void;
@@ -61,18 +46,19 @@ export interface KalturaClockOptions {
  * upper end is kept: an offset taken too large only makes a KS count as expiring a little
  * early (at most a second plus the round trip), never late.
  */
-export class KalturaClock {
+export class KalturaClock implements KalturaClockView {
   readonly #options: KalturaClockOptions;
   #offsetMs: number;
+  /** A fixed offset, or one measured at least once: what an expiry may be promised by. */
+  #known: boolean;
+  #lastError: KsError | undefined;
   #nextAt = Number.NEGATIVE_INFINITY;
   #measuring: Promise<void> | undefined;
-  /** The first measurement, which mints wait for; dropped once it has settled. */
-  #first: Promise<void> | undefined;
-  #firstSettled = false;
 
   constructor(options: KalturaClockOptions) {
     this.#options = options;
     this.#offsetMs = options.offsetMs;
+    this.#known = options.getTime === undefined;
   }
 
   get offsetMs(): number {
@@ -80,29 +66,45 @@ export class KalturaClock {
   }
 
   /**
-   * Called before each mint: starts a measurement when one is due and, until the first
-   * one has settled (at most `timeoutMs`), returns it to wait for. Afterwards `undefined`:
-   * later measurements run in the background and never hold a mint up.
+   * Called before each mint: starts a measurement when one is due — in the background once
+   * the offset is known, so that later measurements never hold a mint up.
    */
-  ready(): Promise<void> | undefined {
-    if (this.#options.getTime === undefined) return undefined;
-    if (this.#measuring === undefined && this.#options.now() >= this.#nextAt) {
-      this.#measuring = this.#measure();
-    }
-    if (this.#firstSettled) return undefined;
-    this.#first ??= this.#measuring?.finally(() => {
-      this.#firstSettled = true;
-      this.#first = undefined;
+  ready(): void {
+    if (this.#options.getTime === undefined || this.#measuring !== undefined) return;
+    if (this.#known && this.#options.now() < this.#nextAt) return;
+    // Cleared when it has settled (never synchronously, whatever getTime does).
+    this.#measuring = this.#measure().finally(() => {
+      this.#measuring = undefined;
     });
-    return this.#first;
   }
 
   /**
-   * The first measurement while it runs, else `undefined`: a remote mint, which needs the
-   * offset only once Kaltura has answered, waits for it then rather than before.
+   * The offset a mint may promise an expiry by. Until Kaltura's clock has been read once,
+   * a mint waits for the reading under way or starts one, and tries once more if it fails
+   * (a failed first reading is not left until `CLOCK_RETRY_MS` later), each reading bounded
+   * by `timeoutMs` (at most half of `mintTimeoutMs`); if both fail the mint is refused
+   * (`ERR_KS_UNAVAILABLE`, the reading's error as its cause): an offset of 0 in place of
+   * Kaltura's could make an `expiresAt` later than the expiry Kaltura enforces.
    */
-  settled(): Promise<void> | undefined {
-    return this.#firstSettled ? undefined : this.#first;
+  offsetForMint(): number | Promise<number> {
+    // Synchronous once known: a mint need not wait a tick for it.
+    return this.#known ? this.#offsetMs : this.#firstReading();
+  }
+
+  async #firstReading(): Promise<number> {
+    // The reading under way (or a new one), and once more if that one fails.
+    for (let attempt = 0; attempt < 2 && !this.#known; attempt++) {
+      this.ready();
+      await this.#measuring;
+    }
+    if (!this.#known) {
+      throw new KsError(
+        'ERR_KS_UNAVAILABLE',
+        "Kaltura's clock (system.getTime) could not be read yet, so no KS is minted: its expiry could not be promised on Kaltura's clock",
+        { cause: this.#lastError },
+      );
+    }
+    return this.#offsetMs;
   }
 
   async #measure(): Promise<void> {
@@ -130,21 +132,20 @@ export class KalturaClock {
       }
       const previous = this.#offsetMs;
       this.#offsetMs = offsetMs;
+      this.#known = true;
       this.#nextAt = after + CLOCK_RECHECK_MS;
       this.#options.onMeasured({ offsetMs, roundTripMs: Math.max(0, after - before) }, previous);
     } catch (cause) {
       this.#nextAt = now() + CLOCK_RETRY_MS;
-      this.#options.onError(
-        controller.signal.aborted
-          ? new KsError('ERR_KS_TIMEOUT', `system.getTime: no answer within ${timeoutMs} ms`)
-          : cause instanceof KsError
-            ? cause
-            : new KsError('ERR_KS_UNAVAILABLE', "Kaltura's clock could not be read", { cause }),
-      );
+      this.#lastError = controller.signal.aborted
+        ? new KsError('ERR_KS_TIMEOUT', `system.getTime: no answer within ${timeoutMs} ms`)
+        : cause instanceof KsError
+          ? cause
+          : new KsError('ERR_KS_UNAVAILABLE', "Kaltura's clock could not be read", { cause });
+      this.#options.onError(this.#lastError);
     } finally {
       clearTimeout(timer);
       controller.abort(); // lets the race's listener go
-      this.#measuring = undefined;
     }
   }
 }

@@ -1,5 +1,6 @@
 import { KsError } from '../errors.js';
 import { KsType } from '../ks/types.js';
+import { isWidgetSession } from '../ks/widget.js';
 import { buildPrivileges, type PrivilegeMap, parsePrivileges } from '../privileges/privileges.js';
 import type { MintRequest } from './minter.js';
 import type { KsSession } from './types.js';
@@ -43,15 +44,6 @@ function parse(privileges: string): PrivilegeMap {
 /** A privilege's name as a person wrote it (`*`, not v2's `all`). */
 function shown(name: string): string {
   return name === 'all' ? '*' : name;
-}
-
-/** Kaltura's `isWidgetSession`: such a KS is never checked for revocation. */
-function isWidgetSession(session: KsSession): boolean {
-  return (
-    session.type === KsType.USER &&
-    (session.userId === '' || session.userId === '0') &&
-    session.privileges.includes('widget:1')
-  );
 }
 
 function isSession(value: KsSession): boolean {

@@ -11,7 +11,7 @@
  * - breaker.ts, revocations.ts, rejected.ts, clock-offset.ts: back-off, unconfirmed
  *   revocations, refused KSs reported by pages, Kaltura's clock.
  */
-import type { Clock } from '../clock.js';
+import { type Clock, checkClockOffset } from '../clock.js';
 import { isKsError, KalturaApiError, KsError } from '../errors.js';
 import { checkUserId } from '../ks/fields.js';
 import type { KsType } from '../ks/types.js';
@@ -19,7 +19,7 @@ import { invalidOption } from '../options.js';
 import { PartnerBreaker, RequestFailures } from './breaker.js';
 import { type KeyedRequest, RequestKeys } from './cache-key.js';
 import { chooseMinter } from './choose-minter.js';
-import { checkClockOffset, KalturaClock, type KalturaClockView } from './clock-offset.js';
+import { KalturaClock, type KalturaClockView } from './clock-offset.js';
 import { credentialsError, failureKind, kalturaCodeOf } from './credentials.js';
 import { checkGrant } from './grant-check.js';
 import type { KsMinter, MintRequest } from './minter.js';
@@ -191,7 +191,7 @@ class Issuer implements KsIssuer {
     // Read once a mint has been answered, by which time the issuer's clock exists.
     const issuer = this;
     const clock: KalturaClockView = {
-      settled: () => issuer.#clock.settled(),
+      offsetForMint: () => issuer.#clock.offsetForMint(),
       get offsetMs() {
         return issuer.#clock.offsetMs;
       },
@@ -628,9 +628,14 @@ class Issuer implements KsIssuer {
    * what Kaltura issued must be what was asked before anyone gets it.
    */
   async #mintChecked(keyed: KeyedRequest, signal: AbortSignal): Promise<KsSession> {
-    const measuring = this.#clock.ready();
-    if (measuring !== undefined && !this.#offsetAfterMint) await measuring;
-    const request: MintRequest = { ...keyed.mint, clockOffsetMs: this.#clock.offsetMs };
+    this.#clock.ready();
+    // A remote minter reads the offset once Kaltura has answered, so the first reading runs
+    // alongside its call; a local one signs in Kaltura's frame, so it needs it first.
+    const offset = this.#offsetAfterMint ? this.#clock.offsetMs : this.#clock.offsetForMint();
+    const request: MintRequest = {
+      ...keyed.mint,
+      clockOffsetMs: typeof offset === 'number' ? offset : await offset,
+    };
     const session = await this.#minter.mint(request, signal);
     const extra = checkGrant(request, session, this.partnerId, this.kind);
     if (extra !== '') this.#extras.set(session, extra);

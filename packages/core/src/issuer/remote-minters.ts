@@ -9,15 +9,14 @@ import type { KsMinter, MintRequest } from './minter.js';
 
 /**
  * Kaltura's clock offset for a KS it has just issued. A remote mint needs it only now,
- * so the issuer's first measurement runs alongside the mint and is waited for here.
+ * so the issuer's first measurement runs alongside the mint and is waited for here (and
+ * the mint refused if Kaltura's clock cannot be read: see `KalturaClock.offsetForMint`).
  */
-async function offsetAfterAnswer(
+function offsetAfterAnswer(
   clock: KalturaClockView | undefined,
   request: MintRequest,
-): Promise<number> {
-  const first = clock?.settled();
-  if (first !== undefined) await first;
-  return clock?.offsetMs ?? request.clockOffsetMs ?? 0;
+): Promise<number> | number {
+  return clock?.offsetForMint() ?? request.clockOffsetMs ?? 0;
 }
 
 /**

@@ -109,14 +109,20 @@ export function createKsTelemetry(options: KsTelemetryOptions = {}): KsTelemetry
   };
 }
 
-/** Ours, then theirs (the issuer keeps a throwing listener from breaking anything). */
+/**
+ * Ours, then theirs — theirs even when ours throws (a failing meter must not cost the user
+ * their listener); the issuer keeps a throwing listener from breaking anything else.
+ */
 function both(
   ours: (event: KsIssuerEvent) => void,
   theirs: (event: KsIssuerEvent) => void,
 ): (event: KsIssuerEvent) => void {
   return (event) => {
-    ours(event);
-    theirs(event);
+    try {
+      ours(event);
+    } finally {
+      theirs(event);
+    }
   };
 }
 

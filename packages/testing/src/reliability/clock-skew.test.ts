@@ -17,7 +17,8 @@ import { addAppTokens, START_MS } from './support.js';
  * and an hour ahead of the app server's; for every way to mint and for lifetimes of 600 s
  * and 3600 s, a user asks for a KS every lifetime/20 over three lifetimes, as server code
  * (`getKs`) and as a page (`fresh: true`) in turn, with Kaltura healthy or down for the whole
- * second lifetime. Every KS handed out is then used at the emulator (`baseEntry.list`) at
+ * second lifetime, or with Kaltura's clock unreadable (`system.getTime` failing) at the first
+ * mint. Every KS handed out is then used at the emulator (`baseEntry.list`) at
  * that very moment: none may be refused as expired. Its `expiresAt` (on the app server's
  * clock) must not be later than the moment Kaltura stops taking it either.
  *
@@ -112,6 +113,15 @@ function outage(on: boolean): void {
   }
 }
 
+/**
+ * Kaltura's clock cannot be read (`system.getTime` fails) while everything else answers:
+ * at the first mint, the issuer has no offset to promise an expiry by.
+ */
+function clockMissed(on: boolean): void {
+  emulator.faults.clear();
+  if (on) emulator.faults.set({ service: 'system', action: 'getTime', mode: 'http-5xx' });
+}
+
 /** Whether Kaltura takes the KS now: a call made with it. */
 async function acceptedNow(ks: string): Promise<string | undefined> {
   try {
@@ -134,11 +144,11 @@ function validAt(ks: string, atLocalMs: number): boolean {
 
 describe.each(SKEWS)("Kaltura's clock $label", (skew) => {
   it.each(WAYS)(
-    '$name: every KS handed out works at Kaltura, over three lifetimes, with and without an outage',
+    '$name: every KS handed out works at Kaltura, over three lifetimes: healthy, in an outage, or with its clock unread at first',
     async (way) => {
       const refused: string[] = [];
       for (const lifetimeS of LIFETIMES_S) {
-        for (const down of [false, true]) {
+        for (const down of [false, true, 'clock']) {
           local = START_MS;
           skewMs = skew.skewMs;
           emulator.faults.clear();
@@ -157,7 +167,8 @@ describe.each(SKEWS)("Kaltura's clock $label", (skew) => {
           let afterOutage = 0;
           for (let step = 0; step < 60; step++, local += stepMs) {
             const elapsed = step * stepMs;
-            if (down) outage(elapsed >= lifetimeMs && elapsed < 2 * lifetimeMs);
+            if (down === 'clock') clockMissed(step === 0);
+            else if (down) outage(elapsed >= lifetimeMs && elapsed < 2 * lifetimeMs);
             let session: KsSession;
             try {
               session = await issuer.getKs({ userId: 'alice' }, { fresh: step % 2 === 1 });
@@ -166,7 +177,7 @@ describe.each(SKEWS)("Kaltura's clock $label", (skew) => {
             }
             handedOut++;
             if (elapsed >= 2 * lifetimeMs) afterOutage++;
-            const where = `${lifetimeS} s, ${down ? 'outage' : 'healthy'}, at ${elapsed / 1000} s`;
+            const where = `${lifetimeS} s, ${down === 'clock' ? 'clock missed' : down ? 'outage' : 'healthy'}, at ${elapsed / 1000} s`;
             const why = await acceptedNow(session.ks);
             if (why !== undefined) refused.push(`${where}: ${why}`);
             // expiresAt is on our clock, and never later than Kaltura's real expiry.

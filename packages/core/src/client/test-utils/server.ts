@@ -2,7 +2,8 @@ import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'nod
 import type { AddressInfo } from 'node:net';
 
 /**
- * A scripted Kaltura stand-in on loopback for the client's tests: real sockets, real HTTP.
+ * A scripted Kaltura stand-in on loopback for the client's tests: real sockets, real HTTP,
+ * one server per test file (`reset()` between tests).
  * Routes answer per `service.action` with JSON, raw text, a status, a delay, a reset
  * socket, a hang or a stalled body; every request is recorded.
  */
@@ -40,6 +41,11 @@ export interface TestServer {
   /** Answers `service.action` (action `''` for multirequest). A list is replayed in order, its last reply repeating. */
   route(service: string, action: string, answer: Handler | Reply | Reply[]): void;
   count(service: string, action: string): number;
+  /**
+   * Forgets every route and recorded request and drops every connection: a test file starts
+   * the server once and resets it after each test.
+   */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -113,6 +119,11 @@ export async function startTestServer(): Promise<TestServer> {
     },
     count(service, action) {
       return requests.filter((r) => r.service === service && r.action === action).length;
+    },
+    reset() {
+      routes.clear();
+      requests.length = 0;
+      server.closeAllConnections();
     },
     close() {
       server.closeAllConnections();
