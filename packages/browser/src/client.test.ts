@@ -612,6 +612,19 @@ describe('reportRejected', () => {
     expect(events.map((e) => e.type)).toEqual(['ks', 'ks']);
   });
 
+  it('takes init.headers only as a plain object (typed): a Headers instance would spread to nothing in a report', () => {
+    // The report spreads init.headers and adds its own; a Headers instance (or an array) would
+    // lose the app's Authorization there, so the option's type refuses both (pnpm typecheck).
+    const options: KsClientOptions = {
+      // @ts-expect-error a Headers instance is not a Record<string, string>
+      init: { headers: new Headers({ authorization: 'Bearer t' }) },
+    };
+    expect({ ...(options.init?.headers as object) }).toEqual({});
+    // @ts-expect-error nor is an array of pairs
+    const pairs: KsClientOptions = { init: { headers: [['authorization', 'Bearer t']] } };
+    expect(pairs.init).toBeDefined();
+  });
+
   it('a KS the client no longer holds is not reported: the current one is answered', async () => {
     const { client, fetch, clock } = reporting();
     await client.getKs();

@@ -49,9 +49,11 @@ export interface KsClientOptions {
   fetch?: (url: string, init: RequestInit) => Promise<Response>;
   /**
    * Merged into every request; default `{ credentials: 'include', cache: 'no-store' }`.
-   * Give `headers` as a plain object: a report (`reportRejected`) adds its own to them.
+   * `headers` is a plain object (typed so): a report (`reportRejected`) spreads it and adds
+   * its own, and a `Headers` instance or an array would spread to nothing — the report would
+   * go out without the app's `Authorization`, get a 401, and clear the session.
    */
-  init?: RequestInit;
+  init?: Omit<RequestInit, 'headers'> & { headers?: Record<string, string> };
   /** Renew when this fraction of the lifetime left at receipt has passed. Default 0.8. */
   refreshAtFraction?: number;
   /** Renew up to this fraction of that lifetime earlier, at random. Default 0.05. */
