@@ -34,7 +34,7 @@ function uniquePrefix(): string {
 
 async function fleetOf(count: number, prefix = uniquePrefix()): Promise<RedisStore[]> {
   const stores = Array.from({ length: count }, () =>
-    createRedisStore({ url: server.url, keyPrefix: prefix }),
+    createRedisStore({ revocationCatchUpMs: 0, url: server.url, keyPrefix: prefix }),
   );
   await Promise.all(stores.map((store) => store.ready));
   return stores;
@@ -142,7 +142,12 @@ describe('the Redis key layout', () => {
 describe('revocation fences', () => {
   it('keeps a hashed mark per revoked user and one for revoke(null), each for revocationTtlMs, and a count without TTL', async () => {
     const prefix = uniquePrefix();
-    const store = createRedisStore({ url: server.url, keyPrefix: prefix, revocationTtlMs: 30_000 });
+    const store = createRedisStore({
+      revocationCatchUpMs: 0,
+      url: server.url,
+      keyPrefix: prefix,
+      revocationTtlMs: 30_000,
+    });
     await store.ready;
     await store.revoke(1, 'alice@example.com');
     await store.revoke(1, null);
@@ -231,7 +236,12 @@ describe('waiting for another instance', () => {
   it('is woken by the notification, not by polling', async () => {
     const prefix = uniquePrefix();
     const [a] = await fleetOf(1, prefix);
-    const slow = createRedisStore({ url: server.url, keyPrefix: prefix, pollIntervalMs: 60_000 });
+    const slow = createRedisStore({
+      revocationCatchUpMs: 0,
+      url: server.url,
+      keyPrefix: prefix,
+      pollIntervalMs: 60_000,
+    });
     await slow.ready;
     const release = await a!.lock(key('alice'), 60_000);
     const waiting = slow.waitFor(key('alice'), () => true, 30_000, never);
@@ -250,7 +260,7 @@ describe('connections', () => {
     const client = createClient({ url: server.url, disableOfflineQueue: true });
     client.on('error', () => {});
     await client.connect();
-    const store = createRedisStore({ client, keyPrefix: uniquePrefix() });
+    const store = createRedisStore({ revocationCatchUpMs: 0, client, keyPrefix: uniquePrefix() });
     const [peer] = await fleetOf(1);
     await store.ready;
     await put(store, key('alice'), testSession('alice', 'ks-1'), 60_000);
@@ -267,6 +277,7 @@ describe('connections', () => {
     const errors: { connection: string; suppressed: number }[] = [];
     const messages: string[] = [];
     const store = createRedisStore({
+      revocationCatchUpMs: 0,
       url: `redis://default:pw-s3cret@127.0.0.1:${await freePort()}`,
       reconnectMaxDelayMs: 20,
       onError: (error, info) => {
@@ -303,6 +314,7 @@ describe('connections', () => {
     const own = await startRedisServer();
     const reported: Error[] = [];
     const store = createRedisStore({
+      revocationCatchUpMs: 0,
       url: own.url,
       keyPrefix: uniquePrefix(),
       failFastAfterMs: 100,
@@ -342,6 +354,7 @@ describe('connections', () => {
     const own = await startRedisServer();
     const reported: Error[] = [];
     const store = createRedisStore({
+      revocationCatchUpMs: 0,
       url: own.url.replace('redis://', 'redis://default:pw-s3cret@'),
       keyPrefix: uniquePrefix(),
       failFastAfterMs: 100,
@@ -400,6 +413,7 @@ describe('connections', () => {
   it('leaves no reconnection timer behind once closed with the breaker open', async () => {
     const own = await startRedisServer();
     const store = createRedisStore({
+      revocationCatchUpMs: 0,
       url: own.url,
       keyPrefix: uniquePrefix(),
       failFastAfterMs: 100,
@@ -436,6 +450,7 @@ describe('connections', () => {
     const destroy = vi.spyOn(client, 'destroy');
     const reported: Error[] = [];
     const store = createRedisStore({
+      revocationCatchUpMs: 0,
       client,
       keyPrefix: uniquePrefix(),
       failFastAfterMs: 100,
@@ -478,6 +493,7 @@ describe('connections', () => {
   it('does not take a busy event loop for a Redis that does not answer', async () => {
     const reported: Error[] = [];
     const store = createRedisStore({
+      revocationCatchUpMs: 0,
       url: server.url,
       keyPrefix: uniquePrefix(),
       failFastAfterMs: 50,
@@ -502,6 +518,7 @@ describe('connections', () => {
     const prefix = uniquePrefix();
     const [store] = await fleetOf(1, prefix);
     const ignoring = createRedisStore({
+      revocationCatchUpMs: 0,
       url: server.url,
       keyPrefix: prefix,
       ignoreMissedRevocations: true,
@@ -524,7 +541,12 @@ describe('connections', () => {
   it('rejects a revocation Redis could not confirm, and keeps nothing pending itself (the issuer retries)', async () => {
     const proxy = await startTcpProxy(server.port);
     const prefix = uniquePrefix();
-    const cutOff = createRedisStore({ url: proxy.url, keyPrefix: prefix, reconnectMaxDelayMs: 50 });
+    const cutOff = createRedisStore({
+      revocationCatchUpMs: 0,
+      url: proxy.url,
+      keyPrefix: prefix,
+      reconnectMaxDelayMs: 50,
+    });
     const [peer] = await fleetOf(1, prefix);
     await cutOff.ready;
     const heard: (string | null)[] = [];
@@ -544,27 +566,41 @@ describe('connections', () => {
 
   it('validates its options when created', () => {
     expect(() => createRedisStore()).toThrow(/exactly one of url or client/);
-    expect(() => createRedisStore({ url: 'http://x' })).toThrow(/redis:\/\//);
-    expect(() => createRedisStore({ url: server.url, keyPrefix: '' })).toThrow(/keyPrefix/);
+    expect(() => createRedisStore({ revocationCatchUpMs: 0, url: 'http://x' })).toThrow(
+      /redis:\/\//,
+    );
+    expect(() =>
+      createRedisStore({ revocationCatchUpMs: 0, url: server.url, keyPrefix: '' }),
+    ).toThrow(/keyPrefix/);
     // The store puts its own hash tag in every key.
-    expect(() => createRedisStore({ url: server.url, keyPrefix: 'app:{x}:' })).toThrow(/keyPrefix/);
     expect(() =>
-      createRedisStore({ url: server.url, upgradeFromV1: 'yes' as unknown as boolean }),
+      createRedisStore({ revocationCatchUpMs: 0, url: server.url, keyPrefix: 'app:{x}:' }),
+    ).toThrow(/keyPrefix/);
+    expect(() =>
+      createRedisStore({
+        revocationCatchUpMs: 0,
+        url: server.url,
+        upgradeFromV1: 'yes' as unknown as boolean,
+      }),
     ).toThrow(/upgradeFromV1/);
-    expect(() => createRedisStore({ url: server.url, pollIntervalMs: 0 })).toThrow(
-      /pollIntervalMs/,
-    );
-    expect(() => createRedisStore({ url: server.url, failFastAfterMs: -1 })).toThrow(
-      /failFastAfterMs/,
-    );
-    expect(() => createRedisStore({ url: server.url, revocationTtlMs: 0 })).toThrow(
-      /revocationTtlMs/,
-    );
-    expect(() => createRedisStore({ url: server.url, reconnectAfterMs: 0 })).toThrow(
-      /reconnectAfterMs/,
-    );
     expect(() =>
-      createRedisStore({ url: server.url, reconnectAfterMs: true as unknown as false }),
+      createRedisStore({ revocationCatchUpMs: 0, url: server.url, pollIntervalMs: 0 }),
+    ).toThrow(/pollIntervalMs/);
+    expect(() =>
+      createRedisStore({ revocationCatchUpMs: 0, url: server.url, failFastAfterMs: -1 }),
+    ).toThrow(/failFastAfterMs/);
+    expect(() =>
+      createRedisStore({ revocationCatchUpMs: 0, url: server.url, revocationTtlMs: 0 }),
+    ).toThrow(/revocationTtlMs/);
+    expect(() =>
+      createRedisStore({ revocationCatchUpMs: 0, url: server.url, reconnectAfterMs: 0 }),
+    ).toThrow(/reconnectAfterMs/);
+    expect(() =>
+      createRedisStore({
+        revocationCatchUpMs: 0,
+        url: server.url,
+        reconnectAfterMs: true as unknown as false,
+      }),
     ).toThrow(/reconnectAfterMs/);
   });
 });
@@ -583,7 +619,12 @@ describe('a rolling upgrade from 0.1 (key layout 1), with upgradeFromV1', () => 
   it('revokes in layout 1 too, so instances still on 0.1 drop the user, and their writes are fenced', async () => {
     const prefix = uniquePrefix();
     const old = v1(prefix);
-    const store = createRedisStore({ url: server.url, keyPrefix: prefix, upgradeFromV1: true });
+    const store = createRedisStore({
+      revocationCatchUpMs: 0,
+      url: server.url,
+      keyPrefix: prefix,
+      upgradeFromV1: true,
+    });
     await store.ready;
     // An old instance's session of alice, its index, and its revocation count.
     await admin.set(old.session('h1'), encodeSession(testSession('alice', 'ks-old')));
@@ -612,7 +653,12 @@ describe('a rolling upgrade from 0.1 (key layout 1), with upgradeFromV1', () => 
 
   it("applies a revocation heard from an instance still on 0.1 to layout 2's keys and to its issuers", async () => {
     const prefix = uniquePrefix();
-    const upgraded = createRedisStore({ url: server.url, keyPrefix: prefix, upgradeFromV1: true });
+    const upgraded = createRedisStore({
+      revocationCatchUpMs: 0,
+      url: server.url,
+      keyPrefix: prefix,
+      upgradeFromV1: true,
+    });
     const [peer] = await fleetOf(1, prefix);
     await upgraded.ready;
     const heard: (string | null)[] = [];
@@ -638,9 +684,9 @@ describe('a rolling upgrade from 0.1 (key layout 1), with upgradeFromV1', () => 
 
   it('is refused with a cluster client (0.1 never ran on a cluster)', () => {
     const cluster = { sendCommand: async () => null, nodeClient: () => null } as never;
-    expect(() => createRedisStore({ client: cluster, upgradeFromV1: true })).toThrow(
-      /upgradeFromV1/,
-    );
+    expect(() =>
+      createRedisStore({ revocationCatchUpMs: 0, client: cluster, upgradeFromV1: true }),
+    ).toThrow(/upgradeFromV1/);
   });
 });
 
@@ -711,7 +757,7 @@ describe('what Redis answers is input', () => {
     ['a revocation of a user', (store: RedisStore) => store.revoke(1, 'alice')],
   ])('an unexpected reply to %s is a KsError (ERR_KS_RESPONSE)', async (_, call) => {
     const { client, close } = await tamperedClient(script, 'OK');
-    const store = createRedisStore({ client, keyPrefix: uniquePrefix() });
+    const store = createRedisStore({ revocationCatchUpMs: 0, client, keyPrefix: uniquePrefix() });
     try {
       await store.ready;
       await expect(call(store)).rejects.toMatchObject({
@@ -726,7 +772,7 @@ describe('what Redis answers is input', () => {
 
   it('an unexpected reply to SCAN, revoking everything, is a KsError (ERR_KS_RESPONSE)', async () => {
     const { client, close } = await tamperedClient((args) => args[0] === 'SCAN', ['0']);
-    const store = createRedisStore({ client, keyPrefix: uniquePrefix() });
+    const store = createRedisStore({ revocationCatchUpMs: 0, client, keyPrefix: uniquePrefix() });
     try {
       await store.ready;
       await expect(store.revoke(1, null)).rejects.toMatchObject({ code: 'ERR_KS_RESPONSE' });
