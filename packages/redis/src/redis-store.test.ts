@@ -1,4 +1,5 @@
 import type { KsError } from '@kaltura-ks/core';
+import type { KsHeardRevocation } from '@kaltura-ks/core/issuer';
 import { storeKey as key, put, read, testSession } from '@kaltura-ks/testing/shared-store';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -538,6 +539,74 @@ describe('connections', () => {
     await Promise.all([store!.close(), ignoring.close(), peer!.close()]);
   });
 
+  it('serves nothing read from Redis until subscribed for revocationCatchUpMs on its clock — at start, and again once the subscription comes back', async () => {
+    const prefix = uniquePrefix();
+    const [writer] = await fleetOf(1, prefix);
+    const alice = key('alice');
+    await put(writer!, alice, testSession('alice', 'ks-1'), 60_000);
+    // Held, so that waitFor has a mint to wait for rather than stopping at once.
+    const release = await writer!.lock(alice, 60_000);
+    let t = 1_000_000;
+    const fresh = createRedisStore({
+      url: server.url,
+      keyPrefix: prefix,
+      revocationCatchUpMs: 2_000,
+      now: () => t,
+    });
+    await fresh.ready;
+    const accept = () => true;
+    try {
+      // It may not have heard yet of a revocation Redis refused: nothing from Redis is served.
+      expect(await read(fresh, alice)).toBeUndefined();
+      expect(await fresh.waitFor(alice, accept, 60_000, never)).toBeUndefined();
+      // Its fence is good all the same: a KS minted meanwhile is written.
+      expect(await put(fresh, key('bob'), testSession('bob', 'ks-2'), 60_000)).toBe(true);
+      t += 1_999;
+      expect(await read(fresh, alice)).toBeUndefined();
+      t += 1;
+      expect((await read(fresh, alice))?.ks).toBe('ks-1');
+      expect((await fresh.waitFor(alice, accept, 60_000, never))?.ks).toBe('ks-1');
+
+      // The subscription is lost and comes back: whatever was announced meanwhile was missed.
+      const heard: (string | null)[] = [];
+      fresh.onRevoke(1, (userId) => heard.push(userId));
+      await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+      await vi.waitFor(() => expect(heard).toEqual([null]), poll);
+      expect(await read(fresh, alice)).toBeUndefined();
+      t += 2_000;
+      expect((await read(fresh, alice))?.ks).toBe('ks-1');
+    } finally {
+      await release?.();
+      await Promise.all([fresh.close(), writer!.close()]);
+    }
+  });
+
+  it('announces revocations without writing anything, and tells the other stores when and by whom (a confirmation too)', async () => {
+    const prefix = uniquePrefix();
+    const [a, b] = await fleetOf(2, prefix);
+    const heard: Array<[string | null, KsHeardRevocation | undefined]> = [];
+    const own: unknown[] = [];
+    b!.onRevoke(1, (userId, told) => heard.push([userId, told]));
+    a!.onRevoke(1, (userId) => own.push(userId));
+    await a!.announce(1, [
+      { userId: 'alice', at: 5 },
+      { userId: null, at: 6 },
+    ]);
+    expect(await keysUnder(prefix)).toEqual([]);
+    await a!.revoke(1, 'alice', 7);
+    await vi.waitFor(() => expect(heard).toHaveLength(3), poll);
+    const from = heard[0]?.[1]?.from;
+    expect(from).toEqual(expect.any(String));
+    expect(heard).toEqual([
+      ['alice', { at: 5, confirmed: false, from }],
+      [null, { at: 6, confirmed: false, from }],
+      ['alice', { at: 7, confirmed: true, from }],
+    ]);
+    // A store never hears its own.
+    expect(own).toEqual([]);
+    await Promise.all([a!.close(), b!.close()]);
+  });
+
   it('rejects a revocation Redis could not confirm, and keeps nothing pending itself (the issuer retries)', async () => {
     const proxy = await startTcpProxy(server.port);
     const prefix = uniquePrefix();
@@ -566,42 +635,40 @@ describe('connections', () => {
 
   it('validates its options when created', () => {
     expect(() => createRedisStore()).toThrow(/exactly one of url or client/);
-    expect(() => createRedisStore({ revocationCatchUpMs: 0, url: 'http://x' })).toThrow(
-      /redis:\/\//,
-    );
-    expect(() =>
-      createRedisStore({ revocationCatchUpMs: 0, url: server.url, keyPrefix: '' }),
-    ).toThrow(/keyPrefix/);
+    expect(() => createRedisStore({ url: 'http://x' })).toThrow(/redis:\/\//);
+    expect(() => createRedisStore({ url: server.url, keyPrefix: '' })).toThrow(/keyPrefix/);
     // The store puts its own hash tag in every key.
-    expect(() =>
-      createRedisStore({ revocationCatchUpMs: 0, url: server.url, keyPrefix: 'app:{x}:' }),
-    ).toThrow(/keyPrefix/);
+    expect(() => createRedisStore({ url: server.url, keyPrefix: 'app:{x}:' })).toThrow(/keyPrefix/);
     expect(() =>
       createRedisStore({
-        revocationCatchUpMs: 0,
         url: server.url,
         upgradeFromV1: 'yes' as unknown as boolean,
       }),
     ).toThrow(/upgradeFromV1/);
-    expect(() =>
-      createRedisStore({ revocationCatchUpMs: 0, url: server.url, pollIntervalMs: 0 }),
-    ).toThrow(/pollIntervalMs/);
-    expect(() =>
-      createRedisStore({ revocationCatchUpMs: 0, url: server.url, failFastAfterMs: -1 }),
-    ).toThrow(/failFastAfterMs/);
-    expect(() =>
-      createRedisStore({ revocationCatchUpMs: 0, url: server.url, revocationTtlMs: 0 }),
-    ).toThrow(/revocationTtlMs/);
-    expect(() =>
-      createRedisStore({ revocationCatchUpMs: 0, url: server.url, reconnectAfterMs: 0 }),
-    ).toThrow(/reconnectAfterMs/);
+    expect(() => createRedisStore({ url: server.url, pollIntervalMs: 0 })).toThrow(
+      /pollIntervalMs/,
+    );
+    expect(() => createRedisStore({ url: server.url, failFastAfterMs: -1 })).toThrow(
+      /failFastAfterMs/,
+    );
+    expect(() => createRedisStore({ url: server.url, revocationTtlMs: 0 })).toThrow(
+      /revocationTtlMs/,
+    );
+    expect(() => createRedisStore({ url: server.url, reconnectAfterMs: 0 })).toThrow(
+      /reconnectAfterMs/,
+    );
     expect(() =>
       createRedisStore({
-        revocationCatchUpMs: 0,
         url: server.url,
         reconnectAfterMs: true as unknown as false,
       }),
     ).toThrow(/reconnectAfterMs/);
+    expect(() => createRedisStore({ url: server.url, revocationCatchUpMs: -1 })).toThrow(
+      /revocationCatchUpMs/,
+    );
+    expect(() =>
+      createRedisStore({ url: server.url, now: 'now' as unknown as () => number }),
+    ).toThrow(/now/);
   });
 });
 

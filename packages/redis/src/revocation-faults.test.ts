@@ -238,83 +238,87 @@ const fleetFaults: Record<string, FleetFault> = {
 };
 
 describe('a revocation Redis refuses or does not answer, across the fleet', () => {
-  it.each(Object.entries(fleetFaults))('%s', async (_, fault) => {
-    const url = fault.url ?? (() => server.url);
-    const keyPrefix = `fleet-faults-${++prefixes}:`;
-    // A's retries land only when the test lets them: Redis is back, the retry not yet there.
-    let retriesLand = true;
-    const ab = await instances(2, {
-      url,
-      keyPrefix,
-      wrap: (store, i) =>
-        i !== 0
-          ? store
-          : delegate(store, {
-              revoke: async (partnerId, userId, at) => {
-                if (!retriesLand) throw new Error('the retry has not landed yet');
-                return store.revoke(partnerId, userId, at);
-              },
-            }),
-    });
-    ab.fleet.advance(CATCH_UP_MS);
-    const [a, b] = ab.issuers as [KsIssuer, KsIssuer];
-    // A minted alice's KS; B served it from Redis and holds it.
-    const revoked = (await a.getKs({ userId: 'alice' })).ks;
-    expect((await b.getKs({ userId: 'alice' })).ks).toBe(revoked);
+  it.each(Object.entries(fleetFaults))(
+    '%s',
+    async (_, fault) => {
+      const url = fault.url ?? (() => server.url);
+      const keyPrefix = `fleet-faults-${++prefixes}:`;
+      // A's retries land only when the test lets them: Redis is back, the retry not yet there.
+      let retriesLand = true;
+      const ab = await instances(2, {
+        url,
+        keyPrefix,
+        wrap: (store, i) =>
+          i !== 0
+            ? store
+            : delegate(store, {
+                revoke: async (partnerId, userId, at) => {
+                  if (!retriesLand) throw new Error('the retry has not landed yet');
+                  return store.revoke(partnerId, userId, at);
+                },
+              }),
+      });
+      ab.fleet.advance(CATCH_UP_MS);
+      const [a, b] = ab.issuers as [KsIssuer, KsIssuer];
+      // A minted alice's KS; B served it from Redis and holds it.
+      const revoked = (await a.getKs({ userId: 'alice' })).ks;
+      expect((await b.getKs({ userId: 'alice' })).ks).toBe(revoked);
 
-    await fault.inject();
-    let recovered = false;
-    try {
-      // C starts during the outage.
-      const c = await instances(1, { url, keyPrefix, waitReady: !fault.silent });
-      const [issuerC] = c.issuers as [KsIssuer];
-      await neverServes([issuerC], revoked);
+      await fault.inject();
+      let recovered = false;
+      try {
+        // C starts during the outage.
+        const c = await instances(1, { url, keyPrefix, waitReady: !fault.silent });
+        const [issuerC] = c.issuers as [KsIssuer];
+        await neverServes([issuerC], revoked);
 
-      expect(await fault.revoke(a)).toMatchObject({ reach: 'instance' });
-      if (!fault.silent) {
-        // B hears the announcement and drops its copy; C hears it (again) within an interval.
-        await vi.waitFor(() => expect(b.peek({ userId: 'alice' })).toBeUndefined(), landing);
-        await hearsAnnounced(c.heard[0]!, fault.userId);
-        // Past its catch-up, C reads Redis — which still holds alice's KS — and refuses it.
-        c.fleet.advance(CATCH_UP_MS);
+        expect(await fault.revoke(a)).toMatchObject({ reach: 'instance' });
+        if (!fault.silent) {
+          // B hears the announcement and drops its copy; C hears it (again) within an interval.
+          await vi.waitFor(() => expect(b.peek({ userId: 'alice' })).toBeUndefined(), landing);
+          await hearsAnnounced(c.heard[0]!, fault.userId);
+          // Past its catch-up, C reads Redis — which still holds alice's KS — and refuses it.
+          c.fleet.advance(CATCH_UP_MS);
+        }
+        await neverServes(fault.silent ? [a, issuerC] : [a, b, issuerC], revoked);
+
+        retriesLand = false;
+        await fault.recover();
+        recovered = true;
+        // Redis is back, A's retry has not landed: Redis still holds alice's KS.
+        if (fault.silent) {
+          await vi.waitFor(() => expect(b.peek({ userId: 'alice' })).toBeUndefined(), landing);
+          await hearsAnnounced(c.heard[0]!, fault.userId);
+          c.fleet.advance(CATCH_UP_MS);
+        }
+        // D starts now: it refuses what it cannot know yet, then what it heard.
+        const d = await instances(1, { url, keyPrefix });
+        const [issuerD] = d.issuers as [KsIssuer];
+        await neverServes([issuerD], revoked);
+        await hearsAnnounced(d.heard[0]!, fault.userId);
+        d.fleet.advance(CATCH_UP_MS);
+        await neverServes([a, b, issuerC, issuerD], revoked);
+
+        // The retry lands; every instance hears the confirmation, and still none serves it.
+        retriesLand = true;
+        await vi.waitFor(
+          () =>
+            expect(eventsOf(ab.fleet.events[0]!, 'revoke-confirmed')).toContainEqual(
+              expect.objectContaining({ userId: fault.userId }),
+            ),
+          landing,
+        );
+        await neverServes([a, b, issuerC, issuerD], revoked);
+        const e = await instances(1, { url, keyPrefix });
+        e.fleet.advance(CATCH_UP_MS);
+        await neverServes(e.issuers, revoked);
+      } finally {
+        retriesLand = true;
+        if (!recovered) await fault.recover();
       }
-      await neverServes(fault.silent ? [a, issuerC] : [a, b, issuerC], revoked);
-
-      retriesLand = false;
-      await fault.recover();
-      recovered = true;
-      // Redis is back, A's retry has not landed: Redis still holds alice's KS.
-      if (fault.silent) {
-        await vi.waitFor(() => expect(b.peek({ userId: 'alice' })).toBeUndefined(), landing);
-        await hearsAnnounced(c.heard[0]!, fault.userId);
-        c.fleet.advance(CATCH_UP_MS);
-      }
-      // D starts now: it refuses what it cannot know yet, then what it heard.
-      const d = await instances(1, { url, keyPrefix });
-      const [issuerD] = d.issuers as [KsIssuer];
-      await neverServes([issuerD], revoked);
-      await hearsAnnounced(d.heard[0]!, fault.userId);
-      d.fleet.advance(CATCH_UP_MS);
-      await neverServes([a, b, issuerC, issuerD], revoked);
-
-      // The retry lands; every instance hears the confirmation, and still none serves it.
-      retriesLand = true;
-      await vi.waitFor(
-        () =>
-          expect(eventsOf(ab.fleet.events[0]!, 'revoke-confirmed')).toContainEqual(
-            expect.objectContaining({ userId: fault.userId }),
-          ),
-        landing,
-      );
-      await neverServes([a, b, issuerC, issuerD], revoked);
-      const e = await instances(1, { url, keyPrefix });
-      e.fleet.advance(CATCH_UP_MS);
-      await neverServes(e.issuers, revoked);
-    } finally {
-      retriesLand = true;
-      if (!recovered) await fault.recover();
-    }
-  });
+    },
+    60_000,
+  );
 });
 
 describe('a revocation Redis refuses or does not answer', () => {
