@@ -410,8 +410,8 @@ export class Store implements RedisStore {
    * Announces revocations Redis refused or did not answer: PUBLISH only —
    * not a write, so Redis takes it out of memory (`noeviction`), on a
    * read-only replica, and under an ACL that forbids the scripts but allows
-   * the channel. One message per revocation, which an instance still on the
-   * previous version takes as a revocation (it drops its copies).
+   * the channel. One message per revocation, in layout 2 only (0.1 instances
+   * hear a revocation once Redis takes it).
    */
   async announce(partnerId: number, revocations: readonly KsPendingRevocation[]): Promise<void> {
     const { revocations: key } = this.#layout.partner(partnerId);
