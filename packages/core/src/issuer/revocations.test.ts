@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createKs } from '../ks/create.js';
+import { createKsIssuer } from './issuer.js';
+import { createMemoryStoreHub } from './memory-store.js';
 import {
   ANNOUNCE_INTERVAL_MS,
   HEARD_REVOCATIONS_MAX,
@@ -177,5 +179,19 @@ describe('revocations heard from the fleet', () => {
     expect(heard.hear('one-too-many', { at: START, confirmed: false, from: 'a' })).toBe(true);
     expect(heard.refuses(issued('anyone', START), 'anyone')).toBe(true);
     expect(heard.refuses(issued('anyone', START + 1), 'anyone')).toBe(false);
+  });
+});
+
+describe('a store with announce', () => {
+  it('is refused when announce is given but is not a function', () => {
+    const store = { ...createMemoryStoreHub().store(), announce: 'yes' as unknown as undefined };
+    expect(() =>
+      createKsIssuer({ partnerId: 1, adminSecret: 'revocations-test-admin-secret-00', store }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'ERR_KS_INVALID_OPTION',
+        message: expect.stringMatching(/store\.announce/),
+      }),
+    );
   });
 });
