@@ -102,6 +102,9 @@ export interface KsIssuer {
    * (`session.end`) — with a shared store, every session the store held for
    * the user, whichever instance minted it, each once; one that could not be
    * ended is reported as an `end-error` event and never makes `revoke` reject.
+   * Without `endSession` (neither `true` nor `false`), the sessions are ended
+   * only when the store did not confirm (`reach: 'instance'`): the revocation
+   * then rests on this process until the store takes it.
    */
   revoke(userId: string, options?: { endSession?: boolean }): Promise<KsRevokeResult>;
   /**
@@ -720,7 +723,9 @@ class Issuer implements KsIssuer {
     let toEnd = endSession ? dropped : [];
     if (this.#revocations !== undefined) {
       const known = dropped.map(({ session }) => session.ks);
-      const outcome = await this.#revocations.submit(userId, endSession, known);
+      // Not asked either way: ended at Kaltura if the store does not confirm (it rests on us).
+      const endIfUnconfirmed = options.endSession === undefined;
+      const outcome = await this.#revocations.submit(userId, endSession, known, endIfUnconfirmed);
       reach = outcome.reach;
       // Counted and ended once each, whether this instance or the store (or both) held it.
       const seen = new Set(known);

@@ -102,19 +102,23 @@ export class PendingRevocations {
    * with what it deleted and `reach: 'fleet'`; otherwise the revocation stays
    * pending (tombstone and retries) and `reach` is `'instance'`. `endedHere`:
    * the KSs the caller ends itself (with `endSession`), never ended again.
+   * `endIfUnconfirmed`: end the sessions (as `endSession` does) if the store
+   * does not confirm now.
    */
   async submit(
     userId: string | null,
     endSession: boolean,
     endedHere: readonly string[] = [],
+    endIfUnconfirmed = false,
   ): Promise<RevocationOutcome> {
     const at = this.#options.now();
     const deleted = await this.#options.send(userId, at);
     if (deleted === undefined) {
-      const kept = this.#keep(userId, at, endSession, endSession ? endedHere : []);
+      const ending = endSession || endIfUnconfirmed;
+      const kept = this.#keep(userId, at, ending, ending ? endedHere : []);
       // Out to the fleet before `revoke` resolves, where the store still broadcasts.
       await this.#options.announce([{ userId: kept.userId, at: kept.at }]);
-      return { reach: 'instance', deleted: [], endSession, ended: new Set() };
+      return { reach: 'instance', deleted: [], endSession: ending, ended: new Set() };
     }
     // The store now holds a revocation of everything of the user up to `at`: an older pending
     // one is covered, and its sessions to end are among those deleted here.
