@@ -25,6 +25,8 @@ export interface RedisStore extends KsSharedStore {
    * Redis is away, calls fail fast and the issuer mints on its own.
    */
   readonly ready: Promise<void>;
+  /** PUBLISHes revocations Redis has not taken to the fleet (see `KsSharedStore.announce`). */
+  announce(partnerId: number, revocations: readonly KsPendingRevocation[]): Promise<void>;
   /** Stops waiting, unsubscribes, and closes the connections the store opened. */
   close(): Promise<void>;
 }
