@@ -6,6 +6,7 @@
  */
 import { createKs, KsError } from '@kaltura-ks/core';
 import {
+  ANNOUNCE_INTERVAL_MS,
   createKsIssuer,
   createMemoryStoreHub,
   type KsIssuer,
@@ -254,6 +255,31 @@ describe('a revocation the store does not confirm', () => {
     await vi.advanceTimersByTimeAsync(10_000);
     expect(f.ended.sort()).toEqual([mine.ks, theirs.ks].sort());
     expect(f.ended).not.toContain(carol.ks);
+  });
+
+  it('is announced: another instance drops the KS at once and refuses the store copy until the confirmation; a repeat keeps what it minted since', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    const f = await fleet(2);
+    const [a, b] = f.issuers as [KsIssuer, KsIssuer];
+    const revoked = await a.getKs({ userId: 'alice' });
+    expect((await b.getKs({ userId: 'alice' })).ks).toBe(revoked.ks);
+    // Writes refused, reads and broadcasts go through (a Redis out of memory, a replica).
+    f.space.hub.setFailing(true, ['set', 'revoke']);
+    expect(await a.revoke('alice')).toMatchObject({ reach: 'instance' });
+    expect(b.peek({ userId: 'alice' })).toBeUndefined();
+    f.advance(1_000);
+    // The store still holds alice's KS: B refuses it and mints its own.
+    const minted = await b.getKs({ userId: 'alice' });
+    expect(minted.ks).not.toBe(revoked.ks);
+    await vi.advanceTimersByTimeAsync(3 * ANNOUNCE_INTERVAL_MS);
+    expect(b.peek({ userId: 'alice' })?.ks).toBe(minted.ks);
+    f.space.hub.setFailing(false);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(f.events[0]).toContainEqual(
+      expect.objectContaining({ type: 'revoke-confirmed', userId: 'alice' }),
+    );
+    for (const issuer of [a, b])
+      expect((await issuer.getKs({ userId: 'alice' })).ks).not.toBe(revoked.ks);
   });
 
   it('a tombstone refuses only what was issued before the revocation, and only for that user', async () => {
