@@ -41,7 +41,7 @@ async function clusterStore(
 ): Promise<RedisStore & { closeAll(): Promise<void> }> {
   const client = clusterClient();
   await client.connect();
-  const store = createRedisStore({ client, keyPrefix });
+  const store = createRedisStore({ revocationCatchUpMs: 0, client, keyPrefix });
   await store.ready;
   return Object.assign(store, {
     async closeAll() {

@@ -39,6 +39,8 @@ export interface RedisStoreClient {
 
 /** The subscriber of a cluster client (`cluster.duplicate()`). */
 export interface RedisSubscriberCluster {
+  /** The node connection it subscribed on, once it has (node-redis 5+). */
+  readonly pubSubNode?: { readonly client?: { readonly isReady?: boolean } } | undefined;
   connect(): Promise<unknown>;
   subscribe(
     channels: string[],
@@ -96,6 +98,8 @@ export interface Subscriber {
   ): Promise<unknown>;
   /** Called each time the subscribed connection becomes ready: at first, and after every loss. */
   onReady(listener: () => void): () => void;
+  /** `false` while the subscribed connection is known to be down (messages are being missed). */
+  isReady(): boolean;
   onError(listener: (error: Error) => void): void;
   destroy(): void;
 }
@@ -146,6 +150,7 @@ export function subscriberOf(client: RedisStoreClient | RedisStoreClusterClient)
         cluster.on('node-ready', onNode);
         return () => cluster.off('node-ready', onNode);
       },
+      isReady: () => cluster.pubSubNode?.client?.isReady !== false,
       onError: (listener) => cluster.on('error', listener),
       destroy: () => cluster.destroy(),
     };
@@ -161,6 +166,7 @@ export function fromClient(client: RedisSubscriberClient): Subscriber {
       client.on('ready', listener);
       return () => client.off('ready', listener);
     },
+    isReady: () => client.isReady,
     onError: (listener) => client.on('error', listener),
     destroy: () => client.destroy(),
   };

@@ -1,4 +1,5 @@
 import type { KsError } from '@kaltura-ks/core';
+import type { KsHeardRevocation } from '@kaltura-ks/core/issuer';
 import { storeKey as key, put, read, testSession } from '@kaltura-ks/testing/shared-store';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -34,7 +35,7 @@ function uniquePrefix(): string {
 
 async function fleetOf(count: number, prefix = uniquePrefix()): Promise<RedisStore[]> {
   const stores = Array.from({ length: count }, () =>
-    createRedisStore({ url: server.url, keyPrefix: prefix }),
+    createRedisStore({ revocationCatchUpMs: 0, url: server.url, keyPrefix: prefix }),
   );
   await Promise.all(stores.map((store) => store.ready));
   return stores;
@@ -142,7 +143,12 @@ describe('the Redis key layout', () => {
 describe('revocation fences', () => {
   it('keeps a hashed mark per revoked user and one for revoke(null), each for revocationTtlMs, and a count without TTL', async () => {
     const prefix = uniquePrefix();
-    const store = createRedisStore({ url: server.url, keyPrefix: prefix, revocationTtlMs: 30_000 });
+    const store = createRedisStore({
+      revocationCatchUpMs: 0,
+      url: server.url,
+      keyPrefix: prefix,
+      revocationTtlMs: 30_000,
+    });
     await store.ready;
     await store.revoke(1, 'alice@example.com');
     await store.revoke(1, null);
@@ -231,7 +237,12 @@ describe('waiting for another instance', () => {
   it('is woken by the notification, not by polling', async () => {
     const prefix = uniquePrefix();
     const [a] = await fleetOf(1, prefix);
-    const slow = createRedisStore({ url: server.url, keyPrefix: prefix, pollIntervalMs: 60_000 });
+    const slow = createRedisStore({
+      revocationCatchUpMs: 0,
+      url: server.url,
+      keyPrefix: prefix,
+      pollIntervalMs: 60_000,
+    });
     await slow.ready;
     const release = await a!.lock(key('alice'), 60_000);
     const waiting = slow.waitFor(key('alice'), () => true, 30_000, never);
@@ -250,7 +261,7 @@ describe('connections', () => {
     const client = createClient({ url: server.url, disableOfflineQueue: true });
     client.on('error', () => {});
     await client.connect();
-    const store = createRedisStore({ client, keyPrefix: uniquePrefix() });
+    const store = createRedisStore({ revocationCatchUpMs: 0, client, keyPrefix: uniquePrefix() });
     const [peer] = await fleetOf(1);
     await store.ready;
     await put(store, key('alice'), testSession('alice', 'ks-1'), 60_000);
@@ -267,6 +278,7 @@ describe('connections', () => {
     const errors: { connection: string; suppressed: number }[] = [];
     const messages: string[] = [];
     const store = createRedisStore({
+      revocationCatchUpMs: 0,
       url: `redis://default:pw-s3cret@127.0.0.1:${await freePort()}`,
       reconnectMaxDelayMs: 20,
       onError: (error, info) => {
@@ -305,6 +317,7 @@ describe('connections', () => {
     const own = await startRedisServer();
     const reported: Error[] = [];
     const store = createRedisStore({
+      revocationCatchUpMs: 0,
       url: own.url,
       keyPrefix: uniquePrefix(),
       failFastAfterMs: 100,
@@ -344,6 +357,7 @@ describe('connections', () => {
     const own = await startRedisServer();
     const reported: Error[] = [];
     const store = createRedisStore({
+      revocationCatchUpMs: 0,
       url: own.url.replace('redis://', 'redis://default:pw-s3cret@'),
       keyPrefix: uniquePrefix(),
       failFastAfterMs: 100,
@@ -402,6 +416,7 @@ describe('connections', () => {
   it('leaves no reconnection timer behind once closed with the breaker open', async () => {
     const own = await startRedisServer();
     const store = createRedisStore({
+      revocationCatchUpMs: 0,
       url: own.url,
       keyPrefix: uniquePrefix(),
       failFastAfterMs: 100,
@@ -438,6 +453,7 @@ describe('connections', () => {
     const destroy = vi.spyOn(client, 'destroy');
     const reported: Error[] = [];
     const store = createRedisStore({
+      revocationCatchUpMs: 0,
       client,
       keyPrefix: uniquePrefix(),
       failFastAfterMs: 100,
@@ -480,6 +496,7 @@ describe('connections', () => {
   it('does not take a busy event loop for a Redis that does not answer', async () => {
     const reported: Error[] = [];
     const store = createRedisStore({
+      revocationCatchUpMs: 0,
       url: server.url,
       keyPrefix: uniquePrefix(),
       failFastAfterMs: 50,
@@ -504,6 +521,7 @@ describe('connections', () => {
     const prefix = uniquePrefix();
     const [store] = await fleetOf(1, prefix);
     const ignoring = createRedisStore({
+      revocationCatchUpMs: 0,
       url: server.url,
       keyPrefix: prefix,
       ignoreMissedRevocations: true,
@@ -523,10 +541,83 @@ describe('connections', () => {
     await Promise.all([store!.close(), ignoring.close(), peer!.close()]);
   });
 
+  it('serves nothing read from Redis until subscribed for revocationCatchUpMs on its clock — at start, and again once the subscription comes back', async () => {
+    const prefix = uniquePrefix();
+    const [writer] = await fleetOf(1, prefix);
+    const alice = key('alice');
+    await put(writer!, alice, testSession('alice', 'ks-1'), 60_000);
+    // Held, so that waitFor has a mint to wait for rather than stopping at once.
+    const release = await writer!.lock(alice, 60_000);
+    let t = 1_000_000;
+    const fresh = createRedisStore({
+      url: server.url,
+      keyPrefix: prefix,
+      revocationCatchUpMs: 2_000,
+      now: () => t,
+    });
+    await fresh.ready;
+    const accept = () => true;
+    try {
+      // It may not have heard yet of a revocation Redis refused: nothing from Redis is served.
+      expect(await read(fresh, alice)).toBeUndefined();
+      expect(await fresh.waitFor(alice, accept, 60_000, never)).toBeUndefined();
+      // Its fence is good all the same: a KS minted meanwhile is written.
+      expect(await put(fresh, key('bob'), testSession('bob', 'ks-2'), 60_000)).toBe(true);
+      t += 1_999;
+      expect(await read(fresh, alice)).toBeUndefined();
+      t += 1;
+      expect((await read(fresh, alice))?.ks).toBe('ks-1');
+      expect((await fresh.waitFor(alice, accept, 60_000, never))?.ks).toBe('ks-1');
+
+      // The subscription is lost and comes back: whatever was announced meanwhile was missed.
+      const heard: (string | null)[] = [];
+      fresh.onRevoke(1, (userId) => heard.push(userId));
+      await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+      await vi.waitFor(() => expect(heard).toEqual([null]), poll);
+      expect(await read(fresh, alice)).toBeUndefined();
+      t += 2_000;
+      expect((await read(fresh, alice))?.ks).toBe('ks-1');
+    } finally {
+      await release?.();
+      await Promise.all([fresh.close(), writer!.close()]);
+    }
+  });
+
+  it('announces revocations without writing anything, and tells the other stores when and by whom (a confirmation too)', async () => {
+    const prefix = uniquePrefix();
+    const [a, b] = await fleetOf(2, prefix);
+    const heard: Array<[string | null, KsHeardRevocation | undefined]> = [];
+    const own: unknown[] = [];
+    b!.onRevoke(1, (userId, told) => heard.push([userId, told]));
+    a!.onRevoke(1, (userId) => own.push(userId));
+    await a!.announce(1, [
+      { userId: 'alice', at: 5 },
+      { userId: null, at: 6 },
+    ]);
+    expect(await keysUnder(prefix)).toEqual([]);
+    await a!.revoke(1, 'alice', 7);
+    await vi.waitFor(() => expect(heard).toHaveLength(3), poll);
+    const from = heard[0]?.[1]?.from;
+    expect(from).toEqual(expect.any(String));
+    expect(heard).toEqual([
+      ['alice', { at: 5, confirmed: false, from }],
+      [null, { at: 6, confirmed: false, from }],
+      ['alice', { at: 7, confirmed: true, from }],
+    ]);
+    // A store never hears its own.
+    expect(own).toEqual([]);
+    await Promise.all([a!.close(), b!.close()]);
+  });
+
   it('rejects a revocation Redis could not confirm, and keeps nothing pending itself (the issuer retries)', async () => {
     const proxy = await startTcpProxy(server.port);
     const prefix = uniquePrefix();
-    const cutOff = createRedisStore({ url: proxy.url, keyPrefix: prefix, reconnectMaxDelayMs: 50 });
+    const cutOff = createRedisStore({
+      revocationCatchUpMs: 0,
+      url: proxy.url,
+      keyPrefix: prefix,
+      reconnectMaxDelayMs: 50,
+    });
     const [peer] = await fleetOf(1, prefix);
     await cutOff.ready;
     const heard: (string | null)[] = [];
@@ -551,7 +642,10 @@ describe('connections', () => {
     // The store puts its own hash tag in every key.
     expect(() => createRedisStore({ url: server.url, keyPrefix: 'app:{x}:' })).toThrow(/keyPrefix/);
     expect(() =>
-      createRedisStore({ url: server.url, upgradeFromV1: 'yes' as unknown as boolean }),
+      createRedisStore({
+        url: server.url,
+        upgradeFromV1: 'yes' as unknown as boolean,
+      }),
     ).toThrow(/upgradeFromV1/);
     expect(() => createRedisStore({ url: server.url, pollIntervalMs: 0 })).toThrow(
       /pollIntervalMs/,
@@ -566,8 +660,17 @@ describe('connections', () => {
       /reconnectAfterMs/,
     );
     expect(() =>
-      createRedisStore({ url: server.url, reconnectAfterMs: true as unknown as false }),
+      createRedisStore({
+        url: server.url,
+        reconnectAfterMs: true as unknown as false,
+      }),
     ).toThrow(/reconnectAfterMs/);
+    expect(() => createRedisStore({ url: server.url, revocationCatchUpMs: -1 })).toThrow(
+      /revocationCatchUpMs/,
+    );
+    expect(() =>
+      createRedisStore({ url: server.url, now: 'now' as unknown as () => number }),
+    ).toThrow(/now/);
   });
 });
 
@@ -585,7 +688,12 @@ describe('a rolling upgrade from 0.1 (key layout 1), with upgradeFromV1', () => 
   it('revokes in layout 1 too, so instances still on 0.1 drop the user, and their writes are fenced', async () => {
     const prefix = uniquePrefix();
     const old = v1(prefix);
-    const store = createRedisStore({ url: server.url, keyPrefix: prefix, upgradeFromV1: true });
+    const store = createRedisStore({
+      revocationCatchUpMs: 0,
+      url: server.url,
+      keyPrefix: prefix,
+      upgradeFromV1: true,
+    });
     await store.ready;
     // An old instance's session of alice, its index, and its revocation count.
     await admin.set(old.session('h1'), encodeSession(testSession('alice', 'ks-old')));
@@ -614,7 +722,12 @@ describe('a rolling upgrade from 0.1 (key layout 1), with upgradeFromV1', () => 
 
   it("applies a revocation heard from an instance still on 0.1 to layout 2's keys and to its issuers", async () => {
     const prefix = uniquePrefix();
-    const upgraded = createRedisStore({ url: server.url, keyPrefix: prefix, upgradeFromV1: true });
+    const upgraded = createRedisStore({
+      revocationCatchUpMs: 0,
+      url: server.url,
+      keyPrefix: prefix,
+      upgradeFromV1: true,
+    });
     const [peer] = await fleetOf(1, prefix);
     await upgraded.ready;
     const heard: (string | null)[] = [];
@@ -640,9 +753,9 @@ describe('a rolling upgrade from 0.1 (key layout 1), with upgradeFromV1', () => 
 
   it('is refused with a cluster client (0.1 never ran on a cluster)', () => {
     const cluster = { sendCommand: async () => null, nodeClient: () => null } as never;
-    expect(() => createRedisStore({ client: cluster, upgradeFromV1: true })).toThrow(
-      /upgradeFromV1/,
-    );
+    expect(() =>
+      createRedisStore({ revocationCatchUpMs: 0, client: cluster, upgradeFromV1: true }),
+    ).toThrow(/upgradeFromV1/);
   });
 });
 
@@ -713,7 +826,7 @@ describe('what Redis answers is input', () => {
     ['a revocation of a user', (store: RedisStore) => store.revoke(1, 'alice')],
   ])('an unexpected reply to %s is a KsError (ERR_KS_RESPONSE)', async (_, call) => {
     const { client, close } = await tamperedClient(script, 'OK');
-    const store = createRedisStore({ client, keyPrefix: uniquePrefix() });
+    const store = createRedisStore({ revocationCatchUpMs: 0, client, keyPrefix: uniquePrefix() });
     try {
       await store.ready;
       await expect(call(store)).rejects.toMatchObject({
@@ -728,7 +841,7 @@ describe('what Redis answers is input', () => {
 
   it('an unexpected reply to SCAN, revoking everything, is a KsError (ERR_KS_RESPONSE)', async () => {
     const { client, close } = await tamperedClient((args) => args[0] === 'SCAN', ['0']);
-    const store = createRedisStore({ client, keyPrefix: uniquePrefix() });
+    const store = createRedisStore({ revocationCatchUpMs: 0, client, keyPrefix: uniquePrefix() });
     try {
       await store.ready;
       await expect(store.revoke(1, null)).rejects.toMatchObject({ code: 'ERR_KS_RESPONSE' });

@@ -1,4 +1,5 @@
 import { backoffDelay, checkFunction, checkMs, invalidOption } from '@kaltura-ks/core/internal';
+import { ANNOUNCE_INTERVAL_MS } from '@kaltura-ks/core/issuer';
 import { createClient } from 'redis';
 import {
   type Commands,
@@ -84,6 +85,18 @@ export interface RedisStoreOptions {
    * client (0.1 could not run on Redis Cluster). Default `false`.
    */
   upgradeFromV1?: boolean;
+  /**
+   * For this long (ms) after it subscribes — at start, and again whenever the
+   * subscription comes back — the store serves no session read from Redis
+   * (the issuer mints its own meanwhile): it may not have heard yet of a
+   * revocation Redis refused, which the revoking instance announces every
+   * `ANNOUNCE_INTERVAL_MS` (1 s) until Redis takes it. `0` serves at once:
+   * only where a revocation can never be refused (see SECURITY.md). Default
+   * 2,000 (two announcements).
+   */
+  revocationCatchUpMs?: number;
+  /** The clock (epoch ms) `revocationCatchUpMs` is measured on. Default `Date.now`. */
+  now?: () => number;
 }
 
 const CLOSE_GRACE_MS = 1_000;
@@ -120,6 +133,8 @@ export function createRedisStore({
   reconnectAfterMs = 10_000,
   revocationTtlMs = 600_000,
   upgradeFromV1 = false,
+  revocationCatchUpMs = 2 * ANNOUNCE_INTERVAL_MS,
+  now = Date.now,
 }: RedisStoreOptions = {}): RedisStore {
   if ((url === undefined) === (client === undefined))
     throw invalidOption('createRedisStore needs exactly one of url or client');
@@ -137,6 +152,8 @@ export function createRedisStore({
   checkMs(failFastAfterMs, 'failFastAfterMs');
   if (reconnectAfterMs !== false) checkMs(reconnectAfterMs, 'reconnectAfterMs');
   checkMs(revocationTtlMs, 'revocationTtlMs');
+  checkMs(revocationCatchUpMs, 'revocationCatchUpMs', { allowZero: true });
+  checkFunction(now, 'now');
   if (onError !== undefined) checkFunction(onError, 'onError');
   if (typeof upgradeFromV1 !== 'boolean') throw invalidOption('upgradeFromV1 must be a boolean');
   if (upgradeFromV1 && client !== undefined && isCluster(client))
@@ -199,6 +216,8 @@ export function createRedisStore({
     failFastAfterMs,
     reconnectAfterMs: reconnectAfterMs === false ? 0 : reconnectAfterMs,
     revocationTtlMs: String(Math.ceil(revocationTtlMs)),
+    catchUpMs: revocationCatchUpMs,
+    now,
     report,
   });
 }

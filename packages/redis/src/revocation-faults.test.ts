@@ -4,9 +4,21 @@
  * followed by recovery, and at no point does the revoking instance serve the
  * revoked KS; once Redis is back, the revocation lands by itself (retried
  * with back-off, not only on a reconnection) and no instance serves it.
+ *
+ * And no other instance does either: the revoking instance announces what
+ * Redis refused (PUBLISH, which Redis takes while it refuses writes) until
+ * Redis takes it; an instance that was running drops its copies and refuses
+ * Redis's, and one started meanwhile serves nothing from Redis until it has
+ * listened long enough to have heard.
  */
-import type { KsIssuer } from '@kaltura-ks/core/issuer';
 import {
+  ANNOUNCE_INTERVAL_MS,
+  type KsHeardRevocation,
+  type KsIssuer,
+  type KsSharedStore,
+} from '@kaltura-ks/core/issuer';
+import {
+  delegate,
   eventsOf,
   type IssuerFleet,
   issuerFleet,
@@ -57,6 +69,75 @@ async function fleet(
   });
   open.push(f);
   return { ...f, keyPrefix };
+}
+
+/** The store's default: a new subscription serves nothing from Redis for two announcements. */
+const CATCH_UP_MS = 2 * ANNOUNCE_INTERVAL_MS;
+
+interface Instances {
+  fleet: IssuerFleet<RedisSpace>;
+  issuers: KsIssuer[];
+  /** What each instance's store told its issuer, in order. */
+  heard: Array<Array<{ userId: string | null; heard: KsHeardRevocation | undefined }>>;
+}
+
+/**
+ * Instances with the store's default catch-up, on the fleet's clock (so a
+ * test moves it past the catch-up only once it knows what was heard), with
+ * what their stores tell them recorded. `waitReady: false` for instances
+ * started while Redis does not answer.
+ */
+async function instances(
+  size: number,
+  options: {
+    url: () => string;
+    keyPrefix: string;
+    waitReady?: boolean;
+    wrap?: (store: KsSharedStore, i: number) => KsSharedStore;
+  },
+): Promise<Instances> {
+  const heard: Instances['heard'] = Array.from({ length: size }, () => []);
+  const f = await issuerFleet(size, {
+    open: (now) => {
+      const space = redisSpace({
+        url: () => options.url(),
+        keyPrefix: options.keyPrefix,
+        store: {
+          failFastAfterMs: 500,
+          reconnectAfterMs: 1_000,
+          revocationCatchUpMs: CATCH_UP_MS,
+          now,
+        },
+      });
+      return options.waitReady === false ? { ...space, ready: async () => {} } : space;
+    },
+    wrap: (store, i) => {
+      const listening = delegate(store, {
+        onRevoke: (partnerId, listener) =>
+          store.onRevoke(partnerId, (userId, told) => {
+            heard[i]!.push({ userId, heard: told });
+            listener(userId, told);
+          }),
+      });
+      return options.wrap?.(listening, i) ?? listening;
+    },
+    storeTimeoutMs: 500,
+    lockWaitMs: 2_000,
+  });
+  open.push(f);
+  return { fleet: f, issuers: f.issuers, heard };
+}
+
+/** Until the instance has heard `userId`'s revocation announced (not confirmed) by another. */
+async function hearsAnnounced(log: Instances['heard'][number], userId: string | null) {
+  await vi.waitFor(
+    () =>
+      expect(log).toContainEqual({
+        userId,
+        heard: expect.objectContaining({ confirmed: false }),
+      }),
+    landing,
+  );
 }
 
 /** Asks each issuer for alice's KS a few times: none may answer the revoked one. */
@@ -112,6 +193,133 @@ const faults: Record<string, Fault> = {
     recover: async () => server.resume(),
   },
 };
+
+interface FleetFault {
+  /** What the revoking instance does: a revocation Redis refuses under this fault. */
+  revoke(a: KsIssuer): Promise<unknown>;
+  /** Who is revoked (`null`: everything). */
+  userId: string | null;
+  url?: () => string;
+  /** Redis answers nothing: no announcement travels, nor does a new instance subscribe, until it is back. */
+  silent?: boolean;
+  inject(): Promise<void>;
+  recover(): Promise<void>;
+}
+
+const fleetFaults: Record<string, FleetFault> = {
+  'out of memory (maxmemory 1, noeviction): clear() is refused, PUBLISH is not': {
+    revoke: (a) => a.clear(),
+    userId: null,
+    inject:
+      faults[
+        'out of memory (maxmemory 1, noeviction): a revocation frees memory, so Redis takes it'
+      ]!.inject,
+    recover:
+      faults[
+        'out of memory (maxmemory 1, noeviction): a revocation frees memory, so Redis takes it'
+      ]!.recover,
+  },
+  'a read-only replica (READONLY): the script is refused, PUBLISH is not': {
+    revoke: (a) => a.revoke('alice', { endSession: true }),
+    userId: 'alice',
+    ...faults['a read-only replica (READONLY)']!,
+  },
+  'an ACL that forbids scripts but allows the channel (NOPERM): PUBLISH goes through': {
+    revoke: (a) => a.revoke('alice', { endSession: true }),
+    userId: 'alice',
+    ...faults['an ACL that forbids scripts (NOPERM)']!,
+  },
+  'a Redis that does not answer (SIGSTOP): nothing travels until it is back': {
+    revoke: (a) => a.revoke('alice', { endSession: true }),
+    userId: 'alice',
+    silent: true,
+    ...faults['a Redis that does not answer (SIGSTOP: every call times out)']!,
+  },
+};
+
+describe('a revocation Redis refuses or does not answer, across the fleet', () => {
+  it.each(Object.entries(fleetFaults))(
+    '%s',
+    async (_, fault) => {
+      const url = fault.url ?? (() => server.url);
+      const keyPrefix = `fleet-faults-${++prefixes}:`;
+      // A's retries land only when the test lets them: Redis is back, the retry not yet there.
+      let retriesLand = true;
+      const ab = await instances(2, {
+        url,
+        keyPrefix,
+        wrap: (store, i) =>
+          i !== 0
+            ? store
+            : delegate(store, {
+                revoke: async (partnerId, userId, at) => {
+                  if (!retriesLand) throw new Error('the retry has not landed yet');
+                  return store.revoke(partnerId, userId, at);
+                },
+              }),
+      });
+      ab.fleet.advance(CATCH_UP_MS);
+      const [a, b] = ab.issuers as [KsIssuer, KsIssuer];
+      // A minted alice's KS; B served it from Redis and holds it.
+      const revoked = (await a.getKs({ userId: 'alice' })).ks;
+      expect((await b.getKs({ userId: 'alice' })).ks).toBe(revoked);
+
+      await fault.inject();
+      let recovered = false;
+      try {
+        // C starts during the outage.
+        const c = await instances(1, { url, keyPrefix, waitReady: !fault.silent });
+        const [issuerC] = c.issuers as [KsIssuer];
+        await neverServes([issuerC], revoked);
+
+        expect(await fault.revoke(a)).toMatchObject({ reach: 'instance' });
+        if (!fault.silent) {
+          // B hears the announcement and drops its copy; C hears it (again) within an interval.
+          await vi.waitFor(() => expect(b.peek({ userId: 'alice' })).toBeUndefined(), landing);
+          await hearsAnnounced(c.heard[0]!, fault.userId);
+          // Past its catch-up, C reads Redis — which still holds alice's KS — and refuses it.
+          c.fleet.advance(CATCH_UP_MS);
+        }
+        await neverServes(fault.silent ? [a, issuerC] : [a, b, issuerC], revoked);
+
+        retriesLand = false;
+        await fault.recover();
+        recovered = true;
+        // Redis is back, A's retry has not landed: Redis still holds alice's KS.
+        if (fault.silent) {
+          await vi.waitFor(() => expect(b.peek({ userId: 'alice' })).toBeUndefined(), landing);
+          await hearsAnnounced(c.heard[0]!, fault.userId);
+          c.fleet.advance(CATCH_UP_MS);
+        }
+        // D starts now: it refuses what it cannot know yet, then what it heard.
+        const d = await instances(1, { url, keyPrefix });
+        const [issuerD] = d.issuers as [KsIssuer];
+        await neverServes([issuerD], revoked);
+        await hearsAnnounced(d.heard[0]!, fault.userId);
+        d.fleet.advance(CATCH_UP_MS);
+        await neverServes([a, b, issuerC, issuerD], revoked);
+
+        // The retry lands; every instance hears the confirmation, and still none serves it.
+        retriesLand = true;
+        await vi.waitFor(
+          () =>
+            expect(eventsOf(ab.fleet.events[0]!, 'revoke-confirmed')).toContainEqual(
+              expect.objectContaining({ userId: fault.userId }),
+            ),
+          landing,
+        );
+        await neverServes([a, b, issuerC, issuerD], revoked);
+        const e = await instances(1, { url, keyPrefix });
+        e.fleet.advance(CATCH_UP_MS);
+        await neverServes(e.issuers, revoked);
+      } finally {
+        retriesLand = true;
+        if (!recovered) await fault.recover();
+      }
+    },
+    60_000,
+  );
+});
 
 describe('a revocation Redis refuses or does not answer', () => {
   it.each(Object.entries(faults))('%s', async (_, fault) => {

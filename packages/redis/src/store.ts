@@ -1,7 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { KsError } from '@kaltura-ks/core';
 import type {
+  KsHeardRevocation,
   KsLockRelease,
+  KsPendingRevocation,
   KsSession,
   KsSharedRead,
   KsSharedStore,
@@ -23,6 +25,8 @@ export interface RedisStore extends KsSharedStore {
    * Redis is away, calls fail fast and the issuer mints on its own.
    */
   readonly ready: Promise<void>;
+  /** PUBLISHes revocations Redis has not taken to the fleet (see `KsSharedStore.announce`). */
+  announce(partnerId: number, revocations: readonly KsPendingRevocation[]): Promise<void>;
   /** Stops waiting, unsubscribes, and closes the connections the store opened. */
   close(): Promise<void>;
 }
@@ -40,7 +44,7 @@ interface Waiter {
 
 interface Subscription {
   partnerId: number;
-  listener: (userId: string | null) => void;
+  listener: (userId: string | null, heard?: KsHeardRevocation) => void;
 }
 
 export interface StoreParts {
@@ -60,6 +64,9 @@ export interface StoreParts {
   reconnectAfterMs: number;
   /** Whole milliseconds, as the scripts take it. */
   revocationTtlMs: string;
+  /** How long after (re)subscribing sessions read from Redis are not served (ms). */
+  catchUpMs: number;
+  now: () => number;
   report: (connection: 'commands' | 'subscriber', error: unknown, always?: boolean) => void;
 }
 
@@ -81,6 +88,14 @@ export class Store implements RedisStore {
   readonly #waiters = new Map<string, Set<Waiter>>();
   readonly #stopListening: Array<() => void> = [];
   readonly #report: StoreParts['report'];
+  readonly #catchUpMs: number;
+  readonly #now: () => number;
+  /**
+   * Sessions read from Redis are served from this time on (the store's
+   * clock): once subscribed for `catchUpMs`, this store has heard every
+   * revocation the fleet still announces (those Redis refused).
+   */
+  #servesFrom = Number.POSITIVE_INFINITY;
   #subscribed = false;
   #closed = false;
   #stopSubscribing: ((error: Error) => void) | undefined;
@@ -94,6 +109,8 @@ export class Store implements RedisStore {
     this.#pollIntervalMs = parts.pollIntervalMs;
     this.#ignoreMissedRevocations = parts.ignoreMissedRevocations;
     this.#revocationTtlMs = parts.revocationTtlMs;
+    this.#catchUpMs = parts.catchUpMs;
+    this.#now = parts.now;
     this.#report = parts.report;
     this.#send = new CommandBreaker({
       send: parts.commands.send,
@@ -110,10 +127,13 @@ export class Store implements RedisStore {
     this.#subscriber.onError((error) => this.#report('subscriber', error));
     this.#stopListening.push(
       this.#subscriber.onReady(() => {
+        if (!this.#subscribed || this.#closed) return;
         // node-redis has subscribed again before `ready`: whatever was published while the
-        // subscription was down is lost, so the local tiers may hold revoked sessions.
-        if (this.#subscribed && !this.#ignoreMissedRevocations && !this.#closed)
-          this.#notifyAll(null);
+        // subscription was down is lost — a revocation Redis confirmed (the local tiers may
+        // hold its sessions), or one it refused (Redis may hold them): hear the announcements
+        // again before serving what Redis holds.
+        this.#servesFrom = this.#now() + this.#catchUpMs;
+        if (!this.#ignoreMissedRevocations) this.#notifyAll(null);
       }),
     );
 
@@ -151,6 +171,7 @@ export class Store implements RedisStore {
           () => {
             if (this.#subscribed) return;
             this.#subscribed = true;
+            this.#servesFrom = this.#now() + this.#catchUpMs;
             stop();
             resolve();
           },
@@ -168,6 +189,15 @@ export class Store implements RedisStore {
     return { partner: this.#layout.partner(key.partnerId), hash: this.#layout.hash(key.id) };
   }
 
+  /**
+   * Whether a session read from Redis may be served: subscribed, still, and
+   * for long enough to have heard the revocations Redis refused — those the
+   * fleet keeps announcing every `ANNOUNCE_INTERVAL_MS` until Redis takes them.
+   */
+  #caughtUp(): boolean {
+    return this.#subscriber.isReady() && this.#now() >= this.#servesFrom;
+  }
+
   async get(key: KsStoreKey): Promise<KsSharedRead> {
     const { partner, hash } = this.#keys(key);
     const reply = await runScript(
@@ -180,7 +210,8 @@ export class Store implements RedisStore {
     const fence = `${String(count)}:${String(ms)}`;
     if (!FENCE.test(fence))
       throw new KsError('ERR_KS_RESPONSE', 'Redis answered a read with an unexpected reply');
-    return { session: decodeSession(raw), fence };
+    // Not caught up: the fence is good (a write is still checked), the session is not served.
+    return { session: this.#caughtUp() ? decodeSession(raw) : undefined, fence };
   }
 
   async set(key: KsStoreKey, session: KsSession, ttlMs: number, fence: string): Promise<boolean> {
@@ -245,6 +276,8 @@ export class Store implements RedisStore {
     timeoutMs: number,
     signal: AbortSignal,
   ): Promise<KsSession | undefined> {
+    // Not caught up: another instance's mint could not be told from a revoked KS; mint instead.
+    if (!this.#caughtUp()) return undefined;
     const { partner, hash } = this.#keys(key);
     const deadline = performance.now() + timeoutMs;
     const waiter: Waiter = { notified: false, resume: undefined };
@@ -310,9 +343,18 @@ export class Store implements RedisStore {
    * replicas, so a failover cannot undo it. Any failure rejects: the issuer
    * keeps the revocation pending and tries again.
    */
-  async revoke(partnerId: number, userId: string | null): Promise<readonly KsSession[]> {
+  async revoke(
+    partnerId: number,
+    userId: string | null,
+    at?: number,
+  ): Promise<readonly KsSession[]> {
     const partner = this.#layout.partner(partnerId);
-    const message = JSON.stringify({ from: this.#instance, partnerId, userId });
+    const message = JSON.stringify({
+      from: this.#instance,
+      partnerId,
+      userId,
+      ...(Number.isFinite(at) ? { at } : {}),
+    });
     const ttlMs = this.#revocationTtlMs;
     const channel = this.#layout.revokeChannel;
     let deleted: KsSession[] = [];
@@ -366,7 +408,34 @@ export class Store implements RedisStore {
     });
   }
 
-  onRevoke(partnerId: number, listener: (userId: string | null) => void): () => void {
+  /**
+   * Announces revocations Redis refused or did not answer: PUBLISH only —
+   * not a write, so Redis takes it out of memory (`noeviction`), on a
+   * read-only replica, and under an ACL that forbids the scripts but allows
+   * the channel. One message per revocation, in layout 2 only (0.1 instances
+   * hear a revocation once Redis takes it).
+   */
+  async announce(partnerId: number, revocations: readonly KsPendingRevocation[]): Promise<void> {
+    const { revocations: key } = this.#layout.partner(partnerId);
+    const channel = this.#layout.revokeChannel;
+    await Promise.all(
+      revocations.map(({ userId, at }) =>
+        this.#send.sendCommand(
+          [
+            'PUBLISH',
+            channel,
+            JSON.stringify({ from: this.#instance, partnerId, userId, at, pending: true }),
+          ],
+          key,
+        ),
+      ),
+    );
+  }
+
+  onRevoke(
+    partnerId: number,
+    listener: (userId: string | null, heard?: KsHeardRevocation) => void,
+  ): () => void {
     const subscription: Subscription = { partnerId, listener };
     this.#subscriptions.add(subscription);
     return () => {
@@ -374,11 +443,11 @@ export class Store implements RedisStore {
     };
   }
 
-  #notify(partnerId: number | undefined, userId: string | null): void {
+  #notify(partnerId: number | undefined, userId: string | null, heard?: KsHeardRevocation): void {
     for (const subscription of [...this.#subscriptions]) {
       if (partnerId !== undefined && subscription.partnerId !== partnerId) continue;
       try {
-        subscription.listener(userId);
+        subscription.listener(userId, heard);
       } catch {
         // One failing listener must not keep the others from hearing it.
       }
@@ -407,12 +476,17 @@ export class Store implements RedisStore {
       return;
     }
     if (typeof parsed !== 'object' || parsed === null) return;
-    const { from, partnerId, userId } = parsed as Record<string, unknown>;
+    const { from, partnerId, userId, at, pending } = parsed as Record<string, unknown>;
     if (typeof from !== 'string' || !Number.isSafeInteger(partnerId)) return;
     if (!(typeof userId === 'string' || userId === null)) return;
     // A store's own revocations are applied by its issuer directly; tell only the others.
     if (from === this.#instance) return;
-    this.#notify(partnerId as number, userId);
+    // Without a time (an instance on the previous version): a revocation, as ever.
+    const heard =
+      typeof at === 'number' && Number.isFinite(at)
+        ? { at, confirmed: pending !== true, from }
+        : undefined;
+    this.#notify(partnerId as number, userId, heard);
   }
 
   /**

@@ -4,7 +4,15 @@ export { createMemoryStoreHub } from './memory-store.js';
 export type { KsMinter, MintRequest } from './minter.js';
 export type { KsIssuerOptions } from './options.js';
 export { type Freshness, type FreshnessPolicy, freshness, renewAt } from './policy.js';
-export type { KsLockRelease, KsSharedRead, KsSharedStore, KsStoreKey } from './store.js';
+export { ANNOUNCE_INTERVAL_MS } from './revocations.js';
+export type {
+  KsHeardRevocation,
+  KsLockRelease,
+  KsPendingRevocation,
+  KsSharedRead,
+  KsSharedStore,
+  KsStoreKey,
+} from './store.js';
 export type {
   KsEvictReason,
   KsIssuerEvent,

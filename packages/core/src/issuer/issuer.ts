@@ -26,7 +26,7 @@ import type { KsMinter, MintRequest } from './minter.js';
 import { issuerSettings, type KsIssuerOptions, storeSettings } from './options.js';
 import { type FreshnessPolicy, freshness } from './policy.js';
 import { RejectedReports } from './rejected.js';
-import { PendingRevocations } from './revocations.js';
+import { HeardRevocations, PendingRevocations } from './revocations.js';
 import { type SharedSessionCheck, sharedSessionMismatch } from './session-match.js';
 import { FAILED, SharedMint } from './shared-mint.js';
 import type {
@@ -102,6 +102,9 @@ export interface KsIssuer {
    * (`session.end`) — with a shared store, every session the store held for
    * the user, whichever instance minted it, each once; one that could not be
    * ended is reported as an `end-error` event and never makes `revoke` reject.
+   * Without `endSession` (neither `true` nor `false`), the sessions are ended
+   * only when the store did not confirm (`reach: 'instance'`): the revocation
+   * then rests on this process until the store takes it.
    */
   revoke(userId: string, options?: { endSession?: boolean }): Promise<KsRevokeResult>;
   /**
@@ -170,6 +173,8 @@ class Issuer implements KsIssuer {
   readonly #unsubscribe: (() => void) | undefined;
   /** Revocations the shared store has not confirmed: their tombstones and retries. */
   readonly #revocations: PendingRevocations | undefined;
+  /** Revocations other instances announced that the store has not confirmed: their tombstones. */
+  readonly #heard: HeardRevocations | undefined;
   /** Callers waiting for a KS: `close()` answers each of them at once. */
   readonly #waiting = new Set<() => void>();
   #closed = false;
@@ -250,22 +255,36 @@ class Issuer implements KsIssuer {
         policy: this.#policy,
         ...timing,
         check: this.#sharedCheck,
-        refuses: (session, userId) => this.#revocations?.refuses(session, userId) === true,
+        refuses: (session, userId) =>
+          this.#revocations?.refuses(session, userId) === true ||
+          this.#heard?.refuses(session, userId) === true,
         emit: (event) => this.#emit(event),
         listening: this.#onEvent !== undefined,
       });
       this.#shared = shared;
-      // Another instance revoked: drop our copies too.
-      this.#unsubscribe = store.onRevoke(this.partnerId, (userId) => {
+      // The longest KS this issuer reads from the store: a tombstone older than it refuses nothing.
+      const heard = new HeardRevocations(this.#now, settings.expiresInSeconds * 1000);
+      this.#heard = heard;
+      // Another instance revoked (or announced a revocation the store refused): drop our copies
+      // too, and refuse the store's older ones until it confirms.
+      this.#unsubscribe = store.onRevoke(this.partnerId, (userId, told) => {
+        if (told !== undefined && !heard.hear(userId, told)) return;
         if (userId === null) this.#clearLocal();
         else this.#revokeLocal(userId);
       });
       this.#revocations = new PendingRevocations({
         now: this.#now,
         random: this.#random,
-        send: async (userId) => {
-          const deleted = await shared.call('revoke', () => store.revoke(this.partnerId, userId));
+        send: async (userId, at) => {
+          const deleted = await shared.call('revoke', () =>
+            store.revoke(this.partnerId, userId, at),
+          );
           return deleted === FAILED ? undefined : deleted;
+        },
+        announce: async (pending) => {
+          const announce = store.announce;
+          if (typeof announce !== 'function') return;
+          await shared.call('announce', () => announce.call(store, this.partnerId, pending));
         },
         onPending: (userId, attempts, retryAt) =>
           this.#emit(() => ({
@@ -712,7 +731,9 @@ class Issuer implements KsIssuer {
     let toEnd = endSession ? dropped : [];
     if (this.#revocations !== undefined) {
       const known = dropped.map(({ session }) => session.ks);
-      const outcome = await this.#revocations.submit(userId, endSession, known);
+      // Not asked either way: ended at Kaltura if the store does not confirm (it rests on us).
+      const endIfUnconfirmed = options.endSession === undefined;
+      const outcome = await this.#revocations.submit(userId, endSession, known, endIfUnconfirmed);
       reach = outcome.reach;
       // Counted and ended once each, whether this instance or the store (or both) held it.
       const seen = new Set(known);

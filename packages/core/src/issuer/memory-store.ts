@@ -1,8 +1,15 @@
 import { KsError } from '../errors.js';
-import type { KsLockRelease, KsSharedRead, KsSharedStore, KsStoreKey } from './store.js';
+import type {
+  KsHeardRevocation,
+  KsLockRelease,
+  KsSharedRead,
+  KsSharedStore,
+  KsStoreKey,
+} from './store.js';
 import type { KsSession } from './types.js';
 
-type Operation = 'get' | 'set' | 'lock' | 'waitFor' | 'revoke';
+type Operation = 'get' | 'set' | 'lock' | 'waitFor' | 'revoke' | 'announce';
+type Listener = (userId: string | null, heard?: KsHeardRevocation) => void;
 
 interface Entry {
   session: KsSession;
@@ -28,7 +35,8 @@ interface Revocations {
 export function createMemoryStoreHub(now: () => number = Date.now) {
   const sessions = new Map<string, Entry>();
   const locks = new Map<string, { token: symbol; expiresAt: number }>();
-  const listeners = new Set<{ partnerId: number; listener: (userId: string | null) => void }>();
+  const listeners = new Set<{ partnerId: number; listener: Listener }>();
+  let stores = 0;
   /** Called with a session when one is written, with `undefined` when the key's lock goes. */
   const waiters = new Map<string, Set<(session: KsSession | undefined) => void>>();
   const partners = new Map<number, Revocations>();
@@ -68,7 +76,13 @@ export function createMemoryStoreHub(now: () => number = Date.now) {
   }
 
   function store(): KsSharedStore {
-    const own = new Set<(userId: string | null) => void>();
+    const own = new Set<Listener>();
+    const from = `memory-${++stores}`;
+    /** Tells the other stores' issuers, never this one's (its issuer applies its own revocations). */
+    const tell = (partnerId: number, userId: string | null, heard: KsHeardRevocation) => {
+      for (const { partnerId: partner, listener } of [...listeners])
+        if (partner === partnerId && !own.has(listener)) listener(userId, heard);
+    };
     return {
       async get(key: KsStoreKey): Promise<KsSharedRead> {
         check('get');
@@ -140,7 +154,7 @@ export function createMemoryStoreHub(now: () => number = Date.now) {
           waiter(undefined);
         });
       },
-      async revoke(partnerId, userId) {
+      async revoke(partnerId, userId, at = now()) {
         check('revoke');
         const records = revocations(partnerId);
         records.count++;
@@ -158,9 +172,13 @@ export function createMemoryStoreHub(now: () => number = Date.now) {
           sessions.delete(id);
           if (userId !== null && now() < entry.expiresAt) deleted.push(entry.session);
         }
-        for (const { partnerId: partner, listener } of listeners)
-          if (partner === partnerId && !own.has(listener)) listener(userId);
+        tell(partnerId, userId, { at, confirmed: true, from });
         return deleted;
+      },
+      async announce(partnerId, pending) {
+        check('announce');
+        for (const { userId, at } of pending)
+          tell(partnerId, userId, { at, confirmed: false, from });
       },
       onRevoke(partnerId, listener) {
         const subscription = { partnerId, listener };
@@ -179,12 +197,13 @@ export function createMemoryStoreHub(now: () => number = Date.now) {
     store,
     /**
      * Makes every store of this hub fail (as if Redis went down), or recover;
-     * with `only`, just those operations (`['revoke']`: writes refused while
-     * reads work, as an out-of-memory Redis or a read-only replica does).
+     * with `only`, just those operations (`['set', 'revoke']`: writes refused
+     * while reads and broadcasts work, as an out-of-memory Redis or a
+     * read-only replica does).
      */
     setFailing(
       value: boolean,
-      only: readonly Operation[] = ['get', 'set', 'lock', 'waitFor', 'revoke'],
+      only: readonly Operation[] = ['get', 'set', 'lock', 'waitFor', 'revoke', 'announce'],
     ) {
       failing = new Set(value ? only : []);
     },

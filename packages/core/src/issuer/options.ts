@@ -206,6 +206,8 @@ export function storeSettings(options: KsIssuerOptions, mintTimeoutMs: number): 
       if (typeof store[method] !== 'function')
         throw invalidOption(`store must implement ${method}()`);
     }
+    if (store.announce !== undefined && typeof store.announce !== 'function')
+      throw invalidOption('store.announce must be a function when given');
   }
   return { store, storeTimeoutMs, lockTtlMs, lockWaitMs };
 }

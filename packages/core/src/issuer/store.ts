@@ -21,6 +21,31 @@ export interface KsStoreKey {
   readonly id: string;
 }
 
+/**
+ * A revocation as another instance tells it: when it was made, and whether
+ * the store holds it yet.
+ */
+export interface KsHeardRevocation {
+  /** When it was made, in epoch ms on the revoking instance's clock. */
+  readonly at: number;
+  /**
+   * `true`: the store holds it (everything of the user issued before `at` is
+   * gone from it). `false`: announced only — the store refused it or did not
+   * answer, so it may still hold the user's revoked sessions.
+   */
+  readonly confirmed: boolean;
+  /** Who revoked (opaque, one per store instance): a confirmation settles only its own announcements. */
+  readonly from: string;
+}
+
+/** A revocation the store has not confirmed, as `announce` sends it. */
+export interface KsPendingRevocation {
+  /** `null`: everything of the partner. */
+  readonly userId: string | null;
+  /** When it was made, in epoch ms on this instance's clock. */
+  readonly at: number;
+}
+
 /** What `KsSharedStore.get` read. */
 export interface KsSharedRead {
   /** The session cached under the key, if any (input to check, not trusted memory). */
@@ -85,14 +110,30 @@ export interface KsSharedStore {
    * one) — with the sessions of the user it deleted (none need be listed for
    * `null`), so the issuer can end them at Kaltura. Rejects when it cannot
    * confirm: the issuer then keeps a tombstone and tries again until it does.
-   * Revoking twice is harmless.
+   * Revoking twice is harmless. `at` (epoch ms, the issuer's clock) is when
+   * the revocation was made, told to the other instances with it.
    */
-  revoke(partnerId: number, userId: string | null): Promise<readonly KsSession[]>;
+  revoke(partnerId: number, userId: string | null, at?: number): Promise<readonly KsSession[]>;
+  /**
+   * Tells every other instance of revocations the store has not confirmed
+   * (it refused or did not answer them), without writing anything: a store
+   * that can still broadcast while it refuses writes (Redis PUBLISH under
+   * `noeviction` out of memory, on a read-only replica) lets the fleet refuse
+   * the revoked sessions meanwhile. The issuer announces each pending
+   * revocation when the store refuses it and every `ANNOUNCE_INTERVAL_MS`
+   * until it confirms. Optional: a store that cannot fail a revocation (one
+   * process) has nothing to announce.
+   */
+  announce?(partnerId: number, revocations: readonly KsPendingRevocation[]): Promise<void>;
   /**
    * Subscribes to revocations of `partnerId` made by any other instance
-   * (`null`: everything, also when the store may have missed some). Returns
-   * an unsubscribe.
+   * (`null`: everything, also when the store may have missed some), with when
+   * and by whom when the store can tell (`heard`): an announced, unconfirmed
+   * one is refused until its confirmation. Returns an unsubscribe.
    */
-  onRevoke(partnerId: number, listener: (userId: string | null) => void): () => void;
+  onRevoke(
+    partnerId: number,
+    listener: (userId: string | null, heard?: KsHeardRevocation) => void,
+  ): () => void;
   close?(): Promise<void>;
 }

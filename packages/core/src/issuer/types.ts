@@ -59,7 +59,8 @@ export interface KsRevokeResult {
    * now, and retries until the store confirms (`revoke-confirmed`); other
    * instances may go on serving the user's KS from their memory until then.
    * If that must not happen, end the sessions at Kaltura (`endSession`): those
-   * other instances minted are ended once the store confirms.
+   * other instances minted are ended once the store confirms. Without an
+   * `endSession` either way, this is done when the store does not confirm.
    */
   reach: KsRevokeReach;
 }

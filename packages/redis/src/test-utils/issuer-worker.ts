@@ -114,10 +114,10 @@ export async function runIssuerWorker(setup: IssuerWorkerSetup): Promise<void> {
     });
     cluster.on('error', () => {});
     await cluster.connect();
-    store = createRedisStore({ ...options, client: cluster });
+    store = createRedisStore({ revocationCatchUpMs: 0, ...options, client: cluster });
     closeCluster = () => cluster.close();
   } else if (setup.redis !== undefined) {
-    store = createRedisStore(setup.redis);
+    store = createRedisStore({ revocationCatchUpMs: 0, ...setup.redis });
   }
   const issuer = setup.createIssuer({
     store,

@@ -6,6 +6,7 @@
  */
 import { createKs, KsError } from '@kaltura-ks/core';
 import {
+  ANNOUNCE_INTERVAL_MS,
   createKsIssuer,
   createMemoryStoreHub,
   type KsIssuer,
@@ -202,7 +203,9 @@ describe('a revocation the store does not confirm', () => {
     const revoked = await a.getKs({ userId: 'alice' });
     // The store keeps answering reads but refuses the revocation (out of memory, a replica).
     f.space.hub.setFailing(true, ['revoke']);
-    expect(await a.revoke('alice')).toEqual({ revoked: 1, ended: 0, reach: 'instance' });
+    // Not asked either way, the KS is ended at Kaltura: the revocation rests on this instance.
+    expect(await a.revoke('alice')).toEqual({ revoked: 1, ended: 1, reach: 'instance' });
+    expect(f.ended).toEqual([revoked.ks]);
     expect(f.events[0]).toContainEqual(
       expect.objectContaining({ type: 'revoke-pending', userId: 'alice', attempts: 1 }),
     );
@@ -226,6 +229,57 @@ describe('a revocation the store does not confirm', () => {
       const session = await issuer.getKs({ userId: 'alice' });
       expect(session.ks).not.toBe(revoked.ks);
     }
+  });
+
+  it('without endSession, ends at Kaltura only what the store did not confirm — every session, once it does; endSession: false never', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const f = await fleet(3);
+    const [a, b, c] = f.issuers as [KsIssuer, KsIssuer, KsIssuer];
+    // Confirmed at once: nothing is ended.
+    await b.getKs({ userId: 'bob' });
+    expect(await a.revoke('bob')).toEqual({ revoked: 1, ended: 0, reach: 'fleet' });
+    // Refused: what A knows is ended now, what B minted once the store confirms.
+    const mine = await a.getKs({ userId: 'alice' });
+    const theirs = await b.getKs({ userId: 'alice', privileges: 'sview:*' });
+    f.space.hub.setFailing(true, ['revoke']);
+    expect(await a.revoke('alice')).toEqual({ revoked: 1, ended: 1, reach: 'instance' });
+    expect(f.ended).toEqual([mine.ks]);
+    // endSession: false is kept to, refused or not.
+    const carol = await c.getKs({ userId: 'carol' });
+    expect(await c.revoke('carol', { endSession: false })).toEqual({
+      revoked: 1,
+      ended: 0,
+      reach: 'instance',
+    });
+    f.space.hub.setFailing(false);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(f.ended.sort()).toEqual([mine.ks, theirs.ks].sort());
+    expect(f.ended).not.toContain(carol.ks);
+  });
+
+  it('is announced: another instance drops the KS at once and refuses the store copy until the confirmation; a repeat keeps what it minted since', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    const f = await fleet(2);
+    const [a, b] = f.issuers as [KsIssuer, KsIssuer];
+    const revoked = await a.getKs({ userId: 'alice' });
+    expect((await b.getKs({ userId: 'alice' })).ks).toBe(revoked.ks);
+    // Writes refused, reads and broadcasts go through (a Redis out of memory, a replica).
+    f.space.hub.setFailing(true, ['set', 'revoke']);
+    expect(await a.revoke('alice')).toMatchObject({ reach: 'instance' });
+    expect(b.peek({ userId: 'alice' })).toBeUndefined();
+    f.advance(1_000);
+    // The store still holds alice's KS: B refuses it and mints its own.
+    const minted = await b.getKs({ userId: 'alice' });
+    expect(minted.ks).not.toBe(revoked.ks);
+    await vi.advanceTimersByTimeAsync(3 * ANNOUNCE_INTERVAL_MS);
+    expect(b.peek({ userId: 'alice' })?.ks).toBe(minted.ks);
+    f.space.hub.setFailing(false);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(f.events[0]).toContainEqual(
+      expect.objectContaining({ type: 'revoke-confirmed', userId: 'alice' }),
+    );
+    for (const issuer of [a, b])
+      expect((await issuer.getKs({ userId: 'alice' })).ks).not.toBe(revoked.ks);
   });
 
   it('a tombstone refuses only what was issued before the revocation, and only for that user', async () => {

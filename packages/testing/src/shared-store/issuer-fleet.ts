@@ -165,7 +165,9 @@ export function delegate(store: KsSharedStore, overrides: Partial<KsSharedStore>
     set: (key, session, ttlMs, fence) => store.set(key, session, ttlMs, fence),
     lock: (key, ttlMs) => store.lock(key, ttlMs),
     waitFor: (key, accept, timeoutMs, signal) => store.waitFor(key, accept, timeoutMs, signal),
-    revoke: (partnerId, userId) => store.revoke(partnerId, userId),
+    revoke: (partnerId, userId, at) => store.revoke(partnerId, userId, at),
+    announce: (partnerId, revocations) =>
+      store.announce?.(partnerId, revocations) ?? Promise.resolve(),
     onRevoke: (partnerId, listener) => store.onRevoke(partnerId, listener),
     ...overrides,
   };
@@ -179,9 +181,9 @@ export function lateBroadcasts() {
     wrap: (store: KsSharedStore) =>
       delegate(store, {
         onRevoke: (partnerId, listener) =>
-          store.onRevoke(partnerId, (userId) => {
-            if (holding) held.push(() => listener(userId));
-            else listener(userId);
+          store.onRevoke(partnerId, (userId, heard) => {
+            if (holding) held.push(() => listener(userId, heard));
+            else listener(userId, heard);
           }),
       }),
     deliver: () => {

@@ -33,7 +33,9 @@ describeStoreContract('the in-memory reference', async () => {
 
 describeStoreContract('Redis', async () => {
   const keyPrefix = `contract-${++prefixes}:`;
-  const [a, b, c] = [0, 1, 2].map(() => createRedisStore({ url: server.url, keyPrefix }));
+  const [a, b, c] = [0, 1, 2].map(() =>
+    createRedisStore({ revocationCatchUpMs: 0, url: server.url, keyPrefix }),
+  );
   await Promise.all([a!.ready, b!.ready, c!.ready]);
   return {
     stores: [a!, b!, c!],

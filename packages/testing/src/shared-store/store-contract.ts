@@ -1,4 +1,9 @@
-import type { KsSession, KsSharedStore, KsStoreKey } from '@kaltura-ks/core/issuer';
+import type {
+  KsHeardRevocation,
+  KsSession,
+  KsSharedStore,
+  KsStoreKey,
+} from '@kaltura-ks/core/issuer';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 /** Several stores of one fleet (sharing one Redis, or one memory hub). */
@@ -190,6 +195,35 @@ export function describeStoreContract(
       // b does not hear its own revocation: once it has heard a later one, it has seen both.
       await c.revoke(1, 'carol');
       await vi.waitFor(() => expect(heard.b).toEqual(['carol']), poll);
+    });
+
+    it('tells the other stores when and by whom a revocation was made; announce (where a store has it) tells of one it did not take, and deletes nothing', async () => {
+      const heard: Array<[string | null, KsHeardRevocation | undefined]> = [];
+      b.onRevoke(1, (u, told) => heard.push([u, told]));
+      await put(a, storeKey('alice'), testSession('alice', 'ks-a'), 60_000);
+      const announced = a.announce !== undefined;
+      await a.announce?.(1, [
+        { userId: 'alice', at: T0 + 1 },
+        { userId: null, at: T0 + 2 },
+      ]);
+      // Announced, not revoked: the session is still there, and writes still land.
+      expect((await read(c, storeKey('alice')))?.ks).toBe('ks-a');
+      expect(await put(c, storeKey('bob'), testSession('bob', 'ks-b'), 60_000)).toBe(true);
+      await a.revoke(1, 'alice', T0 + 3);
+      await vi.waitFor(() => expect(heard).toHaveLength(announced ? 3 : 1), poll);
+      const from = heard[0]?.[1]?.from;
+      expect(from).toEqual(expect.any(String));
+      // In their order of making: on a Redis Cluster, broadcasts may cross on their way.
+      heard.sort(([, x], [, y]) => (x?.at ?? 0) - (y?.at ?? 0));
+      expect(heard).toEqual([
+        ...(announced
+          ? [
+              ['alice', { at: T0 + 1, confirmed: false, from }],
+              [null, { at: T0 + 2, confirmed: false, from }],
+            ]
+          : []),
+        ['alice', { at: T0 + 3, confirmed: true, from }],
+      ]);
     });
 
     it('revoke(null) deletes everything and tells the other stores', async () => {

@@ -11,6 +11,7 @@ import { serve } from '@hono/node-server';
 import type { KsMinter, KsSession } from '@kaltura-ks/core/issuer';
 import { kalturaKs as expressKs } from '@kaltura-ks/express';
 import { kalturaKs as fastifyKs } from '@kaltura-ks/fastify';
+import { createKsHandler } from '@kaltura-ks/fetch';
 import { kalturaKs as honoKs } from '@kaltura-ks/hono';
 import { kalturaKs as koaKs } from '@kaltura-ks/koa';
 import { createRedisStore } from '@kaltura-ks/redis';
@@ -40,7 +41,7 @@ const options = {
   mintTimeoutMs: 600_000,
 };
 
-/** The documented sequence for a Node server (Express, Koa, Hono on @hono/node-server). */
+/** The documented sequence for a Node server (Express, Koa, Hono and the fetch handler on @hono/node-server). */
 function nodeShutdown(server: Server, closeEngine: () => Promise<void>): () => Promise<void> {
   return async () => {
     server.close(); // 1. no new connections
@@ -71,6 +72,14 @@ if (framework === 'express') {
   const kaltura = honoKs({ ...options, getUser: (c) => ({ id: String(c.req.header('x-user')) }) });
   app.use(kaltura);
   server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
+  shutdown = nodeShutdown(server, () => kaltura.engine.close());
+} else if (framework === 'fetch') {
+  // The fetch handler on a Node server that speaks the Fetch API (@hono/node-server's serve).
+  const kaltura = createKsHandler({
+    ...options,
+    getUser: (request) => ({ id: String(request.headers.get('x-user')) }),
+  });
+  server = serve({ fetch: kaltura, port: 0, hostname: '127.0.0.1' }) as Server;
   shutdown = nodeShutdown(server, () => kaltura.engine.close());
 } else {
   const app = Fastify();
