@@ -65,9 +65,13 @@ export const GROUPS = {
     tests: [
       `${core}/ks/create.test.ts`,
       `${core}/ks/create.sequence.test.ts`,
+      `${core}/ks/create.grown-scratch.test.ts`,
+      `${core}/ks/sign-ks.test.ts`,
       `${core}/ks/fields.test.ts`,
       `${core}/ks/crypto.test.ts`,
+      `${core}/ks/crypto.pool.test.ts`,
       `${core}/ks/php.test.ts`,
+      `${core}/ks/php.parse-str.test.ts`,
       // crypto.ts's comparisons of hashes and signatures are verifyKs's.
       `${core}/ks/verify.test.ts`,
     ],
