@@ -117,6 +117,7 @@ export const GROUPS = {
       `${core}/http/jwt-user.test.ts`,
       `${core}/http/jwt-user.token-sources.test.ts`,
       `${core}/http/jwt-user.cache.test.ts`,
+      `${core}/http/verified-tokens.test.ts`,
       `${core}/http/privilege-precedence.test.ts`,
       `${core}/http/report-rejected.test.ts`,
       'packages/testing/src/reliability/route-hardening.test.ts',
