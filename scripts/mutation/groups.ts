@@ -114,6 +114,7 @@ export const GROUPS = {
     tests: [
       `${core}/http/engine.test.ts`,
       `${core}/http/engine.route-refusals.test.ts`,
+      `${core}/http/engine.warnings.test.ts`,
       `${core}/http/jwt-user.test.ts`,
       `${core}/http/jwt-user.token-sources.test.ts`,
       `${core}/http/jwt-user.cache.test.ts`,
