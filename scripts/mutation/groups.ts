@@ -65,9 +65,13 @@ export const GROUPS = {
     tests: [
       `${core}/ks/create.test.ts`,
       `${core}/ks/create.sequence.test.ts`,
+      `${core}/ks/create.grown-scratch.test.ts`,
+      `${core}/ks/sign-ks.test.ts`,
       `${core}/ks/fields.test.ts`,
       `${core}/ks/crypto.test.ts`,
+      `${core}/ks/crypto.pool.test.ts`,
       `${core}/ks/php.test.ts`,
+      `${core}/ks/php.parse-str.test.ts`,
       // crypto.ts's comparisons of hashes and signatures are verifyKs's.
       `${core}/ks/verify.test.ts`,
     ],
@@ -110,9 +114,11 @@ export const GROUPS = {
     tests: [
       `${core}/http/engine.test.ts`,
       `${core}/http/engine.route-refusals.test.ts`,
+      `${core}/http/engine.warnings.test.ts`,
       `${core}/http/jwt-user.test.ts`,
       `${core}/http/jwt-user.token-sources.test.ts`,
       `${core}/http/jwt-user.cache.test.ts`,
+      `${core}/http/verified-tokens.test.ts`,
       `${core}/http/privilege-precedence.test.ts`,
       `${core}/http/report-rejected.test.ts`,
       'packages/testing/src/reliability/route-hardening.test.ts',
