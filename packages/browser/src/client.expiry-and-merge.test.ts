@@ -175,16 +175,13 @@ describe('when a KS stops being handed out, and when it has expired', () => {
   });
 
   it('checks the wall clock at least every checkIntervalMs', async () => {
-    const clock = new FakeClock();
-    const fetch = fakeFetch(clock, () => ({ body: session(clock) }));
-    const ks = createKsClient({
+    const {
+      client: ks,
       fetch,
-      now: clock.now,
-      monotonic: clock.monotonic,
-      timers: clock.provider,
-      random: () => 0,
-      crossTab: false,
+      clock,
+    } = setupClient({
       checkIntervalMs: 1_000,
+      handler: (_call, clock) => ({ body: session(clock) }),
     });
     const first = ks.getKs();
     await clock.advance(0);

@@ -3,14 +3,7 @@ import { createKsClient, type KsClientOptions, type KsEvent } from './client.js'
 import { KsClientError } from './errors.js';
 // One client on the fakes, the set-up client.expiry-and-merge.test.ts shares.
 import { setupClient as setup } from './test-utils/client.js';
-import {
-  delay,
-  FakeClock,
-  type FakeReply,
-  fakeFetch,
-  fakeServer,
-  installBrowser,
-} from './test-utils/fakes.js';
+import { delay, type FakeReply, fakeServer, installBrowser } from './test-utils/fakes.js';
 
 const HOUR = 3_600_000;
 
@@ -111,22 +104,16 @@ describe('renewal schedule', () => {
 
   it('measures expiry on the server clock, from serverTime and the round trip', async () => {
     // The server's clock runs 10 minutes ahead; the answer takes 2 s to come back.
-    const clock = new FakeClock();
-    const server = fakeServer(clock, { lifetimeMs: HOUR, skewMs: 600_000 });
-    const fetch = fakeFetch(clock, async (call) => {
-      await delay(clock, 1_000); // the server stamps serverTime half way
-      const reply = server.handle(call);
-      await delay(clock, 1_000);
-      return reply;
-    });
-    const client = createKsClient({
-      fetch,
-      now: clock.now,
-      monotonic: clock.monotonic,
-      timers: clock.provider,
-      random: () => 0,
-      crossTab: false,
+    const { client, fetch, clock } = setup({
+      lifetimeMs: HOUR,
+      skewMs: 600_000,
       refreshAtFraction: 0.5,
+      handler: async (call, clock, server) => {
+        await delay(clock, 1_000); // the server stamps serverTime half way
+        const reply = server.handle(call);
+        await delay(clock, 1_000);
+        return reply;
+      },
     });
     const sent = clock.now();
     const ks = client.getKs();
@@ -143,23 +130,19 @@ describe('renewal schedule', () => {
     client.stop();
 
     // A client whose renewals all fail sees the KS expire at the server-clock expiry.
-    const clock2 = new FakeClock(sent);
     let first = true;
-    const server2 = fakeServer(clock2, { lifetimeMs: HOUR, skewMs: 600_000 });
-    const client2 = createKsClient({
-      fetch: fakeFetch(clock2, async (call) => {
+    const { client: client2, clock: clock2 } = setup({
+      startAt: sent,
+      lifetimeMs: HOUR,
+      skewMs: 600_000,
+      handler: async (call, clock2, server2) => {
         if (!first) return { status: 503 };
         first = false;
         await delay(clock2, 1_000);
         const reply = server2.handle(call);
         await delay(clock2, 1_000);
         return reply;
-      }),
-      now: clock2.now,
-      monotonic: clock2.monotonic,
-      timers: clock2.provider,
-      random: () => 0,
-      crossTab: false,
+      },
     });
     const ks2 = client2.getKs();
     await clock2.advance(2_000);
@@ -182,24 +165,15 @@ describe('renewal schedule', () => {
   });
 
   it('does not loop when the server answers with the same KS: asks renew=1 next', async () => {
-    const clock = new FakeClock();
     // The server keeps its KS until it has 5 minutes left, like the real route.
-    const server = fakeServer(clock, { lifetimeMs: HOUR });
-    const fetch = fakeFetch(clock, (call) => {
-      if (!call.url.includes('renew=1') && server.current)
-        return { body: { ...server.current, serverTime: clock.now() } };
-      return server.handle(call);
+    const { client, fetch, clock, events } = setup({
+      lifetimeMs: HOUR,
+      handler: (call, clock, server) => {
+        if (!call.url.includes('renew=1') && server.current)
+          return { body: { ...server.current, serverTime: clock.now() } };
+        return server.handle(call);
+      },
     });
-    const client = createKsClient({
-      fetch,
-      now: clock.now,
-      monotonic: clock.monotonic,
-      timers: clock.provider,
-      random: () => 0,
-      crossTab: false,
-    });
-    const events: KsEvent[] = [];
-    client.subscribe((e) => events.push(e));
     await client.getKs();
     await clock.advance(0.8 * HOUR); // proactive renewal: same KS comes back
     expect(fetch.calls.map((c) => c.url)).toEqual(['/kaltura/ks', '/kaltura/ks']);

@@ -11,15 +11,23 @@ export interface ClientSetupOptions extends KsClientOptions {
   lifetimeMs?: number;
   /** The fake server's clock minus the page's. */
   skewMs?: number;
-  /** Answers the route instead of the fake server. */
-  handler?: (call: FetchCall, clock: FakeClock) => FakeReply | Promise<FakeReply>;
+  /** Answers the route instead of the fake server (which it may still call). */
+  handler?: (
+    call: FetchCall,
+    clock: FakeClock,
+    server: ReturnType<typeof fakeServer>,
+  ) => FakeReply | Promise<FakeReply>;
+  /** The fake clock's first reading (epoch ms). */
+  startAt?: number;
 }
 
 export function setupClient(options: ClientSetupOptions = {}) {
-  const { lifetimeMs, skewMs, handler, ...rest } = options;
-  const clock = new FakeClock();
+  const { lifetimeMs, skewMs, handler, startAt, ...rest } = options;
+  const clock = new FakeClock(startAt);
   const server = fakeServer(clock, { lifetimeMs, skewMs });
-  const fetch = fakeFetch(clock, (call) => (handler ? handler(call, clock) : server.handle(call)));
+  const fetch = fakeFetch(clock, (call) =>
+    handler ? handler(call, clock, server) : server.handle(call),
+  );
   const client = createKsClient({
     fetch,
     now: clock.now,
