@@ -62,6 +62,22 @@ function expectEachOwnBytes(steps: V1[]): void {
   }
 }
 
+// First in this file (vitest gives it a module graph of its own, and runs its tests in order):
+// the scratch space is still its first kilobyte.
+describe('createKs KS v1 with the fields after rand of the KS before, in scratch space that had to grow', () => {
+  it('writes them again', () => {
+    // The first KS just fits the first kilobyte. The second has a secret two bytes longer,
+    // which moves the info two bytes on, and a partner id one digit shorter, written twice,
+    // which moves the fields after rand back to where they were: the same fields, in the same
+    // place, but in the new, larger scratch space.
+    const additionalData = 'é'.repeat(277);
+    expectEachOwnBytes([
+      { secret: 'k'.repeat(41), partnerId: 1000, userId: '', privileges: '', additionalData },
+      { secret: 'k'.repeat(43), partnerId: 100, userId: '', privileges: '', additionalData },
+    ]);
+  });
+});
+
 describe('createKs KS v1 for the same user as the KS before', () => {
   it('with a rand of another number of digits each time, has its own bytes', () => {
     expectEachOwnBytes([
