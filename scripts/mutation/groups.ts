@@ -66,6 +66,7 @@ export const GROUPS = {
       `${core}/ks/create.test.ts`,
       `${core}/ks/create.sequence.test.ts`,
       `${core}/ks/create.grown-scratch.test.ts`,
+      `${core}/ks/create.v1-reuse.test.ts`,
       `${core}/ks/sign-ks.test.ts`,
       `${core}/ks/fields.test.ts`,
       `${core}/ks/crypto.test.ts`,

@@ -61,6 +61,15 @@ function optionalInteger(value: unknown, name: string): number | undefined {
   return value === undefined || value === null ? undefined : checkPartnerId(value, name);
 }
 
+// The user id validated last: a server signs for the same user again and again
+// (strings cannot change, so one that passed once passes again).
+let lastUserId = '';
+
+function checkedUserId(value: unknown): string {
+  if (value !== lastUserId) lastUserId = checkUserId(value);
+  return lastUserId;
+}
+
 /**
  * Creates a KS locally, byte-compatible with Kaltura's own generator
  * (`kSessionBase::generateSession`, spec §2–§3). Every field is validated first;
@@ -88,7 +97,7 @@ function sign(options: CreateKsOptions): string {
   const partnerId = checkPartnerId(options.partnerId);
   const version = checkVersion(options.version ?? 2);
   const type = checkType(options.type ?? KsType.USER);
-  const userId = checkUserId(options.userId ?? '');
+  const userId = checkedUserId(options.userId ?? '');
   const privileges = checkedPrivileges(options.privileges, version);
   const masterPartnerId = optionalInteger(options.masterPartnerId, 'masterPartnerId');
   const additionalData =
@@ -120,12 +129,23 @@ function sign(options: CreateKsOptions): string {
     v1Rand = validUntil;
   }
 
-  const fields = { partnerId, validUntil, type, userId, masterPartnerId, additionalData };
   if (version === 1) {
     const rand = v1Rand ?? (random === undefined ? secureRandomUint32() : randomUint32(random));
     signedValidUntil = validUntil;
-    return createV1(secret, fields, rand, privileges.utf8);
+    const key = secretBytes(secret);
+    return createV1(
+      key,
+      partnerId,
+      validUntil,
+      type,
+      rand,
+      userId,
+      privileges.utf8,
+      masterPartnerId,
+      additionalData,
+    );
   }
+  const fields = { partnerId, validUntil, type, userId, masterPartnerId, additionalData };
   // Asked before anything is written to the shared scratch space: it may be code of the caller's.
   const randomPrefix = random === undefined ? undefined : randomBytesFrom(random, RANDOM_SIZE);
   signedValidUntil = validUntil;
@@ -155,8 +175,14 @@ interface CheckedPrivileges {
 // A server signs the same few privilege sets over and over: remember which
 // strings passed validation, and how each encodes in a v2 query.
 const MEMO_MAX = 512;
-const checkedV1 = new Map<string, CheckedPrivileges>();
-const checkedV2 = new Map<string, CheckedPrivileges>();
+
+/** Validated privileges by their string, and the string asked for last (checked first). */
+class PrivilegesMemo extends Map<string, CheckedPrivileges> {
+  lastInput: string | undefined = undefined;
+  last: CheckedPrivileges | undefined = undefined;
+}
+const checkedV1 = new PrivilegesMemo();
+const checkedV2 = new PrivilegesMemo();
 
 function checkedPrivileges(
   input: PrivilegesInput | undefined,
@@ -164,8 +190,9 @@ function checkedPrivileges(
 ): CheckedPrivileges {
   const memo = version === 1 ? checkedV1 : checkedV2;
   if (typeof input === 'string') {
+    if (input === memo.lastInput) return memo.last!;
     const known = memo.get(input);
-    if (known !== undefined) return known;
+    if (known !== undefined) return rememberLast(memo, input, known);
   }
   // A string comes back as it is, a record as its string: either way the memo's key.
   const privileges = formatPrivileges(input, version);
@@ -180,6 +207,12 @@ function checkedPrivileges(
     if (memo.size >= MEMO_MAX) memo.clear();
     memo.set(privileges, checked);
   }
+  return typeof input === 'string' ? rememberLast(memo, input, checked) : checked;
+}
+
+function rememberLast(memo: PrivilegesMemo, input: string, checked: CheckedPrivileges) {
+  memo.lastInput = input;
+  memo.last = checked;
   return checked;
 }
 
@@ -237,11 +270,14 @@ const v2Hashed = reusedView();
 const v2Encrypted = reusedView();
 
 const SIGNATURE_HEX_SIZE = 40;
-// The two lower-case hex digits of 0..255.
-const HEX_PAIRS = new Uint8Array(512);
-for (let i = 0; i < 256; i++) {
-  HEX_PAIRS[2 * i] = '0123456789abcdef'.charCodeAt(i >> 4);
-  HEX_PAIRS[2 * i + 1] = '0123456789abcdef'.charCodeAt(i & 15);
+// A byte's two lower-case hex digits, as the 16 bits that hold them in memory (either byte order).
+const HEX_PAIRS = new Uint16Array(256);
+{
+  const digits = new Uint8Array(HEX_PAIRS.buffer);
+  for (let i = 0; i < 256; i++) {
+    digits[2 * i] = '0123456789abcdef'.charCodeAt(i >> 4);
+    digits[2 * i + 1] = '0123456789abcdef'.charCodeAt(i & 15);
+  }
 }
 
 /**
@@ -249,27 +285,47 @@ for (let i = 0; i < 256; i++) {
  * info fields as the server writes them (so a plain KS ends in ";;"). The
  * secret is written just before the info, so that one view of the scratch
  * space is hashed, and the signature then over the secret's bytes.
+ *
+ * A server signs for one partner, many KSs a second, often for the same user: what
+ * the KS before wrote is reused where it is still there and the same — the first
+ * four fields ("partnerId;partnerId;validUntil;type;"), and what follows `rand` when
+ * `rand` has as many digits. Nothing else writes into this scratch space, and nothing
+ * runs between the first byte written and the KS read out of it but this function.
  */
-function createV1(secret: string, fields: SignedFields, rand: number, privileges: Buffer): string {
-  const key = secretBytes(secret);
-  const { userId, additionalData } = fields;
-  // Past the signature and the "|", and past the secret when that is longer.
-  const info = Math.max(SIGNATURE_HEX_SIZE + 1, key.length);
+function createV1(
+  key: Buffer,
+  partnerId: number,
+  validUntil: number,
+  type: number,
+  rand: number,
+  userId: string,
+  privileges: Buffer,
+  masterPartnerId: number | undefined,
+  additionalData: string | undefined,
+): string {
+  // The signature and its "|" go before the info, over the secret when that is
+  // longer; the signature starts on an even offset, where its digits are written in pairs.
+  const start = (Math.max(0, key.length - SIGNATURE_HEX_SIZE - 1) + 1) & ~1;
+  const info = start + SIGNATURE_HEX_SIZE + 1;
   const textLength = 3 * (userId.length + (additionalData?.length ?? 0)) + privileges.length;
-  const out = scratchOf(v1Scratch, info + 6 * MAX_NUMBER_TEXT + 8 + textLength);
+  const out = scratchOf(v1.scratch, info + 6 * MAX_NUMBER_TEXT + 8 + textLength);
+  const last = v1;
+  const same = out === last.scratch;
   let o: number;
-  const { partnerId, validUntil, type } = fields;
   if (
-    out === v1Scratch &&
-    info === v1Prefix.info &&
-    partnerId === v1Prefix.partnerId &&
-    validUntil === v1Prefix.validUntil &&
-    type === v1Prefix.type
+    same &&
+    info === last.info &&
+    partnerId === last.partnerId &&
+    validUntil === last.validUntil &&
+    type === last.type
   ) {
     // "partnerId;partnerId;validUntil;type;" is still there from the last KS.
-    o = v1Prefix.end;
+    o = last.prefixEnd;
   } else {
-    v1Scratch = out;
+    if (!same) {
+      last.scratch = out;
+      last.pairs = new Uint16Array(out.buffer, out.byteOffset, out.length >> 1);
+    }
     // The partner id twice (the second is the unused partner pattern): written once, copied.
     o = writeInteger(out, info, partnerId);
     out[o++] = SEMICOLON;
@@ -279,40 +335,68 @@ function createV1(secret: string, fields: SignedFields, rand: number, privileges
     out[o++] = SEMICOLON;
     o = writeInteger(out, o, type);
     out[o++] = SEMICOLON;
-    v1Prefix.info = info;
-    v1Prefix.partnerId = partnerId;
-    v1Prefix.validUntil = validUntil;
-    v1Prefix.type = type;
-    v1Prefix.end = o;
+    last.info = info;
+    last.partnerId = partnerId;
+    last.validUntil = validUntil;
+    last.type = type;
+    last.prefixEnd = o;
   }
   o = writeInteger(out, o, rand);
   out[o++] = SEMICOLON;
-  o = writeUtf8(out, o, userId);
-  out[o++] = SEMICOLON;
-  out.set(privileges, o);
-  o += privileges.length;
-  out[o++] = SEMICOLON;
-  if (fields.masterPartnerId !== undefined) o = writeInteger(out, o, fields.masterPartnerId);
-  out[o++] = SEMICOLON;
-  if (additionalData !== undefined) o = writeUtf8(out, o, additionalData);
+  if (
+    same &&
+    o === last.tailStart &&
+    userId === last.userId &&
+    privileges === last.privileges &&
+    masterPartnerId === last.masterPartnerId &&
+    additionalData === last.additionalData
+  ) {
+    // "userId;privileges;masterPartnerId;additionalData" is still there from the last KS.
+    o = last.tailEnd;
+  } else {
+    last.tailStart = o;
+    o = writeUtf8(out, o, userId);
+    out[o++] = SEMICOLON;
+    out.set(privileges, o);
+    o += privileges.length;
+    out[o++] = SEMICOLON;
+    if (masterPartnerId !== undefined) o = writeInteger(out, o, masterPartnerId);
+    out[o++] = SEMICOLON;
+    if (additionalData !== undefined) o = writeUtf8(out, o, additionalData);
+    last.userId = userId;
+    last.privileges = privileges;
+    last.masterPartnerId = masterPartnerId;
+    last.additionalData = additionalData;
+    last.tailEnd = o;
+  }
   out.set(key, info - key.length);
   const digest = sha1Latin1(v1Signed(out, info - key.length, o));
-  const start = info - SIGNATURE_HEX_SIZE - 1;
   // The digest in lower-case hex, a byte's two digits at a time.
-  for (let i = 0, at = start; i < SHA1_SIZE; i++, at += 2) {
-    const pair = 2 * digest.charCodeAt(i);
-    out[at] = HEX_PAIRS[pair]!;
-    out[at + 1] = HEX_PAIRS[pair + 1]!;
+  const pairs = last.pairs;
+  for (let i = 0, at = start >> 1; i < SHA1_SIZE; i++, at++) {
+    pairs[at] = HEX_PAIRS[digest.charCodeAt(i)]!;
   }
   out[info - 1] = BAR;
   return out.toString('base64', start, o);
 }
 
-// KS v1's own scratch space, and what its first fields hold: a server signs for one
-// partner, many KSs a second, so "partnerId;partnerId;validUntil;type;" is often
-// already written (nothing else writes there: the secret and the signature go before it).
-let v1Scratch: Buffer = Buffer.alloc(1024);
-const v1Prefix = { info: -1, partnerId: -1, validUntil: -1, type: -1, end: -1 };
+// KS v1's own scratch space (and its bytes in pairs), and what the last KS wrote there.
+const v1 = {
+  scratch: Buffer.alloc(1024) as Buffer,
+  pairs: new Uint16Array(0) as Uint16Array,
+  info: -1,
+  partnerId: -1,
+  validUntil: -1,
+  type: -1,
+  prefixEnd: -1,
+  tailStart: -1,
+  userId: '',
+  privileges: Buffer.alloc(0) as Buffer,
+  masterPartnerId: undefined as number | undefined,
+  additionalData: undefined as string | undefined,
+  tailEnd: -1,
+};
+v1.pairs = new Uint16Array(v1.scratch.buffer, v1.scratch.byteOffset, v1.scratch.length >> 1);
 
 const SHA1_SIZE = 20;
 const RANDOM_SIZE = 16;

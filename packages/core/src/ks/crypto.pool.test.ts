@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fillSecureRandom, secureRandomUint32 } from './crypto.js';
 
-describe('secureRandomUint32 and fillSecureRandom share one pool', () => {
+describe('secureRandomUint32 beside fillSecureRandom', () => {
   it('a random integer is made of bytes nobody had before, not of the bytes handed out just before it', () => {
     // Each of the 4 bytes of the integer against each of the 4 bytes taken just before: by
     // chance equal 16 times in 256 draws (about 125 here); a byte taken twice, every time.

@@ -80,13 +80,19 @@ const SECRET_CACHE_MAX = 64;
 /** A small cache by admin secret, dropping the oldest entry when full. */
 function bySecret<T>(make: (secret: string) => T): (secret: string) => T {
   const cache = new Map<string, T>();
+  // The last secret asked for, and its value: most servers sign with one secret.
+  let lastSecret: string | undefined;
+  let lastValue: T | undefined;
   return (secret) => {
+    if (secret === lastSecret) return lastValue as T;
     let value = cache.get(secret);
     if (value === undefined) {
       value = make(secret);
       if (cache.size >= SECRET_CACHE_MAX) cache.delete(cache.keys().next().value as string);
       cache.set(secret, value);
     }
+    lastSecret = secret;
+    lastValue = value;
     return value;
   };
 }
@@ -126,13 +132,19 @@ export function fillSecureRandom(target: Uint8Array, offset: number, size: numbe
   for (let i = 0; i < size; i++) target[offset + i] = pool[at + i]!;
 }
 
-/** A secure random unsigned 32-bit integer: four pooled bytes, big-endian. */
+// Random integers come from a pool of their own, a whole 32-bit word at a time: any
+// word of secure random bytes is a uniform integer, whatever the machine's byte order.
+const WORDS = 1024;
+const words = new Uint32Array(WORDS);
+let wordsTaken = WORDS;
+
+/** A secure random unsigned 32-bit integer, never handed out before. */
 export function secureRandomUint32(): number {
-  const at = takeFromPool(4);
-  const bytes = pool; // read by hand: readUInt32BE's argument checks cost more than the read
-  return (
-    ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0
-  );
+  if (wordsTaken === WORDS) {
+    randomFillSync(words);
+    wordsTaken = 0;
+  }
+  return words[wordsTaken++]!;
 }
 
 /**
