@@ -84,9 +84,12 @@ export async function startProcess<T>(
 
 /** CPU time (µs, user + system) a child has used so far; it must answer `cpu` on its IPC channel. */
 export function cpuUsage(child: ChildProcess): Promise<number> {
-  return ask<{ cpu: { user: number; system: number } }>(child, 'cpu', 'cpu').then(
-    ({ cpu }) => cpu.user + cpu.system,
-  );
+  return cpuTimes(child).then(({ user, system }) => user + system);
+}
+
+/** The same, split: user (JavaScript, V8) and system (the kernel: sockets, on loopback both ends' TCP work). */
+export function cpuTimes(child: ChildProcess): Promise<NodeJS.CpuUsage> {
+  return ask<{ cpu: NodeJS.CpuUsage }>(child, 'cpu', 'cpu').then(({ cpu }) => cpu);
 }
 
 /**

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { median, ratio, type SuiteResult } from './harness.js';
-import { cpuUsage, profile, startProcess, stopProcess } from './processes.js';
+import { cpuTimes, cpuUsage, profile, startProcess, stopProcess } from './processes.js';
 import { spawnIssuerWorker, type WorkerStorm } from './redis-test-utils.js';
 
 const EMULATOR = new URL('./workers/emulator.ts', import.meta.url);
@@ -19,6 +19,8 @@ interface Phase {
   name: string;
   wallMs: number;
   appCpuMs: number;
+  /** The app's system (kernel) time, part of `appCpuMs`. */
+  appSystemMs: number;
   emulatorCpuMs: number;
   clientCpuMs: number;
   answers: string[];
@@ -133,7 +135,7 @@ export async function runStormSuite({
       });
       try {
         if (profileDir) await Promise.all([profile(stormApp.child), profile(emulator.child)]);
-        const app0 = await cpuUsage(stormApp.child);
+        const app0 = await cpuTimes(stormApp.child);
         const emulator0 = await cpuUsage(emulator.child);
         const own0 = process.cpuUsage();
         const t0 = performance.now();
@@ -141,7 +143,9 @@ export async function runStormSuite({
           list.map((user) => get(stormApp.ready.port, user, agent)),
         );
         const wallMs = performance.now() - t0;
-        const appCpuMs = ((await cpuUsage(stormApp.child)) - app0) / 1000;
+        const app1 = await cpuTimes(stormApp.child);
+        const appSystemMs = (app1.system - app0.system) / 1000;
+        const appCpuMs = (app1.user - app0.user) / 1000 + appSystemMs;
         const emulatorCpuMs = ((await cpuUsage(emulator.child)) - emulator0) / 1000;
         const own = process.cpuUsage(own0);
         const clientCpuMs = (own.user + own.system) / 1000;
@@ -151,7 +155,7 @@ export async function runStormSuite({
             profile(emulator.child, join(profileDir, `storm-${name}-emulator.cpuprofile`)),
           ]);
         }
-        return { name, wallMs, appCpuMs, emulatorCpuMs, clientCpuMs, answers };
+        return { name, wallMs, appCpuMs, appSystemMs, emulatorCpuMs, clientCpuMs, answers };
       } finally {
         await agent.close();
       }
@@ -223,6 +227,10 @@ export async function runStormSuite({
           return [
             { measure: `${label}: wall time, ms`, value: Math.round(phase.wallMs) },
             { measure: `${label}: app CPU time, ms`, value: Math.round(phase.appCpuMs) },
+            {
+              measure: `${label}: of which kernel (system), ms`,
+              value: Math.round(phase.appSystemMs),
+            },
             { measure: `${label}: emulator CPU time, ms`, value: Math.round(phase.emulatorCpuMs) },
             {
               measure: `${label}: load generator CPU time, ms`,
@@ -245,6 +253,11 @@ export async function runStormSuite({
         },
         { measure: 'route: cold − warm (the minting), ms', value: Math.round(wallMs - warmWallMs) },
         { measure: 'route cold storm / one cold mint', value: ratio(wallMs / coldMs) },
+        {
+          // The app answers on one thread: its CPU time is a floor under the storm's wall time.
+          measure: "route: the app's CPU time alone / one cold mint (the ratio's floor: one thread)",
+          value: ratio(cold.appCpuMs / coldMs),
+        },
         {
           measure: 'route cold again (warmed-up process) / one warm mint',
           value: ratio(again.wallMs / warmMs),
