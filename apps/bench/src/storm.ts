@@ -255,7 +255,8 @@ export async function runStormSuite({
         { measure: 'route cold storm / one cold mint', value: ratio(wallMs / coldMs) },
         {
           // The app answers on one thread: its CPU time is a floor under the storm's wall time.
-          measure: "route: the app's CPU time alone / one cold mint (the ratio's floor: one thread)",
+          measure:
+            "route: the app's CPU time alone / one cold mint (the ratio's floor: one thread)",
           value: ratio(cold.appCpuMs / coldMs),
         },
         {
