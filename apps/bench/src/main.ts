@@ -25,7 +25,7 @@ const SUITES: Record<string, () => Promise<SuiteResult> | SuiteResult> = {
       // e.g. BENCH_FRAMEWORKS=koa,hono
       frameworks: (process.env.BENCH_FRAMEWORKS?.split(',') ?? FRAMEWORKS) as Framework[],
     }),
-  storm: () => runStormSuite(),
+  storm: () => runStormSuite({ profileDir: process.env.BENCH_STORM_PROF }),
   // Not in the default run: two checkouts to compare (see BENCHMARKS.md, middleware).
   engine: () => {
     const { BENCH_BEFORE: before, BENCH_AFTER: after } = process.env;

@@ -1,4 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { createInterface } from 'node:readline';
 
 const TSX = ['--import', 'tsx', '--conditions=@kaltura-ks/source'];
@@ -82,24 +84,64 @@ export async function startProcess<T>(
 
 /** CPU time (µs, user + system) a child has used so far; it must answer `cpu` on its IPC channel. */
 export function cpuUsage(child: ChildProcess): Promise<number> {
+  return cpuTimes(child).then(({ user, system }) => user + system);
+}
+
+/** The same, split: user (JavaScript, V8) and system (the kernel: sockets, on loopback both ends' TCP work). */
+export function cpuTimes(child: ChildProcess): Promise<NodeJS.CpuUsage> {
+  return ask<{ cpu: NodeJS.CpuUsage }>(child, 'cpu', 'cpu').then(({ cpu }) => cpu);
+}
+
+/**
+ * Starts a CPU profile (node:inspector) in a child, or stops it and has the child write it
+ * to `file` (a `.cpuprofile`, for Chrome DevTools or `speedscope`): a profile of one phase,
+ * where `--cpu-prof` (`BENCH_CPU_PROF`) gives the child's whole life.
+ */
+export async function profile(child: ChildProcess, file?: string): Promise<void> {
+  await ask(child, { profile: file ?? true }, 'profiled');
+}
+
+function ask<T>(child: ChildProcess, message: unknown, answer: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const onMessage = (message: unknown) => {
-      const m = message as { cpu?: { user: number; system: number } };
-      if (m.cpu === undefined) return;
+    const onMessage = (reply: unknown) => {
+      if (typeof reply !== 'object' || reply === null || !(answer in reply)) return;
       child.off('message', onMessage);
-      resolve(m.cpu.user + m.cpu.system);
+      resolve(reply as T);
     };
     child.on('message', onMessage);
-    child.send('cpu', (error) => {
+    child.send(message as string, (error) => {
       if (error) reject(error);
     });
   });
 }
 
-/** Answers `cpuUsage()` from the parent: call once in a child started with `ipc: true`. */
+/** Answers `cpuUsage()` and `profile()` from the parent: call once in a child started with `ipc: true`. */
 export function answerCpuUsage(): void {
+  let session: Session | undefined;
+  const post = (method: string) =>
+    new Promise<unknown>((resolve, reject) =>
+      session!.post(method, (error, result) => (error ? reject(error) : resolve(result))),
+    );
   process.on('message', (message) => {
-    if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+    if (message === 'cpu') {
+      process.send?.({ cpu: process.cpuUsage() });
+      return;
+    }
+    const wanted = (message as { profile?: true | string }).profile;
+    if (wanted === true) {
+      session = new Session();
+      session.connect();
+      void post('Profiler.enable')
+        .then(() => post('Profiler.start'))
+        .then(() => process.send?.({ profiled: true }));
+    } else if (typeof wanted === 'string' && session !== undefined) {
+      void post('Profiler.stop').then((result) => {
+        writeFileSync(wanted, JSON.stringify((result as { profile: unknown }).profile));
+        session!.disconnect();
+        session = undefined;
+        process.send?.({ profiled: wanted });
+      });
+    }
   });
 }
 

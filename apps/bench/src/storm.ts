@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { median, ratio, type SuiteResult } from './harness.js';
-import { cpuUsage, startProcess, stopProcess } from './processes.js';
+import { cpuTimes, cpuUsage, profile, startProcess, stopProcess } from './processes.js';
 import { spawnIssuerWorker, type WorkerStorm } from './redis-test-utils.js';
 
 const EMULATOR = new URL('./workers/emulator.ts', import.meta.url);
@@ -12,6 +13,18 @@ const ISSUER = new URL('./workers/fleet-issuer.ts', import.meta.url);
 export const POOL = 64;
 /** Pools the issuer alone is measured with. */
 const POOLS = [16, POOL, 256];
+
+/** One storm through the route: wall time and the CPU time of each process, ms. */
+interface Phase {
+  name: string;
+  wallMs: number;
+  appCpuMs: number;
+  /** The app's system (kernel) time, part of `appCpuMs`. */
+  appSystemMs: number;
+  emulatorCpuMs: number;
+  clientCpuMs: number;
+  answers: string[];
+}
 
 export interface EmulatorInfo {
   url: string;
@@ -52,6 +65,7 @@ export async function runStormSuite({
   users = 500,
   perUser = 10,
   latencyMs = 20,
+  profileDir = undefined as string | undefined,
 } = {}): Promise<SuiteResult> {
   const emulator = await startEmulator(latencyMs);
   const { adminUrl } = emulator.ready;
@@ -61,10 +75,10 @@ export async function runStormSuite({
   // 500 sockets with 10 requests pipelined on each: 5,000 requests in flight at once
   // (5,000 simultaneous connects would overflow the listen backlog).
   const agent = new Agent({ connections: users, pipelining: perUser, keepAliveTimeout: 10_000 });
-  const get = async (port: number, user: string) => {
+  const get = async (port: number, user: string, dispatcher: Agent = agent) => {
     const res = await request(`http://127.0.0.1:${port}/kaltura/ks`, {
       headers: { 'x-user': user },
-      dispatcher: agent,
+      dispatcher,
     });
     const body = (await res.body.json()) as { ks?: string; userId?: string };
     if (res.statusCode !== 200 || body.userId !== user)
@@ -111,35 +125,64 @@ export async function runStormSuite({
     }
     const main = alone.find((a) => a.pool === POOL)!;
 
-    // Through the route, cold: the storm the target is about.
+    // Through the route: three storms of the same shape, each on 500 fresh sockets, with
+    // the CPU time of each process (the app, the emulator, this load generator) metered.
+    const storm = async (name: string, list: string[]): Promise<Phase> => {
+      const agent = new Agent({
+        connections: users,
+        pipelining: perUser,
+        keepAliveTimeout: 10_000,
+      });
+      try {
+        if (profileDir) await Promise.all([profile(stormApp.child), profile(emulator.child)]);
+        const app0 = await cpuTimes(stormApp.child);
+        const emulator0 = await cpuUsage(emulator.child);
+        const own0 = process.cpuUsage();
+        const t0 = performance.now();
+        const answers = await Promise.all(
+          list.map((user) => get(stormApp.ready.port, user, agent)),
+        );
+        const wallMs = performance.now() - t0;
+        const app1 = await cpuTimes(stormApp.child);
+        const appSystemMs = (app1.system - app0.system) / 1000;
+        const appCpuMs = (app1.user - app0.user) / 1000 + appSystemMs;
+        const emulatorCpuMs = ((await cpuUsage(emulator.child)) - emulator0) / 1000;
+        const own = process.cpuUsage(own0);
+        const clientCpuMs = (own.user + own.system) / 1000;
+        if (profileDir) {
+          await Promise.all([
+            profile(stormApp.child, join(profileDir, `storm-${name}-app.cpuprofile`)),
+            profile(emulator.child, join(profileDir, `storm-${name}-emulator.cpuprofile`)),
+          ]);
+        }
+        return { name, wallMs, appCpuMs, appSystemMs, emulatorCpuMs, clientCpuMs, answers };
+      } finally {
+        await agent.close();
+      }
+    };
+
+    // Cold: a process that has not served a request yet, every cache empty: the storm the
+    // target is about (the one cold mint above is measured in the same state).
     await resetEmulatorStats(adminUrl);
     const list = stormUsers('storm-user', users, perUser);
-    let appCpu = await cpuUsage(stormApp.child);
-    const emulatorCpu = await cpuUsage(emulator.child);
-    const ownCpu = process.cpuUsage();
-    let t = performance.now();
-    const answers = await Promise.all(list.map((user) => get(stormApp.ready.port, user)));
-    const wallMs = performance.now() - t;
-    const coldAppCpuMs = ((await cpuUsage(stormApp.child)) - appCpu) / 1000;
-    const coldEmulatorCpuMs = ((await cpuUsage(emulator.child)) - emulatorCpu) / 1000;
-    const own = process.cpuUsage(ownCpu);
-    const coldClientCpuMs = (own.user + own.system) / 1000;
-    const busyCores = (coldAppCpuMs + coldEmulatorCpuMs + coldClientCpuMs) / wallMs;
+    const cold = await storm('cold', list);
     const counted = await emulatorStats(adminUrl);
     const perUserKs = new Map<string, Set<string>>();
-    answers.forEach((ks, i) => {
+    cold.answers.forEach((ks, i) => {
       const set = perUserKs.get(list[i]!) ?? new Set();
       set.add(ks);
       perUserKs.set(list[i]!, set);
     });
     const oneKsEach = [...perUserKs.values()].every((set) => set.size === 1);
-
-    // The same 5,000 requests again, every KS cached: what serving them costs without minting.
-    appCpu = await cpuUsage(stormApp.child);
-    t = performance.now();
-    await Promise.all(list.map((user) => get(stormApp.ready.port, user)));
-    const warmWallMs = performance.now() - t;
-    const warmAppCpuMs = ((await cpuUsage(stormApp.child)) - appCpu) / 1000;
+    // Warm: the same requests again, every KS cached: what serving them costs without minting.
+    const warmStorm = await storm('warm', list);
+    // Cold again: new users in the same, now warmed-up process: minting without the one-time
+    // costs of a fresh process (JIT, first connections to Kaltura).
+    const again = await storm('again', stormUsers('storm-again', users, perUser));
+    const wallMs = cold.wallMs;
+    const warmWallMs = warmStorm.wallMs;
+    const busyCores = (cold.appCpuMs + cold.emulatorCpuMs + cold.clientCpuMs) / wallMs;
+    const phases = [cold, warmStorm, again];
 
     const startSessions = counted['appToken.startSession'] ?? 0;
     const widgetSessions = counted['session.startWidgetSession'] ?? 0;
@@ -178,24 +221,48 @@ export async function runStormSuite({
           measure: `issuer alone, pool ${POOL}: emulator CPU time, ms`,
           value: Math.round(main.emulatorCpuMs),
         },
-        { measure: 'route, cold cache: storm wall time, ms', value: Math.round(wallMs) },
-        { measure: 'route, cold cache: app CPU time, ms', value: Math.round(coldAppCpuMs) },
+        ...phases.flatMap((phase) => {
+          const label = PHASE_LABELS[phase.name]!;
+          const busy = (phase.appCpuMs + phase.emulatorCpuMs + phase.clientCpuMs) / phase.wallMs;
+          return [
+            { measure: `${label}: wall time, ms`, value: Math.round(phase.wallMs) },
+            { measure: `${label}: app CPU time, ms`, value: Math.round(phase.appCpuMs) },
+            {
+              measure: `${label}: of which kernel (system), ms`,
+              value: Math.round(phase.appSystemMs),
+            },
+            { measure: `${label}: emulator CPU time, ms`, value: Math.round(phase.emulatorCpuMs) },
+            {
+              measure: `${label}: load generator CPU time, ms`,
+              value: Math.round(phase.clientCpuMs),
+            },
+            { measure: `${label}: cores kept busy (CPU time / wall)`, value: round1(busy) },
+          ];
+        }),
         {
-          measure: 'route, cold cache: emulator CPU time, ms',
-          value: Math.round(coldEmulatorCpuMs),
+          measure: `route: app CPU per mint, (cold again − warm) / ${users}, µs`,
+          value: Math.round(((again.appCpuMs - warmStorm.appCpuMs) * 1000) / users),
         },
         {
-          measure: 'route, cold cache: load generator CPU time, ms',
-          value: Math.round(coldClientCpuMs),
+          measure: `route: emulator CPU per mint, (cold again − warm) / ${users}, µs`,
+          value: Math.round(((again.emulatorCpuMs - warmStorm.emulatorCpuMs) * 1000) / users),
         },
         {
-          measure: 'route, cold cache: cores kept busy (CPU time / wall)',
-          value: round1(busyCores),
+          measure: "route: the app's one-time costs, cold − cold again, app CPU ms",
+          value: Math.round(cold.appCpuMs - again.appCpuMs),
         },
-        { measure: 'route, warm cache: same requests, ms', value: Math.round(warmWallMs) },
-        { measure: 'route, warm cache: app CPU time, ms', value: Math.round(warmAppCpuMs) },
         { measure: 'route: cold − warm (the minting), ms', value: Math.round(wallMs - warmWallMs) },
         { measure: 'route cold storm / one cold mint', value: ratio(wallMs / coldMs) },
+        {
+          // The app answers on one thread: its CPU time is a floor under the storm's wall time.
+          measure:
+            "route: the app's CPU time alone / one cold mint (the ratio's floor: one thread)",
+          value: ratio(cold.appCpuMs / coldMs),
+        },
+        {
+          measure: 'route cold again (warmed-up process) / one warm mint',
+          value: ratio(again.wallMs / warmMs),
+        },
         {
           measure: 'route: the minting alone, (cold − warm) / one cold mint',
           value: ratio((wallMs - warmWallMs) / coldMs),
@@ -233,6 +300,12 @@ export async function runStormSuite({
     await stopProcess(emulator.child);
   }
 }
+
+const PHASE_LABELS: Record<string, string> = {
+  cold: 'route, cold cache',
+  warm: 'route, warm cache (same requests)',
+  again: 'route, cold again (new users, warmed-up process)',
+};
 
 function round1(value: number): number {
   return Math.round(value * 10) / 10;

@@ -480,3 +480,51 @@ describe('startAppTokenSession: the widget session', () => {
     expect(startRequests()).toHaveLength(1);
   });
 });
+
+describe('startAppTokenSession: the token hash, computed once per widget session', () => {
+  const sent = (i: number) => startRequests()[i]?.params.get('tokenHash');
+  const h = (algorithm: string, ks: string, value: string) =>
+    createHash(algorithm)
+      .update(ks + value)
+      .digest('hex');
+
+  it('each call under one widget session sends the hash of its own token value and type', async () => {
+    kaltura({});
+    const client = make();
+    const other = `${TOKEN}0`;
+    const start = (appTokenValue: string, hashType?: 'SHA1' | 'SHA256') =>
+      client
+        .startAppTokenSession({ appTokenId: TOKEN_ID, appTokenValue, hashType })
+        .catch(() => undefined);
+    await start(TOKEN);
+    await start(TOKEN);
+    await start(other);
+    await start(TOKEN, 'SHA256');
+    await start(TOKEN);
+    expect(widgetRequests()).toHaveLength(1);
+    expect([0, 1, 2, 3, 4].map(sent)).toEqual([
+      SPEC_APP_TOKEN.sha1,
+      SPEC_APP_TOKEN.sha1,
+      h('sha1', SPEC_WIDGET_KS, other),
+      SPEC_APP_TOKEN.sha256,
+      SPEC_APP_TOKEN.sha1,
+    ]);
+  });
+
+  it('a refused widget session: the retry sends the hash of the new widget KS', async () => {
+    const revoked = new Set<string>();
+    let n = 0;
+    const widgets = ['w1', 'w2'].map((w) => `${SPEC_WIDGET_KS}${w}`);
+    kaltura({ widgets: () => widgets[n++]!, revoked });
+    const client = make();
+    await client.startAppTokenSession({ appTokenId: TOKEN_ID, appTokenValue: TOKEN });
+    revoked.add(widgets[0]!);
+    await client.startAppTokenSession({ appTokenId: TOKEN_ID, appTokenValue: TOKEN });
+    expect(widgetRequests()).toHaveLength(2);
+    expect([0, 1, 2].map(sent)).toEqual([
+      h('sha1', widgets[0]!, TOKEN),
+      h('sha1', widgets[0]!, TOKEN),
+      h('sha1', widgets[1]!, TOKEN),
+    ]);
+  });
+});

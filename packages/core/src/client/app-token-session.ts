@@ -1,4 +1,4 @@
-import { appTokenHash, toAppTokenHashType } from '../app-token/hash.js';
+import { type AppTokenHashType, appTokenHash, toAppTokenHashType } from '../app-token/hash.js';
 import { KalturaApiError } from '../errors.js';
 import { invalidOption } from '../options.js';
 import { checkStartSession, sendStartSession } from './actions.js';
@@ -50,6 +50,16 @@ export function createAppTokenSessions(
       : undefined,
   });
 
+  // Every mint under one widget session sends the same hash: kept for the last (widget KS,
+  // token value, hash type), so a storm of mints hashes once per widget session, not per mint.
+  let last: { ks: string; value: string; type: AppTokenHashType; hash: string } | undefined;
+  const tokenHashFor = (ks: string, value: string, type: AppTokenHashType): string => {
+    if (last === undefined || last.ks !== ks || last.value !== value || last.type !== type) {
+      last = { ks, value, type, hash: appTokenHash(ks, value, type) };
+    }
+    return last.hash;
+  };
+
   return {
     async start(params) {
       const p = paramsObject(params, 'startAppTokenSession');
@@ -74,18 +84,19 @@ export function createAppTokenSessions(
 
       const widget = await widgets.get(signal);
       try {
-        const tokenHash = appTokenHash(widget.ks, tokenValue, hashType);
+        const tokenHash = tokenHashFor(widget.ks, tokenValue, hashType);
         return await sendStartSession(context, checked, tokenHash, widget.ks, signal);
       } catch (error) {
         if (!(error instanceof KalturaApiError) || error.kalturaCode !== 'INVALID_KS') throw error;
         widgets.invalidate(widget.ks);
         const fresh = await widgets.get(signal);
-        const tokenHash = appTokenHash(fresh.ks, tokenValue, hashType);
+        const tokenHash = tokenHashFor(fresh.ks, tokenValue, hashType);
         return await sendStartSession(context, checked, tokenHash, fresh.ks, signal);
       }
     },
     clear() {
       widgets.clear();
+      last = undefined;
     },
   };
 }
