@@ -831,8 +831,9 @@ describe('retries and timeouts against the emulator’s faults', () => {
     const took = performance.now() - started;
     expect(error.code).toBe('ERR_KS_TIMEOUT');
     expect(error.message).toContain('requestTimeoutMs (200 ms)');
+    // Never before the bound. No upper wall-clock bound: a loaded machine runs timers late, and
+    // the message names the timer that ended it (a call that hung on would hit the test's timeout).
     expect(took).toBeGreaterThanOrEqual(190);
-    expect(took).toBeLessThan(1500);
     expect(calls('system.ping')).toBe(1);
   });
 
