@@ -164,8 +164,6 @@ export function createKsClient({
   const wakeEvents = ['pageshow', 'online', 'focus', 'visibilitychange'];
 
   let session: KsRouteBody | undefined;
-  let exp = 0; // local expiry on the wall clock
-  let mexp = 0; // and on the monotonic clock
   let same = false; // the last answer brought nothing newer: ask for `renew=1` next time
   // From this tab's own last answer: who it is for ("partnerId,type,userId"), the server's
   // clock minus the wall and the monotonic clocks, and the longest lifetime it has given.
@@ -213,8 +211,12 @@ export function createKsClient({
       }
   };
   const post = (m: Message) => stopped || channel?.postMessage(m);
-  /** Life left in the current KS: the lower of the wall-clock and the monotonic estimate. */
-  const left = () => (session ? Math.min(exp - now(), mexp - monotonic()) : 0);
+  /**
+   * Life left in the current KS: the lower of the wall-clock and the monotonic estimate. The
+   * offsets change only with an answer of this tab's own, whose session replaces the current.
+   */
+  const left = () =>
+    session ? Math.min(session.expiresAt - off - now(), session.expiresAt - moff - monotonic()) : 0;
   const usable = () => left() > minRemainingMs;
 
   const adopt = (s: KsRouteBody, local?: boolean) => {
@@ -235,8 +237,6 @@ export function createKsClient({
     session = s;
     // The server gave our own KS back: the next renewal asks for `renew=1`.
     same = again;
-    exp = s.expiresAt - off;
-    mexp = s.expiresAt - moff;
     renewAt =
       now() + Math.max(minRenewIntervalMs, left() * (refreshAtFraction - random() * jitterRatio));
     failures = retryAt = 0;
