@@ -478,7 +478,7 @@ export function createKsClient({
       listeners.clear();
     },
     attachPlayer(player) {
-      const detach = attach(
+      return attach(
         player,
         (apply) => {
           if (session) apply(session.ks);
@@ -487,12 +487,8 @@ export function createKsClient({
           );
         },
         reportRejected,
+        players,
       );
-      players.add(detach);
-      return () => {
-        players.delete(detach);
-        detach();
-      };
     },
   };
 }
