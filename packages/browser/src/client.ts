@@ -308,9 +308,7 @@ export function createKsClient({
             cache: 'no-store',
             ...init,
             // A refused KS goes in a header (never in a URL).
-            ...(rejected
-              ? { headers: { ...init?.headers, 'X-Kaltura-Rejected-Ks': rejected } }
-              : {}),
+            ...(rejected && { headers: { ...init?.headers, 'X-Kaltura-Rejected-Ks': rejected } }),
             signal: controller.signal,
           });
           // serverTime was stamped about half a round trip before we received it.
@@ -352,11 +350,12 @@ export function createKsClient({
         // what another tab's renewal brings. The others renew as the one tab renewing:
         // Web Locks, else a BroadcastChannel election.
         if (who && locks) {
-          // Uncontended: renew at once. Otherwise queue behind the tab that is renewing.
-          const r = await locks.request(name, { ifAvailable: true }, async (l: unknown) =>
-            l ? [await run()] : 0,
+          // Uncontended: renew at once (`run` resolves with a KS, never ''). Otherwise queue
+          // behind the tab that is renewing.
+          return (
+            (await locks.request(name, { ifAvailable: true }, (lock) => lock && run())) ||
+            (await locks.request(name, () => run(true)))
           );
-          return r ? r[0]! : await locks.request(name, () => run(true));
         }
         if (who && channel) {
           lost = false;
