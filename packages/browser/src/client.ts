@@ -172,7 +172,7 @@ export function createKsClient({
   let moff = 0;
   let life = 0;
   let pending: Promise<string> | undefined;
-  let request: AbortController | undefined;
+  let request = new AbortController(); // of the request under way (or the last one)
   let timer: unknown;
   let active = false; // keep a session alive (getKs or refresh was called, no 401/clear since)
   let stopped = false;
@@ -252,7 +252,7 @@ export function createKsClient({
     session = undefined;
     active = false;
     failures = retryAt = renewAt = 0;
-    request?.abort();
+    request.abort();
     if (broadcast) post({ t: 'c' });
     emit({ type: 'clear' });
     schedule();
@@ -293,12 +293,11 @@ export function createKsClient({
         if (waited && !fresh()) await wait(ELECTION_MS);
         if (gen !== generation) throw 0;
         if (fresh()) return session!.ks;
-        const controller = new AbortController();
-        request = controller;
+        request = new AbortController();
         reason = 'ERR_KS_NETWORK';
         const h = timers.setTimeout(() => {
           reason = 'ERR_KS_TIMEOUT';
-          controller.abort();
+          request.abort();
         }, requestTimeoutMs);
         const sent = now();
         const msent = monotonic();
@@ -309,14 +308,14 @@ export function createKsClient({
             ...init,
             // A refused KS goes in a header (never in a URL).
             ...(rejected && { headers: { ...init?.headers, 'X-Kaltura-Rejected-Ks': rejected } }),
-            signal: controller.signal,
+            signal: request.signal,
           });
           // serverTime was stamped about half a round trip before we received it.
           const o = sent + now();
           const mo = msent + monotonic();
           const body = (await res.json().catch(() => undefined)) as KsRouteBody | undefined;
           // Timed out while reading the body: reported as `reason` below.
-          if (controller.signal.aborted) throw 0;
+          if (request.signal.aborted) throw 0;
           const { status } = res;
           if (!res.ok) {
             const e = fail(
@@ -468,7 +467,7 @@ export function createKsClient({
       if (stopped) return;
       stopped = true;
       generation++;
-      request?.abort();
+      request.abort();
       for (const detach of players) detach();
       timers.clearTimeout(timer);
       waiter?.();
