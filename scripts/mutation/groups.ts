@@ -126,11 +126,13 @@ export const GROUPS = {
   },
   /**
    * The browser client: which KS it keeps (expiry on both clocks, the clock offset, what it
-   * takes from another tab).
+   * takes from another tab), and the tabs' coordination (cross-tab.ts: the channel, the one
+   * renewal at a time, what a tab checks in another's session).
    */
   browser: {
     mutate: [
       'packages/browser/src/answer.ts',
+      'packages/browser/src/cross-tab.ts',
       { file: browserClient, from: 'const left = ()', to: 'const drop =' },
       { file: browserClient, from: 'const receive =', to: 'const load =' },
       { file: browserClient, from: 'function check()', to: 'const wake =' },

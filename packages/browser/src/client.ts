@@ -1,5 +1,5 @@
 import { isSession } from './answer.js';
-import { ELECTION_MS, idOf, type TabMessage as Message, partnerOf } from './cross-tab.js';
+import { connectTabs, idOf, partnerOf } from './cross-tab.js';
 import { fail, KsClientError, type KsClientErrorCode } from './errors.js';
 import { attach, type KalturaPlayerLike } from './player.js';
 
@@ -155,9 +155,6 @@ export function createKsClient({
   if (!url) throw fail('ERR_KS_INVALID_OPTION', 'url');
 
   const g = globalThis as unknown as Window & typeof globalThis;
-  const name = `kaltura-ks:${url}`;
-  const channel = crossTab && g.BroadcastChannel ? new BroadcastChannel(name) : undefined;
-  const locks = channel && g.navigator?.locks;
   const listeners = new Set<KsListener>();
   const players = new Set<() => void>();
   // Each re-checks the wall clock; `visibilitychange` bubbles from the document.
@@ -181,25 +178,8 @@ export function createKsClient({
   let retryAt = 0;
   let renewAt = 0; // local time of the next proactive renewal (kept after an expiry: the floor holds)
   let lastCheck = now();
-  let claim = 0; // our election ticket, 0 when not electing
-  let lost = false;
-  let busy = false;
-  /** Ends the wait under way early (there is at most one: all happen inside one `load`). */
-  let waiter: (() => void) | undefined;
   let reason: KsClientErrorCode = 'ERR_KS_NETWORK'; // why the request under way may fail
 
-  /** Resolves after `ms`, or as soon as another tab posts a session, or on stop. */
-  const wait = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (stopped) return resolve();
-      const done = () => {
-        timers.clearTimeout(h);
-        waiter = undefined;
-        resolve();
-      };
-      const h = timers.setTimeout(done, ms);
-      waiter = done;
-    });
   const emit = (event: KsEvent) => {
     for (const listener of listeners)
       try {
@@ -210,7 +190,6 @@ export function createKsClient({
         });
       }
   };
-  const post = (m: Message) => stopped || channel?.postMessage(m);
   /**
    * Life left in the current KS: the lower of the wall-clock and the monotonic estimate. The
    * offsets change only with an answer of this tab's own, whose session replaces the current.
@@ -282,15 +261,23 @@ export function createKsClient({
     emit({ type: 'error', error: fail('ERR_KS_RESPONSE') });
   };
 
+  const [post, renew, closeTabs] = connectTabs(
+    `kaltura-ks:${url}`,
+    crossTab,
+    requestTimeoutMs,
+    timers,
+    random,
+    // A tab that has no answer of its own yet trusts no other tab's session.
+    (s) => who && receive(s),
+    drop,
+  );
+
   const load = (force = same, rejected?: string): Promise<string> =>
     (pending ||= (async () => {
       const gen = generation;
       const before = session;
       const fresh = () => session !== before && usable();
-      const run = async (waited?: boolean) => {
-        // The renewing tab posts its KS before letting go of the lock, but the browser
-        // may grant us the lock first: give that message a moment to arrive.
-        if (waited && !fresh()) await wait(ELECTION_MS);
+      const run = async () => {
         if (gen !== generation) throw 0;
         if (fresh()) return session!.ks;
         request = new AbortController();
@@ -345,28 +332,8 @@ export function createKsClient({
         }
       };
       try {
-        // A tab that does not know its user yet fetches at once: it would not trust
-        // what another tab's renewal brings. The others renew as the one tab renewing:
-        // Web Locks, else a BroadcastChannel election.
-        if (who && locks) {
-          // Uncontended: renew at once (`run` resolves with a KS, never ''). Otherwise queue
-          // behind the tab that is renewing.
-          return (
-            (await locks.request(name, { ifAvailable: true }, (lock) => lock && run())) ||
-            (await locks.request(name, () => run(true)))
-          );
-        }
-        if (who && channel) {
-          lost = false;
-          claim = random() + 1e-9;
-          post({ t: 'r', id: claim });
-          await wait(ELECTION_MS);
-          claim = 0;
-          // Another tab is renewing: wait for its session (or for it to give up).
-          if (lost) await wait(requestTimeoutMs + ELECTION_MS);
-        }
-        busy = true;
-        return await run();
+        // One tab renews for all (cross-tab.ts).
+        return await renew(run, who, fresh);
       } catch (x) {
         if (gen !== generation) throw fail('ERR_KS_ABORTED');
         // Not an answer: the request failed (or timed out, as `reason` says).
@@ -381,7 +348,6 @@ export function createKsClient({
         throw e;
       } finally {
         pending = undefined;
-        busy = false;
         schedule();
       }
     })());
@@ -418,23 +384,6 @@ export function createKsClient({
   };
   for (const type of wakeEvents) g.addEventListener?.(type, wake);
 
-  if (channel)
-    channel.onmessage = ({ data: m }: MessageEvent<Message>) => {
-      if (m.t === 's') {
-        if (who) receive(m.s);
-        // The renewing tab is done: a wait for it ends, whatever it brought.
-        waiter?.();
-      } else if (m.t === 'c') drop();
-      else if (m.t === 'r') {
-        // Renewing: the claimant waits for our session (ticket 0 beats every claim).
-        // Claiming: the smaller ticket wins, and a later claimant may have missed our
-        // claim, so we repeat it.
-        if (busy) post({ t: 'r', id: 0 });
-        else if (m.id < claim) lost = true;
-        else if (claim) post({ t: 'r', id: claim });
-      }
-    };
-
   const subscribe = (listener: KsListener) => {
     listeners.add(listener);
     return () => {
@@ -470,9 +419,8 @@ export function createKsClient({
       request.abort();
       for (const detach of players) detach();
       timers.clearTimeout(timer);
-      waiter?.();
       for (const type of wakeEvents) g.removeEventListener?.(type, wake);
-      channel?.close();
+      closeTabs();
       listeners.clear();
     },
     attachPlayer(player) {
