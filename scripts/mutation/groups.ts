@@ -142,6 +142,7 @@ export const GROUPS = {
       'packages/browser/src/client.test.ts',
       'packages/browser/src/client.expiry-and-merge.test.ts',
       'packages/browser/src/cross-tab.test.ts',
+      'packages/browser/src/cross-tab.edges.test.ts',
     ],
   },
   /** The Redis store: its keys, scripts, what it reads back, and the revocation fence. */
