@@ -134,11 +134,13 @@ export const GROUPS = {
   },
   /**
    * The browser client: which KS it keeps (expiry on both clocks, the clock offset, what it
-   * takes from another tab).
+   * takes from another tab), and the tabs' coordination (cross-tab.ts: the channel, the one
+   * renewal at a time, what a tab checks in another's session).
    */
   browser: {
     mutate: [
       'packages/browser/src/answer.ts',
+      'packages/browser/src/cross-tab.ts',
       { file: browserClient, from: 'const left = ()', to: 'const drop =' },
       { file: browserClient, from: 'const receive =', to: 'const load =' },
       { file: browserClient, from: 'function check()', to: 'const wake =' },
@@ -148,6 +150,7 @@ export const GROUPS = {
       'packages/browser/src/client.test.ts',
       'packages/browser/src/client.expiry-and-merge.test.ts',
       'packages/browser/src/cross-tab.test.ts',
+      'packages/browser/src/cross-tab.edges.test.ts',
     ],
   },
   /** The Redis store: its keys, scripts, what it reads back, and the revocation fence. */

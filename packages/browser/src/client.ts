@@ -1,5 +1,5 @@
 import { isSession } from './answer.js';
-import { ELECTION_MS, idOf, type TabMessage as Message, partnerOf } from './cross-tab.js';
+import { connectTabs, idOf, partnerOf } from './cross-tab.js';
 import { fail, KsClientError, type KsClientErrorCode } from './errors.js';
 import { attach, type KalturaPlayerLike } from './player.js';
 
@@ -155,17 +155,12 @@ export function createKsClient({
   if (!url) throw fail('ERR_KS_INVALID_OPTION', 'url');
 
   const g = globalThis as unknown as Window & typeof globalThis;
-  const name = `kaltura-ks:${url}`;
-  const channel = crossTab && g.BroadcastChannel ? new BroadcastChannel(name) : undefined;
-  const locks = channel && g.navigator?.locks;
   const listeners = new Set<KsListener>();
   const players = new Set<() => void>();
   // Each re-checks the wall clock; `visibilitychange` bubbles from the document.
   const wakeEvents = ['pageshow', 'online', 'focus', 'visibilitychange'];
 
   let session: KsRouteBody | undefined;
-  let exp = 0; // local expiry on the wall clock
-  let mexp = 0; // and on the monotonic clock
   let same = false; // the last answer brought nothing newer: ask for `renew=1` next time
   // From this tab's own last answer: who it is for ("partnerId,type,userId"), the server's
   // clock minus the wall and the monotonic clocks, and the longest lifetime it has given.
@@ -174,7 +169,7 @@ export function createKsClient({
   let moff = 0;
   let life = 0;
   let pending: Promise<string> | undefined;
-  let request: AbortController | undefined;
+  let request = new AbortController(); // of the request under way (or the last one)
   let timer: unknown;
   let active = false; // keep a session alive (getKs or refresh was called, no 401/clear since)
   let stopped = false;
@@ -183,25 +178,8 @@ export function createKsClient({
   let retryAt = 0;
   let renewAt = 0; // local time of the next proactive renewal (kept after an expiry: the floor holds)
   let lastCheck = now();
-  let claim = 0; // our election ticket, 0 when not electing
-  let lost = false;
-  let busy = false;
-  /** Ends the wait under way early (there is at most one: all happen inside one `load`). */
-  let waiter: (() => void) | undefined;
   let reason: KsClientErrorCode = 'ERR_KS_NETWORK'; // why the request under way may fail
 
-  /** Resolves after `ms`, or as soon as another tab posts a session, or on stop. */
-  const wait = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (stopped) return resolve();
-      const done = () => {
-        timers.clearTimeout(h);
-        waiter = undefined;
-        resolve();
-      };
-      const h = timers.setTimeout(done, ms);
-      waiter = done;
-    });
   const emit = (event: KsEvent) => {
     for (const listener of listeners)
       try {
@@ -212,9 +190,12 @@ export function createKsClient({
         });
       }
   };
-  const post = (m: Message) => stopped || channel?.postMessage(m);
-  /** Life left in the current KS: the lower of the wall-clock and the monotonic estimate. */
-  const left = () => (session ? Math.min(exp - now(), mexp - monotonic()) : 0);
+  /**
+   * Life left in the current KS: the lower of the wall-clock and the monotonic estimate. The
+   * offsets change only with an answer of this tab's own, whose session replaces the current.
+   */
+  const left = () =>
+    session ? Math.min(session.expiresAt - off - now(), session.expiresAt - moff - monotonic()) : 0;
   const usable = () => left() > minRemainingMs;
 
   const adopt = (s: KsRouteBody, local?: boolean) => {
@@ -235,8 +216,6 @@ export function createKsClient({
     session = s;
     // The server gave our own KS back: the next renewal asks for `renew=1`.
     same = again;
-    exp = s.expiresAt - off;
-    mexp = s.expiresAt - moff;
     renewAt =
       now() + Math.max(minRenewIntervalMs, left() * (refreshAtFraction - random() * jitterRatio));
     failures = retryAt = 0;
@@ -252,7 +231,7 @@ export function createKsClient({
     session = undefined;
     active = false;
     failures = retryAt = renewAt = 0;
-    request?.abort();
+    request.abort();
     if (broadcast) post({ t: 'c' });
     emit({ type: 'clear' });
     schedule();
@@ -282,23 +261,30 @@ export function createKsClient({
     emit({ type: 'error', error: fail('ERR_KS_RESPONSE') });
   };
 
+  const [post, renew, closeTabs] = connectTabs(
+    `kaltura-ks:${url}`,
+    crossTab,
+    requestTimeoutMs,
+    timers,
+    random,
+    // A tab that has no answer of its own yet trusts no other tab's session.
+    (s) => who && receive(s),
+    drop,
+  );
+
   const load = (force = same, rejected?: string): Promise<string> =>
     (pending ||= (async () => {
       const gen = generation;
       const before = session;
       const fresh = () => session !== before && usable();
-      const run = async (waited?: boolean) => {
-        // The renewing tab posts its KS before letting go of the lock, but the browser
-        // may grant us the lock first: give that message a moment to arrive.
-        if (waited && !fresh()) await wait(ELECTION_MS);
+      const run = async () => {
         if (gen !== generation) throw 0;
         if (fresh()) return session!.ks;
-        const controller = new AbortController();
-        request = controller;
+        request = new AbortController();
         reason = 'ERR_KS_NETWORK';
         const h = timers.setTimeout(() => {
           reason = 'ERR_KS_TIMEOUT';
-          controller.abort();
+          request.abort();
         }, requestTimeoutMs);
         const sent = now();
         const msent = monotonic();
@@ -308,17 +294,15 @@ export function createKsClient({
             cache: 'no-store',
             ...init,
             // A refused KS goes in a header (never in a URL).
-            ...(rejected
-              ? { headers: { ...init?.headers, 'X-Kaltura-Rejected-Ks': rejected } }
-              : {}),
-            signal: controller.signal,
+            ...(rejected && { headers: { ...init?.headers, 'X-Kaltura-Rejected-Ks': rejected } }),
+            signal: request.signal,
           });
           // serverTime was stamped about half a round trip before we received it.
           const o = sent + now();
           const mo = msent + monotonic();
           const body = (await res.json().catch(() => undefined)) as KsRouteBody | undefined;
           // Timed out while reading the body: reported as `reason` below.
-          if (controller.signal.aborted) throw 0;
+          if (request.signal.aborted) throw 0;
           const { status } = res;
           if (!res.ok) {
             const e = fail(
@@ -348,27 +332,8 @@ export function createKsClient({
         }
       };
       try {
-        // A tab that does not know its user yet fetches at once: it would not trust
-        // what another tab's renewal brings. The others renew as the one tab renewing:
-        // Web Locks, else a BroadcastChannel election.
-        if (who && locks) {
-          // Uncontended: renew at once. Otherwise queue behind the tab that is renewing.
-          const r = await locks.request(name, { ifAvailable: true }, async (l: unknown) =>
-            l ? [await run()] : 0,
-          );
-          return r ? r[0]! : await locks.request(name, () => run(true));
-        }
-        if (who && channel) {
-          lost = false;
-          claim = random() + 1e-9;
-          post({ t: 'r', id: claim });
-          await wait(ELECTION_MS);
-          claim = 0;
-          // Another tab is renewing: wait for its session (or for it to give up).
-          if (lost) await wait(requestTimeoutMs + ELECTION_MS);
-        }
-        busy = true;
-        return await run();
+        // One tab renews for all (cross-tab.ts).
+        return await renew(run, who, fresh);
       } catch (x) {
         if (gen !== generation) throw fail('ERR_KS_ABORTED');
         // Not an answer: the request failed (or timed out, as `reason` says).
@@ -383,7 +348,6 @@ export function createKsClient({
         throw e;
       } finally {
         pending = undefined;
-        busy = false;
         schedule();
       }
     })());
@@ -420,23 +384,6 @@ export function createKsClient({
   };
   for (const type of wakeEvents) g.addEventListener?.(type, wake);
 
-  if (channel)
-    channel.onmessage = ({ data: m }: MessageEvent<Message>) => {
-      if (m.t === 's') {
-        if (who) receive(m.s);
-        // The renewing tab is done: a wait for it ends, whatever it brought.
-        waiter?.();
-      } else if (m.t === 'c') drop();
-      else if (m.t === 'r') {
-        // Renewing: the claimant waits for our session (ticket 0 beats every claim).
-        // Claiming: the smaller ticket wins, and a later claimant may have missed our
-        // claim, so we repeat it.
-        if (busy) post({ t: 'r', id: 0 });
-        else if (m.id < claim) lost = true;
-        else if (claim) post({ t: 'r', id: claim });
-      }
-    };
-
   const subscribe = (listener: KsListener) => {
     listeners.add(listener);
     return () => {
@@ -469,16 +416,15 @@ export function createKsClient({
       if (stopped) return;
       stopped = true;
       generation++;
-      request?.abort();
+      request.abort();
       for (const detach of players) detach();
       timers.clearTimeout(timer);
-      waiter?.();
       for (const type of wakeEvents) g.removeEventListener?.(type, wake);
-      channel?.close();
+      closeTabs();
       listeners.clear();
     },
     attachPlayer(player) {
-      const detach = attach(
+      return attach(
         player,
         (apply) => {
           if (session) apply(session.ks);
@@ -487,12 +433,8 @@ export function createKsClient({
           );
         },
         reportRejected,
+        players,
       );
-      players.add(detach);
-      return () => {
-        players.delete(detach);
-        detach();
-      };
     },
   };
 }

@@ -1,6 +1,7 @@
-// What the tabs of an origin tell each other, and what a tab checks in another's session
-// before it believes it. The client (client.ts) runs the channel and the election.
-import type { KsRouteBody } from './client.js';
+// The tabs of an origin: what they tell each other over a BroadcastChannel, the one renewal
+// at a time (Web Locks, else an election over the channel), and what a tab checks in
+// another's session before it believes it. What to do with a session is the client's.
+import type { KsRouteBody, TimerProvider } from './client.js';
 
 /** What the tabs of an origin tell each other. */
 export type TabMessage =
@@ -25,3 +26,103 @@ export const partnerOf = (ks: string) => {
 
 /** Whom a session is for: `partnerId,type,userId`. */
 export const idOf = (s: KsRouteBody) => `${[s.partnerId, s.type, s.userId]}`;
+
+/**
+ * Joins the tabs' channel `name`. Returns `[post, renew, close]`: `post` tells the other
+ * tabs; `renew` runs a renewal as the one tab renewing, or after the tab that is; `close`
+ * leaves (a wait under way ends, `post` and `renew` then act alone). The other tabs'
+ * sessions go to `hear`, their clears to `forget`. Without BroadcastChannel, or with
+ * `enabled` false, the tab is on its own. `timeoutMs` is the longest a renewal takes.
+ */
+export const connectTabs = (
+  name: string,
+  enabled: boolean,
+  timeoutMs: number,
+  timers: TimerProvider,
+  random: () => number,
+  hear: (s: KsRouteBody) => void,
+  forget: () => void,
+) => {
+  const g = globalThis as unknown as Window & typeof globalThis;
+  let channel = enabled && g.BroadcastChannel ? new BroadcastChannel(name) : undefined;
+  const locks = channel && g.navigator?.locks;
+  // Our ticket: a claim while electing, 0 while renewing (it beats every claim), else none.
+  let ticket: number | undefined;
+  let lost = false;
+  /** Ends the wait under way early (there is at most one: the client renews once at a time). */
+  let waiter: (() => void) | undefined;
+
+  /** Resolves after `ms`, or as soon as another tab posts a session, or on close. */
+  const wait = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (!channel) return resolve();
+      const done = () => {
+        timers.clearTimeout(h);
+        waiter = undefined;
+        resolve();
+      };
+      const h = timers.setTimeout(done, ms);
+      waiter = done;
+    });
+  const post = (m: TabMessage) => channel?.postMessage(m);
+
+  if (channel)
+    channel.onmessage = ({ data: m }: MessageEvent<TabMessage>) => {
+      if (m.t === 's') {
+        hear(m.s);
+        // The renewing tab is done: a wait for it ends, whatever it brought.
+        waiter?.();
+      } else if (m.t === 'c') forget();
+      else if (m.t === 'r') {
+        // The smaller ticket wins. Ours is repeated: a later claimant may have missed it,
+        // and while we renew it is 0, so the claimant waits for our session. (With no
+        // ticket, neither: `m.id < undefined` is false.)
+        if (m.id < ticket!) lost = true;
+        else if (ticket !== undefined) post({ t: 'r', id: ticket });
+      }
+    };
+
+  /**
+   * Runs `run` as the one tab renewing, or after the tab that is: `run` then finds that
+   * tab's session (`ready()` says it has come) and answers with it. `who` is whom this
+   * tab's session is for: a tab that does not know it yet runs at once (it would not trust
+   * what another tab's renewal brings).
+   */
+  const renew = async (run: () => Promise<string>, who: string, ready: () => boolean) => {
+    if (who && locks) {
+      // Uncontended: renew at once (`run` resolves with a KS, never ''). Otherwise queue
+      // behind the tab that is renewing.
+      return (
+        (await locks.request(name, { ifAvailable: true }, (lock) => lock && run())) ||
+        locks.request(name, async () => {
+          // The renewing tab posts its KS before letting go of the lock, but the browser
+          // may grant us the lock first: give that message a moment to arrive.
+          if (!ready()) await wait(ELECTION_MS);
+          return run();
+        })
+      );
+    }
+    if (who && channel) {
+      lost = false;
+      ticket = random() + 1e-9;
+      post({ t: 'r', id: ticket });
+      await wait(ELECTION_MS);
+      ticket = undefined;
+      // Another tab is renewing: wait for its session (or for it to give up).
+      if (lost) await wait(timeoutMs + ELECTION_MS);
+    }
+    ticket = 0;
+    try {
+      return await run();
+    } finally {
+      ticket = undefined;
+    }
+  };
+
+  const close = () => {
+    waiter?.();
+    channel?.close();
+    channel = undefined;
+  };
+  return [post, renew, close] as const;
+};

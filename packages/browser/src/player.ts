@@ -57,22 +57,24 @@ const KS_IN_URL = /(\/ks\/|[?&]ks=)([^/?&#]+)/g;
 
 /**
  * Pushes each KS into the player and installs a request filter that rewrites any KS the
- * player was given before (and only those) to the current one. Returns a detach function.
+ * player was given before (and only those) to the current one. Returns a detach function,
+ * which is in `attached` until it has run (the client's `stop()` runs those left).
  * Attach before `loadMedia` so the adapters of the first media pick the filter up.
  */
 export function attach(
   player: KalturaPlayerLike,
   onKs: (apply: (ks: string) => void) => () => void,
   report: (ks: string) => Promise<string>,
+  attached: Set<() => void>,
 ): () => void {
+  attached.add(detach);
   const seen = new Set<string>();
   let ks = player.getKs?.() ?? '';
-  let attached = true;
   seen.add(ks);
   const prev = player.config?.network?.requestFilter;
 
   const fix = (request: PlayerRequest) => {
-    if (attached && ks)
+    if (attached.has(detach) && ks)
       request.url = request.url.replace(KS_IN_URL, (all, head: string, old: string) =>
         seen.has(old) ? head + ks : all,
       );
@@ -108,11 +110,12 @@ export function attach(
   };
   player.addEventListener?.('error', onError);
 
-  return () => {
-    if (!attached) return;
-    attached = false;
+  return detach;
+
+  function detach() {
+    if (!attached.delete(detach)) return;
     off();
     player.removeEventListener?.('error', onError);
     player.configure({ network: { requestFilter: prev } });
-  };
+  }
 }
