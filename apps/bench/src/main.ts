@@ -37,6 +37,7 @@ const SUITES: Record<string, () => Promise<SuiteResult> | SuiteResult> = {
       seconds: Number(process.env.BENCH_SECONDS ?? 0.25),
       rounds: Number(process.env.BENCH_ROUNDS ?? 40),
       frameworks: (process.env.BENCH_FRAMEWORKS?.split(',') ?? ['express', 'koa']) as Framework[],
+      variant: process.env.BENCH_VARIANT === 'ks-jwt' ? 'ks-jwt' : 'ks',
     });
   },
   memory: runMemorySuite,

@@ -95,6 +95,19 @@ function medianInterval(values: number[]): string {
   return `${sorted[k]!.toFixed(2)}–${sorted[n - 1 - k]!.toFixed(2)}`;
 }
 
+/** Every server gets the same request: the user in a header, and in a signed JWT cookie. */
+async function requestHeaders(): Promise<Record<string, string>> {
+  const jwt = await new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(BENCH_USER)
+    .setIssuer(JWT_ISSUER)
+    .setAudience(JWT_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime('2h')
+    .sign(new TextEncoder().encode(JWT_SECRET));
+  return { 'x-user': BENCH_USER, cookie: `${JWT_COOKIE}=${jwt}` };
+}
+
 /**
  * 2. Middleware overhead: the KS route from a warm cache against two baselines, each
  * server in its own process pinned to core 1 (when `taskset` is there), the load from this
@@ -120,16 +133,7 @@ export async function runMiddlewareSuite({
   const rows: SuiteResult['rows'] = [];
   const targets: SuiteResult['targets'] = [];
   const pinned = canPin() && pinSelf('0');
-  const jwt = await new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(BENCH_USER)
-    .setIssuer(JWT_ISSUER)
-    .setAudience(JWT_AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime('2h')
-    .sign(new TextEncoder().encode(JWT_SECRET));
-  // Every server gets the same request: the header user and the cookie.
-  const headers = { 'x-user': BENCH_USER, cookie: `${JWT_COOKIE}=${jwt}` };
+  const headers = await requestHeaders();
   try {
     for (const framework of frameworks) {
       const servers = new Map<Variant, Server>();
@@ -229,7 +233,8 @@ export async function runMiddlewareSuite({
 }
 
 /**
- * Before/after of a change, in one run: the KS route (`ks`, the user from a header) served
+ * Before/after of a change, in one run: the KS route (`ks`, the user from a header, or
+ * `ks-jwt`, from a JWT cookie with `jwtUser`) served
  * by `apps/bench/src/servers/serve.ts` of two checkouts of the repo (each installed, run
  * from source), each in its own pinned process, with a second process of `before` as the
  * control; rounds alternate as in the suite above, and the ratios are server CPU time per
@@ -242,9 +247,11 @@ export async function runBeforeAfterSuite({
   seconds = 0.25,
   rounds = 40,
   frameworks = ['express', 'koa'] as readonly Framework[],
+  variant = 'ks',
 }: {
   before: string;
   after: string;
+  variant?: 'ks' | 'ks-jwt';
   seconds?: number;
   rounds?: number;
   frameworks?: readonly Framework[];
@@ -252,7 +259,7 @@ export async function runBeforeAfterSuite({
   const rows: SuiteResult['rows'] = [];
   const targets: SuiteResult['targets'] = [];
   const pinned = canPin() && pinSelf('0');
-  const headers = { 'x-user': BENCH_USER };
+  const headers = await requestHeaders();
   const sides = { before, control: before, after } as const;
   type Side = keyof typeof sides;
   const SIDES = Object.keys(sides) as Side[];
@@ -262,7 +269,7 @@ export async function runBeforeAfterSuite({
       try {
         for (const side of SIDES) {
           const entry = new URL(`file://${sides[side]}/apps/bench/src/servers/serve.ts`);
-          servers.set(side, await serve(entry, [framework, 'ks'], headers));
+          servers.set(side, await serve(entry, [framework, variant], headers));
         }
         for (const side of SIDES) await measure(servers.get(side)!, 1);
         const measures = new Map<Side, Measure[]>(SIDES.map((s) => [s, []]));
@@ -278,7 +285,7 @@ export async function runBeforeAfterSuite({
         for (const side of SIDES) {
           const ratios = each(side);
           rows.push({
-            app: `${framework}: KS route, ${side === 'control' ? 'before again (control)' : side}`,
+            app: `${framework}: ${variant === 'ks' ? 'KS route' : 'KS route with jwtUser'}, ${side === 'control' ? 'before again (control)' : side}`,
             'req/s': Math.round(median(measures.get(side)!.map((m) => m.requestsPerSecond))),
             'CPU µs/req':
               Math.round(median(measures.get(side)!.map((m) => m.cpuPerRequest)) * 100) / 100,
@@ -302,7 +309,7 @@ export async function runBeforeAfterSuite({
   }
   return {
     suite: 'engine',
-    title: `Before/after: the KS route (user from a header, warm cache) of ${before} against ${after} (${CONNECTIONS} connections × ${DEPTH} pipelined requests, ${rounds} × ${seconds} s rounds alternating; ${pinned ? 'servers pinned to core 1, the load to core 0' : 'not pinned: no taskset'})`,
+    title: `Before/after: the KS route (${variant === 'ks' ? 'user from a header' : 'jwtUser cookie'}, warm cache) of ${before} against ${after} (${CONNECTIONS} connections × ${DEPTH} pipelined requests, ${rounds} × ${seconds} s rounds alternating; ${pinned ? 'servers pinned to core 1, the load to core 0' : 'not pinned: no taskset'})`,
     rows,
     targets,
     notes: [
