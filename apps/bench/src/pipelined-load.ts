@@ -6,11 +6,13 @@ import { connect, type Socket } from 'node:net';
  * sockets, each with `depth` identical GET requests in flight (HTTP/1.1 pipelining), the
  * requests pre-encoded once, the answers counted by their status line (never parsed further).
  *
- * Why not autocannon for CPU per request: it parses every answer in JavaScript and costs
- * about as much CPU per request as a bare Koa app; when the shared machine slows it, the
+ * Why not autocannon for CPU per request: it parses every answer in JavaScript, and on one
+ * core it could not keep a bare Koa app busy (a profile showed the server 56% idle); when the
+ * shared machine slows it further, the
  * server idles between requests and pays an event-loop wake-up (epoll, a read) per request
  * instead of per batch. The server's CPU per request then follows the client's luck: on a
- * loaded machine the bare app read 16.5–119 µs and single rounds of a control 0.21–3.39×.
+ * loaded machine the bare app read 16.5–119 µs, and single rounds of the control and the
+ * route 0.21–3.39× of it.
  */
 export interface PipelinedLoad {
   /** Sends for `seconds`, then waits for every answer; resolves with how many came back. */
