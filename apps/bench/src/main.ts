@@ -20,8 +20,8 @@ const SUITES: Record<string, () => Promise<SuiteResult> | SuiteResult> = {
   ks: runKsSuite,
   middleware: () =>
     runMiddlewareSuite({
-      seconds: Number(process.env.BENCH_SECONDS ?? 2),
-      rounds: Number(process.env.BENCH_ROUNDS ?? 9),
+      seconds: Number(process.env.BENCH_SECONDS ?? 0.25),
+      rounds: Number(process.env.BENCH_ROUNDS ?? 40),
       // e.g. BENCH_FRAMEWORKS=koa,hono
       frameworks: (process.env.BENCH_FRAMEWORKS?.split(',') ?? FRAMEWORKS) as Framework[],
     }),
@@ -34,9 +34,10 @@ const SUITES: Record<string, () => Promise<SuiteResult> | SuiteResult> = {
     return runBeforeAfterSuite({
       before,
       after,
-      seconds: Number(process.env.BENCH_SECONDS ?? 2),
-      rounds: Number(process.env.BENCH_ROUNDS ?? 9),
+      seconds: Number(process.env.BENCH_SECONDS ?? 0.25),
+      rounds: Number(process.env.BENCH_ROUNDS ?? 40),
       frameworks: (process.env.BENCH_FRAMEWORKS?.split(',') ?? ['express', 'koa']) as Framework[],
+      variant: process.env.BENCH_VARIANT === 'ks-jwt' ? 'ks-jwt' : 'ks',
     });
   },
   memory: runMemorySuite,

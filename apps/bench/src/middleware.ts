@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
-import autocannon from 'autocannon';
 import { SignJWT } from 'jose';
 import { median, ratio, type SuiteResult } from './harness.js';
+import { type PipelinedLoad, pipelinedLoad } from './pipelined-load.js';
 import { canPin, cpuUsage, pinSelf, startProcess, stopProcess } from './processes.js';
 import {
   BENCH_USER,
@@ -15,7 +15,9 @@ import {
 const SERVE = new URL('./servers/serve.ts', import.meta.url);
 export const FRAMEWORKS = ['express', 'koa', 'fastify', 'hono', 'fetch'] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
-const CONNECTIONS = 50;
+/** Enough requests in flight that the server always has the next one queued. */
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const DEPTH = Number(process.env.BENCH_DEPTH ?? 4);
 /** `control` is a second process of the bare app: bare against bare shows the suite's own noise. */
 const VARIANTS = ['bare', 'control', 'bare-user', 'ks', 'hand', 'ks-jwt'] as const;
 type Variant = (typeof VARIANTS)[number];
@@ -31,58 +33,87 @@ const LABEL: Record<Variant, string> = {
 
 interface Measure {
   requestsPerSecond: number;
-  p50: number;
-  p99: number;
   /** Server CPU time per request, µs. */
   cpuPerRequest: number;
+  /** The server's CPU time over the round's wall time: near 1 when the load kept it busy. */
+  busy: number;
 }
 
-async function load(
-  server: { child: ChildProcess; port: number },
-  seconds: number,
-  headers: Record<string, string>,
-): Promise<Measure> {
+interface Server {
+  child: ChildProcess;
+  port: number;
+  load: PipelinedLoad;
+}
+
+async function measure(server: Server, seconds: number): Promise<Measure> {
   const before = await cpuUsage(server.child);
-  const result = await autocannon({
-    url: `http://127.0.0.1:${server.port}/kaltura/ks`,
-    connections: CONNECTIONS,
-    pipelining: 1,
-    duration: seconds,
-    headers,
-  });
+  const started = performance.now();
+  const answered = await server.load.run(seconds);
+  const wallUs = (performance.now() - started) * 1000;
   const cpu = (await cpuUsage(server.child)) - before;
-  if (result.non2xx > 0 || result.errors > 0)
-    throw new Error(`non-2xx or errors: ${result.non2xx}/${result.errors}`);
   return {
-    requestsPerSecond: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    cpuPerRequest: cpu / result.requests.total,
+    requestsPerSecond: answered / (wallUs / 1e6),
+    cpuPerRequest: cpu / answered,
+    busy: cpu / wallUs,
   };
 }
 
+async function serve(entry: URL, args: string[], headers: Record<string, string>): Promise<Server> {
+  const { child, ready } = await startProcess<{ port: number }>(entry, args, {
+    cpus: '1',
+    ipc: true,
+  });
+  const load = await pipelinedLoad({
+    port: ready.port,
+    path: '/kaltura/ks',
+    headers,
+    connections: CONNECTIONS,
+    depth: DEPTH,
+  });
+  return { child, port: ready.port, load };
+}
+
+async function stop(server: Server): Promise<void> {
+  server.load.close();
+  await stopProcess(server.child);
+}
+
+/** `lo–hi` of a list, two decimals. */
+function range(values: number[]): string {
+  return `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}`;
+}
+
 /**
- * 2. Middleware overhead: the KS route from a warm cache against two baselines, each
- * server in its own process pinned to core 1 (when `taskset` is there), autocannon in
- * this process pinned to core 0, 50 connections each, rounds alternating:
- * - a bare app answering a same-size fixed JSON body (no user, no KS: the floor), and the
- *   same app reading the user header first (what reading a header costs in the framework:
- *   nothing in Express, Koa or Fastify, whose Node request has its headers parsed; a
- *   `Headers` object built per request in Hono on Node);
- * - a hand-rolled route that verifies the same JWT cookie with jose and serves a KS
- *   from a Map (what an app would write without kaltura-ks), against kaltura-ks with
- *   `jwtUser` reading that cookie.
- * Besides req/s, each server's CPU time per request (process.cpuUsage over IPC) is
- * reported: on a shared machine it is steadier than throughput.
+ * A 95% confidence interval of the median of a list of independent rounds (order statistics:
+ * the rank-k and rank-(n-1-k) values, with k from the binomial's normal approximation), two
+ * decimals; the whole range below 6 rounds.
  */
-export async function runMiddlewareSuite({
-  seconds = 2,
-  rounds = 9,
-  frameworks = FRAMEWORKS as readonly Framework[],
-} = {}): Promise<SuiteResult> {
-  const rows: SuiteResult['rows'] = [];
-  const targets: SuiteResult['targets'] = [];
-  const pinned = canPin() && pinSelf('0');
+function medianInterval(values: number[]): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  const k = Math.max(0, Math.floor((n - 1.96 * Math.sqrt(n)) / 2));
+  return `${sorted[k]!.toFixed(2)}–${sorted[n - 1 - k]!.toFixed(2)}`;
+}
+
+/**
+ * The servers' order in round `round`: shuffled (the same each run), so that no server is
+ * always measured first, last, or right after the same other one. Rotating a fixed order
+ * kept each server's predecessor: the control, always measured right after the bare app,
+ * read 1.05× of it in two runs (intervals 1.02–1.13 and 1.03–1.08).
+ */
+function shuffled<T>(items: readonly T[], round: number): T[] {
+  const order = [...items];
+  let seed = (round + 1) * 0x9e3779b1;
+  for (let i = order.length - 1; i > 0; i--) {
+    seed = Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) >>> 0;
+    const j = seed % (i + 1);
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
+/** Every server gets the same request: the user in a header, and in a signed JWT cookie. */
+async function requestHeaders(): Promise<Record<string, string>> {
   const jwt = await new SignJWT({})
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(BENCH_USER)
@@ -91,54 +122,67 @@ export async function runMiddlewareSuite({
     .setIssuedAt()
     .setExpirationTime('2h')
     .sign(new TextEncoder().encode(JWT_SECRET));
-  // Every server gets the same request: the header user and the cookie.
-  const headers = { 'x-user': BENCH_USER, cookie: `${JWT_COOKIE}=${jwt}` };
+  return { 'x-user': BENCH_USER, cookie: `${JWT_COOKIE}=${jwt}` };
+}
+
+/**
+ * 2. Middleware overhead: the KS route from a warm cache against two baselines, each
+ * server in its own process pinned to core 1 (when `taskset` is there), the load from this
+ * process pinned to core 0, rounds alternating:
+ * - a bare app answering a same-size fixed JSON body (no user, no KS: the floor), and the
+ *   same app reading the user header first (what reading a header costs in the framework:
+ *   nothing in Express, Koa or Fastify, whose Node request has its headers parsed; a
+ *   `Headers` object built per request in Hono on Node);
+ * - a hand-rolled route that verifies the same JWT cookie with jose and serves a KS
+ *   from a Map (what an app would write without kaltura-ks), against kaltura-ks with
+ *   `jwtUser` reading that cookie.
+ * What is judged is each server's CPU time per request (process.cpuUsage over IPC) with the
+ * server kept saturated by a pipelined load (see pipelined-load.ts): the throughput it would
+ * reach with a core to itself. A second process of the bare app is the control.
+ */
+export async function runMiddlewareSuite({
+  // Short rounds, many of them: a pair of rounds sees the same machine, and the median has
+  // a narrow confidence interval.
+  seconds = 0.25,
+  rounds = 40,
+  frameworks = FRAMEWORKS as readonly Framework[],
+} = {}): Promise<SuiteResult> {
+  const rows: SuiteResult['rows'] = [];
+  const targets: SuiteResult['targets'] = [];
+  const pinned = canPin() && pinSelf('0');
+  const headers = await requestHeaders();
   try {
     for (const framework of frameworks) {
-      const servers = new Map<Variant, { child: ChildProcess; port: number }>();
+      const servers = new Map<Variant, Server>();
       try {
-        for (const variant of VARIANTS) {
-          const started = await startProcess<{ port: number }>(
-            SERVE,
-            [framework, variant === 'control' ? 'bare' : variant],
-            {
-              cpus: '1',
-              ipc: true,
-            },
+        for (const variant of VARIANTS)
+          servers.set(
+            variant,
+            await serve(SERVE, [framework, variant === 'control' ? 'bare' : variant], headers),
           );
-          servers.set(variant, { child: started.child, port: started.ready.port });
-        }
-        // Warm up (JIT, the KS cache, keep-alive sockets).
-        for (const variant of VARIANTS) await load(servers.get(variant)!, 1, headers);
+        // Warm up (JIT, the KS cache, the JWT cache).
+        for (const variant of VARIANTS) await measure(servers.get(variant)!, 1);
         const measures = new Map<Variant, Measure[]>(VARIANTS.map((v) => [v, []]));
         for (let r = 0; r < rounds; r++) {
-          // Each round starts one server later, so none is always first (or last) in a round.
-          const order = VARIANTS.map((_, i) => VARIANTS[(i + r) % VARIANTS.length]!);
+          const order = shuffled(VARIANTS, r);
           for (const variant of order)
-            measures.get(variant)!.push(await load(servers.get(variant)!, seconds, headers));
+            measures.get(variant)!.push(await measure(servers.get(variant)!, seconds));
         }
         const pick = (variant: Variant, key: keyof Measure) =>
           median(measures.get(variant)!.map((m) => m[key]));
-        // Ratios pair each round with its baseline's round (measured in the same round), then
-        // take the median: drift on a shared machine cancels within a pair.
-        const paired = (variant: Variant, base: Variant, key: keyof Measure, inverse = false) =>
-          median(
-            measures.get(variant)!.map((m, r) => {
-              const b = measures.get(base)![r]![key];
-              return inverse ? b / m[key] : m[key] / b;
-            }),
-          );
-        // By CPU: the bare app's CPU time per request over the variant's, >= 1 when cheaper.
+        // Each round's ratio pairs a variant with its baseline measured next to it, so drift
+        // on a shared machine cancels within a pair; by CPU, the baseline's CPU time per
+        // request over the variant's (>= 1 when cheaper).
         const byCpu = (variant: Variant, base: Variant) =>
-          paired(variant, base, 'cpuPerRequest', true);
-        const byRate = (variant: Variant, base: Variant) =>
-          paired(variant, base, 'requestsPerSecond');
-        const spread = (variant: Variant, base: Variant) => {
-          const each = measures
+          measures
             .get(variant)!
             .map((m, r) => measures.get(base)![r]!.cpuPerRequest / m.cpuPerRequest);
-          return `${Math.min(...each).toFixed(2)}–${Math.max(...each).toFixed(2)}`;
-        };
+        const byRate = (variant: Variant, base: Variant) =>
+          median(
+            measures
+              .get(variant)!
+              .map((m, r) => m.requestsPerSecond / measures.get(base)![r]!.requestsPerSecond),
+          );
         const against: Record<Variant, Variant> = {
           bare: 'bare',
           control: 'bare',
@@ -149,41 +193,45 @@ export async function runMiddlewareSuite({
         };
         for (const variant of VARIANTS) {
           const base = against[variant];
+          const cpu = byCpu(variant, base);
           rows.push({
             app: `${framework}: ${LABEL[variant]}`,
             'req/s': Math.round(pick(variant, 'requestsPerSecond')),
-            'p50 ms': pick(variant, 'p50'),
-            'p99 ms': pick(variant, 'p99'),
+            busy: `${Math.round(pick(variant, 'busy') * 100)}%`,
             'CPU µs/req': Math.round(pick(variant, 'cpuPerRequest') * 10) / 10,
             'vs (CPU)': variant === base ? 'baseline' : `${base}`,
-            'CPU ratio': variant === base ? '' : ratio(byCpu(variant, base)),
-            'CPU ratio, rounds': variant === base ? '' : spread(variant, base),
+            'CPU ratio': variant === base ? '' : ratio(median(cpu)),
+            '95% CI': variant === base ? '' : medianInterval(cpu),
+            'all rounds': variant === base ? '' : range(cpu),
             'req/s ratio': variant === base ? '' : ratio(byRate(variant, base)),
           });
         }
-        const control = `control (bare vs bare) ${ratio(byCpu('control', 'bare'))} by CPU, ${ratio(byRate('control', 'bare'))} req/s`;
-        // The targets are judged by server CPU per request (stable under load); req/s is shown.
-        const route = byCpu('ks', 'bare');
+        const described = (variant: Variant, base: Variant) => {
+          const cpu = byCpu(variant, base);
+          return `${ratio(median(cpu))} by CPU (95% CI ${medianInterval(cpu)}, all ${range(cpu)})`;
+        };
+        const control = `control (bare vs bare) ${described('control', 'bare')}`;
+        const route = median(byCpu('ks', 'bare'));
         targets.push({
           target: `${framework}: the KS route >= 0.9x the bare app (server CPU per request)`,
           met: route >= 0.9,
-          detail: `${ratio(route)} by CPU (rounds ${spread('ks', 'bare')}), ${ratio(byRate('ks', 'bare'))} req/s; against the bare app reading the user header ${ratio(byCpu('ks', 'bare-user'))} by CPU; ${control}`,
+          detail: `${described('ks', 'bare')}; against the bare app reading the user header ${ratio(median(byCpu('ks', 'bare-user')))}; ${control}`,
         });
         // Issue 17: a signed-in request (jwtUser) at the speed of a bare one.
-        const signedIn = byCpu('ks-jwt', 'bare');
+        const signedIn = median(byCpu('ks-jwt', 'bare'));
         targets.push({
           target: `${framework}: the KS route with jwtUser >= 0.9x the bare app (server CPU per request)`,
           met: signedIn >= 0.9,
-          detail: `${ratio(signedIn)} by CPU (rounds ${spread('ks-jwt', 'bare')}), ${ratio(byRate('ks-jwt', 'bare'))} req/s; ${control}`,
+          detail: `${described('ks-jwt', 'bare')}; ${control}`,
         });
-        const jwtShare = byCpu('ks-jwt', 'hand');
+        const jwtShare = median(byCpu('ks-jwt', 'hand'));
         targets.push({
           target: `${framework}: with a JWT cookie, >= 0.9x the hand-rolled route (server CPU per request)`,
           met: jwtShare >= 0.9,
-          detail: `${ratio(jwtShare)} by CPU, ${ratio(byRate('ks-jwt', 'hand'))} req/s`,
+          detail: described('ks-jwt', 'hand'),
         });
       } finally {
-        for (const server of servers.values()) await stopProcess(server.child);
+        for (const server of servers.values()) await stop(server);
       }
     }
   } finally {
@@ -191,17 +239,18 @@ export async function runMiddlewareSuite({
   }
   return {
     suite: 'middleware',
-    title: `Middleware overhead: the KS route from a warm cache vs baselines (autocannon, ${CONNECTIONS} connections, ${rounds} × ${seconds} s rounds alternating; medians, ratios paired by round; ${pinned ? 'servers pinned to core 1, autocannon to core 0' : 'not pinned: no taskset'})`,
+    title: `Middleware overhead: the KS route from a warm cache vs baselines (${CONNECTIONS} connections × ${DEPTH} pipelined requests, ${rounds} × ${seconds} s rounds alternating; medians, ratios paired by round; ${pinned ? 'servers pinned to core 1, the load to core 0' : 'not pinned: no taskset'})`,
     rows,
     targets,
     notes: [
-      '"CPU µs/req" is the server process\'s CPU time (user + system) per request served, read with process.cpuUsage() over IPC before and after each round; "CPU ratio" is the baseline\'s CPU per request over the row\'s (the throughput each would reach with a core to itself), the median of the per-round ratios, with the range over the rounds. The control row runs the bare app twice: its ratio is the suite\'s own noise.',
+      '"CPU µs/req" is the server process\'s CPU time (user + system) per request served, read with process.cpuUsage() over IPC before and after each round; "CPU ratio" is the baseline\'s CPU per request over the row\'s (the throughput each would reach with a core to itself), the median of the per-round ratios, with a 95% confidence interval of that median (order statistics) and the range of the rounds. The control row runs the bare app twice: its ratio is the suite\'s own noise. "busy" is the server\'s CPU time over the round\'s wall time (median): under 100% the server waited for its core (other work on the machine) or for the load.',
     ],
   };
 }
 
 /**
- * Before/after of a change, in one run: the KS route (`ks`, the user from a header) served
+ * Before/after of a change, in one run: the KS route (`ks`, the user from a header, or
+ * `ks-jwt`, from a JWT cookie with `jwtUser`) served
  * by `apps/bench/src/servers/serve.ts` of two checkouts of the repo (each installed, run
  * from source), each in its own pinned process, with a second process of `before` as the
  * control; rounds alternate as in the suite above, and the ratios are server CPU time per
@@ -211,12 +260,14 @@ export async function runMiddlewareSuite({
 export async function runBeforeAfterSuite({
   before,
   after,
-  seconds = 2,
-  rounds = 9,
+  seconds = 0.25,
+  rounds = 40,
   frameworks = ['express', 'koa'] as readonly Framework[],
+  variant = 'ks',
 }: {
   before: string;
   after: string;
+  variant?: 'ks' | 'ks-jwt';
   seconds?: number;
   rounds?: number;
   frameworks?: readonly Framework[];
@@ -224,28 +275,24 @@ export async function runBeforeAfterSuite({
   const rows: SuiteResult['rows'] = [];
   const targets: SuiteResult['targets'] = [];
   const pinned = canPin() && pinSelf('0');
-  const headers = { 'x-user': BENCH_USER };
+  const headers = await requestHeaders();
   const sides = { before, control: before, after } as const;
   type Side = keyof typeof sides;
   const SIDES = Object.keys(sides) as Side[];
   try {
     for (const framework of frameworks) {
-      const servers = new Map<Side, { child: ChildProcess; port: number }>();
+      const servers = new Map<Side, Server>();
       try {
         for (const side of SIDES) {
           const entry = new URL(`file://${sides[side]}/apps/bench/src/servers/serve.ts`);
-          const started = await startProcess<{ port: number }>(entry, [framework, 'ks'], {
-            cpus: '1',
-            ipc: true,
-          });
-          servers.set(side, { child: started.child, port: started.ready.port });
+          servers.set(side, await serve(entry, [framework, variant], headers));
         }
-        for (const side of SIDES) await load(servers.get(side)!, 1, headers);
+        for (const side of SIDES) await measure(servers.get(side)!, 1);
         const measures = new Map<Side, Measure[]>(SIDES.map((s) => [s, []]));
         for (let r = 0; r < rounds; r++) {
-          const order = SIDES.map((_, i) => SIDES[(i + r) % SIDES.length]!);
+          const order = shuffled(SIDES, r);
           for (const side of order)
-            measures.get(side)!.push(await load(servers.get(side)!, seconds, headers));
+            measures.get(side)!.push(await measure(servers.get(side)!, seconds));
         }
         const each = (side: Side) =>
           measures
@@ -254,15 +301,13 @@ export async function runBeforeAfterSuite({
         for (const side of SIDES) {
           const ratios = each(side);
           rows.push({
-            app: `${framework}: KS route, ${side === 'control' ? 'before again (control)' : side}`,
+            app: `${framework}: ${variant === 'ks' ? 'KS route' : 'KS route with jwtUser'}, ${side === 'control' ? 'before again (control)' : side}`,
             'req/s': Math.round(median(measures.get(side)!.map((m) => m.requestsPerSecond))),
             'CPU µs/req':
               Math.round(median(measures.get(side)!.map((m) => m.cpuPerRequest)) * 100) / 100,
             'CPU ratio vs before': side === 'before' ? 'baseline' : ratio(median(ratios)),
-            'CPU ratio, rounds':
-              side === 'before'
-                ? ''
-                : `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`,
+            'CPU ratio, 95% CI (all rounds)':
+              side === 'before' ? '' : `${medianInterval(ratios)} (all ${range(ratios)})`,
           });
         }
         const kept = median(each('after'));
@@ -272,7 +317,7 @@ export async function runBeforeAfterSuite({
           detail: `${ratio(kept)}; control (before vs before) ${ratio(median(each('control')))}`,
         });
       } finally {
-        for (const server of servers.values()) await stopProcess(server.child);
+        for (const server of servers.values()) await stop(server);
       }
     }
   } finally {
@@ -280,7 +325,7 @@ export async function runBeforeAfterSuite({
   }
   return {
     suite: 'engine',
-    title: `Before/after: the KS route (user from a header, warm cache) of ${before} against ${after} (autocannon, ${CONNECTIONS} connections, ${rounds} × ${seconds} s rounds alternating; ${pinned ? 'servers pinned to core 1, autocannon to core 0' : 'not pinned: no taskset'})`,
+    title: `Before/after: the KS route (${variant === 'ks' ? 'user from a header' : 'jwtUser cookie'}, warm cache) of ${before} against ${after} (${CONNECTIONS} connections × ${DEPTH} pipelined requests, ${rounds} × ${seconds} s rounds alternating; ${pinned ? 'servers pinned to core 1, the load to core 0' : 'not pinned: no taskset'})`,
     rows,
     targets,
     notes: [

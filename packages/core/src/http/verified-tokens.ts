@@ -8,7 +8,22 @@ export interface TokenTimes {
 }
 
 interface Entry extends TokenTimes {
+  token: string;
   user: KsUser;
+}
+
+/**
+ * A short key for a token: its last 8 characters read as a number (for a JWS, 48 bits of its
+ * signature). Hashing a whole token for a Map costs ~2 ns a character, ~0.4 µs for a typical
+ * 215-character JWT on every signed-in request; this costs a few ns. It only finds an entry:
+ * the entry then has to hold the very same token, so two tokens that share a key never stand
+ * for each other (at worst the later one takes the earlier one's place).
+ */
+function keyOf(token: string): number {
+  let key = 0;
+  for (let i = Math.max(0, token.length - 8); i < token.length; i++)
+    key = key * 64 + (token.charCodeAt(i) & 63);
+  return key;
 }
 
 /**
@@ -20,7 +35,7 @@ interface Entry extends TokenTimes {
 export class VerifiedTokens {
   readonly #max: number;
   readonly #toleranceSeconds: number;
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries = new Map<number, Entry>();
 
   constructor(max: number, toleranceSeconds: number) {
     this.#max = max;
@@ -33,12 +48,13 @@ export class VerifiedTokens {
 
   /** A copy of the user a token gave when it was verified, if its time claims hold at `nowMs`. */
   get(token: string, nowMs: number): KsUser | undefined {
-    const entry = this.#entries.get(token);
-    if (entry === undefined) return undefined;
+    const key = keyOf(token);
+    const entry = this.#entries.get(key);
+    if (entry === undefined || entry.token !== token) return undefined;
     // jose's clock: whole seconds.
     const now = Math.floor(nowMs / 1000);
     if (now >= entry.exp) {
-      this.#entries.delete(token);
+      this.#entries.delete(key);
       return undefined;
     }
     const tolerance = this.#toleranceSeconds;
@@ -51,10 +67,12 @@ export class VerifiedTokens {
   /** Keeps a verified token's user (a copy) until its `exp`. */
   set(token: string, user: KsUser, times: TokenTimes): void {
     if (this.#max === 0) return;
-    if (this.#entries.size >= this.#max && !this.#entries.has(token)) {
-      this.#entries.delete(this.#entries.keys().next().value as string);
+    const key = keyOf(token);
+    if (this.#entries.size >= this.#max && !this.#entries.has(key)) {
+      this.#entries.delete(this.#entries.keys().next().value as number);
     }
-    this.#entries.set(token, {
+    this.#entries.set(key, {
+      token,
       user: copyOf(user),
       exp: times.exp,
       nbf: times.nbf,
