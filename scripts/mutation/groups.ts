@@ -150,7 +150,7 @@ export const GROUPS = {
       'packages/redis/src/codec.ts',
       'packages/redis/src/revocation.ts',
       { file: redisStore, from: 'async get(key: KsStoreKey)', to: 'async lock(key: KsStoreKey' },
-      { file: redisStore, from: 'async revoke(partnerId', to: 'async #revokeV1(' },
+      { file: redisStore, from: 'async revoke(', to: 'async #revokeV1(' },
     ],
     tests: [
       'packages/redis/src/key-layout.test.ts',
