@@ -158,6 +158,8 @@ export const GROUPS = {
       'packages/redis/src/scripts.test.ts',
       'packages/redis/src/redis-store.test.ts',
       'packages/redis/src/revocation-faults.test.ts',
+      'packages/redis/src/revocation.test.ts',
+      'packages/redis/src/store-commands.test.ts',
       'packages/testing/src/shared-store/issuer-fleet.test.ts',
       'packages/testing/src/shared-store/fleet-redis.test.ts',
     ],
