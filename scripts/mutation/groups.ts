@@ -161,7 +161,7 @@ export const GROUPS = {
       'packages/redis/src/codec.ts',
       'packages/redis/src/revocation.ts',
       { file: redisStore, from: 'async get(key: KsStoreKey)', to: 'async lock(key: KsStoreKey' },
-      { file: redisStore, from: 'async revoke(partnerId', to: 'async #revokeV1(' },
+      { file: redisStore, from: 'async revoke(', to: 'async #revokeV1(' },
     ],
     tests: [
       'packages/redis/src/key-layout.test.ts',
@@ -169,6 +169,9 @@ export const GROUPS = {
       'packages/redis/src/scripts.test.ts',
       'packages/redis/src/redis-store.test.ts',
       'packages/redis/src/revocation-faults.test.ts',
+      'packages/redis/src/revocation.test.ts',
+      'packages/redis/src/store-commands.test.ts',
+      'packages/redis/src/key-channels.test.ts',
       'packages/testing/src/shared-store/issuer-fleet.test.ts',
       'packages/testing/src/shared-store/fleet-redis.test.ts',
     ],

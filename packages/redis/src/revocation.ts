@@ -91,7 +91,8 @@ export async function revokeAll(send: CommandSender, target: FullRevocation): Pr
 /** Waits for a replica of the node serving `key` to have every write made so far (WAIT). */
 export async function replicated(send: CommandSender, key: string): Promise<void> {
   const acknowledged = await send.sendCommand(['WAIT', '1', String(REPLICA_ACK_TIMEOUT_MS)], key);
-  if (Number(acknowledged) < 1)
+  // Not `< 1`: an answer that is not a number (NaN) is no acknowledgement either.
+  if (!(Number(acknowledged) >= 1))
     throw new KsError(
       'ERR_KS_TIMEOUT',
       `No replica acknowledged the revocation within ${REPLICA_ACK_TIMEOUT_MS} ms`,
