@@ -125,6 +125,7 @@ export const GROUPS = {
       `${core}/http/jwt-user.claims-and-keys.test.ts`,
       `${core}/http/verified-tokens.test.ts`,
       `${core}/http/verified-tokens.served-user.test.ts`,
+      `${core}/http/verified-tokens.key.test.ts`,
       `${core}/http/privilege-precedence.test.ts`,
       `${core}/http/privilege-precedence.bare-names.test.ts`,
       `${core}/http/report-rejected.test.ts`,
