@@ -212,22 +212,31 @@ export class SharedMint {
   ): Promise<T | typeof FAILED> {
     const { emit, now } = this.#options;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let armed = true;
     const started = this.#options.listening ? now() : 0;
     try {
       const result = await Promise.race([
         call(),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              // Read whatever I/O is waiting first: on a busy event loop the answer may be in
-              // the socket already, and that is not a slow store (the poll phase comes
-              // before setImmediate's).
-              setImmediate(() =>
-                reject(new KsError('ERR_KS_TIMEOUT', `The shared store took over ${timeoutMs} ms`)),
-              ),
-            timeoutMs,
-          );
-          timer.unref?.();
+          // The bound starts once this turn of the event loop is over, when the store's
+          // command is on its way: a burst of calls made in one turn (a cold storm) queues
+          // them all until the turn ends, and that is this process's time, not the store's.
+          setImmediate(() => {
+            if (!armed) return;
+            timer = setTimeout(
+              () =>
+                // Read whatever I/O is waiting first: on a busy event loop the answer may be in
+                // the socket already, and that is not a slow store (the poll phase comes
+                // before setImmediate's).
+                setImmediate(() =>
+                  reject(
+                    new KsError('ERR_KS_TIMEOUT', `The shared store took over ${timeoutMs} ms`),
+                  ),
+                ),
+              timeoutMs,
+            );
+            timer.unref?.();
+          });
         }),
       ]);
       emit(() => ({ type: 'store-call', operation, durationMs: now() - started }));
@@ -237,6 +246,7 @@ export class SharedMint {
       emit(() => ({ type: 'store-error', operation, error }));
       return FAILED;
     } finally {
+      armed = false;
       clearTimeout(timer);
     }
   }
