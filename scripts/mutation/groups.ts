@@ -171,6 +171,7 @@ export const GROUPS = {
       'packages/redis/src/redis-store.test.ts',
       'packages/redis/src/revocation-faults.test.ts',
       'packages/redis/src/revocation.test.ts',
+      'packages/redis/src/revocation.replicas.test.ts',
       'packages/redis/src/store-commands.test.ts',
       'packages/redis/src/key-channels.test.ts',
       'packages/testing/src/shared-store/issuer-fleet.test.ts',
