@@ -44,7 +44,21 @@ export async function revokeUser(
   const [replicas, values] = Array.isArray(reply) ? reply : [];
   if (!Array.isArray(values))
     throw new KsError('ERR_KS_RESPONSE', 'Redis answered a revocation with an unexpected reply');
-  return { replicas: Number(replicas), values };
+  return { replicas: replicaCount(replicas), values };
+}
+
+/**
+ * The node's connected replicas as the script counted them. Anything but a whole number of at
+ * least 0 is refused: read as NaN it would skip the WAIT and confirm the revocation.
+ */
+function replicaCount(reply: unknown): number {
+  const count = typeof reply === 'number' || typeof reply === 'string' ? Number(reply) : Number.NaN;
+  if (!(Number.isInteger(count) && count >= 0))
+    throw new KsError(
+      'ERR_KS_RESPONSE',
+      'Redis answered a revocation with an unexpected replica count',
+    );
+  return count;
 }
 
 /** Everything of one partner (or, in layout 1, of one prefix). */
@@ -66,7 +80,7 @@ export interface FullRevocation {
  */
 export async function revokeAll(send: CommandSender, target: FullRevocation): Promise<number> {
   const { revocations } = target;
-  const replicas = Number(
+  const replicas = replicaCount(
     await runScript(send, MARK_CLEARED, [revocations, target.cleared], [target.ttlMs]),
   );
   for (const pattern of target.patterns) {
