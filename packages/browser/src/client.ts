@@ -207,13 +207,14 @@ export function createKsClient({
       (again || (session && (session.expiresAt - s.expiresAt || (session.ks > s.ks ? 1 : -1)) > 0))
     )
       return;
+    // Before `switch`: what its listeners ask the client is the new account's.
+    session = s;
     if (local) {
       const id = idOf(s);
       if (who && who !== id) emit({ type: 'switch', session: s });
       who = id;
       life = Math.max(life, s.expiresAt - s.serverTime);
     }
-    session = s;
     // The server gave our own KS back: the next renewal asks for `renew=1`.
     same = again;
     renewAt =
