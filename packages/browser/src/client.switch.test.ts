@@ -45,3 +45,37 @@ describe('a switch listener', () => {
     client.stop();
   });
 });
+
+describe('a switch listener that clears the client', () => {
+  it("leaves it cleared: no `ks` event hands the new account's KS out after the clear", async () => {
+    installBrowser();
+    const clock = new FakeClock();
+    const server = fakeServer(clock, { lifetimeMs: HOUR });
+    const fetch = fakeFetch(clock, async (call) => {
+      await delay(clock, 200);
+      return server.handle(call);
+    });
+    const client = createKsClient({
+      fetch,
+      now: clock.now,
+      monotonic: clock.monotonic,
+      timers: clock.provider,
+    });
+    const first = client.getKs();
+    await clock.advance(1_000);
+    await first;
+
+    const types: string[] = [];
+    client.subscribe((e) => {
+      types.push(e.type);
+      if (e.type === 'switch') client.clear();
+    });
+    server.userId = 'bob';
+    const renewed = client.refresh().catch((e: unknown) => e);
+    await clock.advance(1_000);
+    await renewed;
+    expect(types).toEqual(['switch', 'clear']);
+    expect(client.current).toBeUndefined();
+    client.stop();
+  });
+});

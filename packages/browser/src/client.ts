@@ -220,7 +220,8 @@ export function createKsClient({
     renewAt =
       now() + Math.max(minRenewIntervalMs, left() * (refreshAtFraction - random() * jitterRatio));
     failures = retryAt = 0;
-    if (!again) {
+    // Not after a `switch` listener cleared the client: that session is not held.
+    if (!again && session) {
       if (local) post({ t: 's', s });
       emit({ type: 'ks', session: s });
     }
