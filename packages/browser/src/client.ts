@@ -207,19 +207,21 @@ export function createKsClient({
       (again || (session && (session.expiresAt - s.expiresAt || (session.ks > s.ks ? 1 : -1)) > 0))
     )
       return;
+    // Before `switch`: what its listeners ask the client is the new account's.
+    session = s;
     if (local) {
       const id = idOf(s);
       if (who && who !== id) emit({ type: 'switch', session: s });
       who = id;
       life = Math.max(life, s.expiresAt - s.serverTime);
     }
-    session = s;
     // The server gave our own KS back: the next renewal asks for `renew=1`.
     same = again;
     renewAt =
       now() + Math.max(minRenewIntervalMs, left() * (refreshAtFraction - random() * jitterRatio));
     failures = retryAt = 0;
-    if (!again) {
+    // Not after a `switch` listener cleared the client: that session is not held.
+    if (!again && session) {
       if (local) post({ t: 's', s });
       emit({ type: 'ks', session: s });
     }

@@ -340,3 +340,20 @@ describe('attachPlayer: a KS that Kaltura refused', () => {
     expect(reported(fetch)).toEqual([]);
   });
 });
+
+describe('attachPlayer on a player that throws while it is attached', () => {
+  it('leaves stop() whole: it does not throw, and the stopped client fetches no more', async () => {
+    const { client, clock, fetch } = await setup();
+    const broken: KalturaPlayerLike = {
+      configure() {},
+      getKs() {
+        throw new Error('player torn down');
+      },
+    };
+    expect(() => client.attachPlayer(broken)).toThrow('player torn down');
+    const calls = fetch.calls.length;
+    expect(() => client.stop()).not.toThrow();
+    await clock.advance(48 * 3_600_000);
+    expect(fetch.calls).toHaveLength(calls);
+  });
+});

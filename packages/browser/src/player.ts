@@ -58,7 +58,8 @@ const KS_IN_URL = /(\/ks\/|[?&]ks=)([^/?&#]+)/g;
 /**
  * Pushes each KS into the player and installs a request filter that rewrites any KS the
  * player was given before (and only those) to the current one. Returns a detach function,
- * which is in `attached` until it has run (the client's `stop()` runs those left).
+ * which is in `attached` from when the player is attached until it has run (the client's
+ * `stop()` runs those left).
  * Attach before `loadMedia` so the adapters of the first media pick the filter up.
  */
 export function attach(
@@ -67,7 +68,6 @@ export function attach(
   report: (ks: string) => Promise<string>,
   attached: Set<() => void>,
 ): () => void {
-  attached.add(detach);
   const seen = new Set<string>();
   let ks = player.getKs?.() ?? '';
   seen.add(ks);
@@ -109,7 +109,8 @@ export function attach(
     } catch {} // not JSON (a cycle): not an error we can read
   };
   player.addEventListener?.('error', onError);
-
+  // Only once attached: a player that threw above is not detached by `stop()` (`off` unset).
+  attached.add(detach);
   return detach;
 
   function detach() {

@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createKsClient } from './client.js';
+import { delay, FakeClock, fakeFetch, fakeServer, installBrowser } from './test-utils/fakes.js';
+
+const HOUR = 3_600_000;
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+// `switch` is where an app reloads the signed-in user's interface (README): whatever that
+// reload asks the client then must be the new account's, never the previous one's.
+describe('a switch listener', () => {
+  it("asking the client for its KS and session gets the new account's, not the previous one's", async () => {
+    installBrowser();
+    const clock = new FakeClock();
+    const server = fakeServer(clock, { lifetimeMs: HOUR });
+    const fetch = fakeFetch(clock, async (call) => {
+      await delay(clock, 200);
+      return server.handle(call);
+    });
+    const client = createKsClient({
+      fetch,
+      now: clock.now,
+      monotonic: clock.monotonic,
+      timers: clock.provider,
+    });
+    const first = client.getKs();
+    await clock.advance(1_000);
+    const aliceKs = await first;
+
+    const seen: { current?: string; ks?: Promise<string> }[] = [];
+    client.subscribe((e) => {
+      if (e.type === 'switch') seen.push({ current: client.current?.userId, ks: client.getKs() });
+    });
+    server.userId = 'bob';
+    const renewed = client.refresh();
+    await clock.advance(1_000);
+    const bobKs = await renewed;
+
+    expect(bobKs).not.toBe(aliceKs);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.current).toBe('bob');
+    expect(await seen[0]!.ks).toBe(bobKs);
+    client.stop();
+  });
+});
+
+describe('a switch listener that clears the client', () => {
+  it("leaves it cleared: no `ks` event hands the new account's KS out after the clear", async () => {
+    installBrowser();
+    const clock = new FakeClock();
+    const server = fakeServer(clock, { lifetimeMs: HOUR });
+    const fetch = fakeFetch(clock, async (call) => {
+      await delay(clock, 200);
+      return server.handle(call);
+    });
+    const client = createKsClient({
+      fetch,
+      now: clock.now,
+      monotonic: clock.monotonic,
+      timers: clock.provider,
+    });
+    const first = client.getKs();
+    await clock.advance(1_000);
+    await first;
+
+    const types: string[] = [];
+    client.subscribe((e) => {
+      types.push(e.type);
+      if (e.type === 'switch') client.clear();
+    });
+    server.userId = 'bob';
+    const renewed = client.refresh().catch((e: unknown) => e);
+    await clock.advance(1_000);
+    await renewed;
+    expect(types).toEqual(['switch', 'clear']);
+    expect(client.current).toBeUndefined();
+    client.stop();
+  });
+});
