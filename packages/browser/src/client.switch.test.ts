@@ -1,8 +1,21 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createKsClient } from './client.js';
-import { delay, FakeClock, fakeFetch, fakeServer, installBrowser } from './test-utils/fakes.js';
+import { setupClient } from './test-utils/client.js';
+import { delay, installBrowser } from './test-utils/fakes.js';
 
 const HOUR = 3_600_000;
+
+/** A tab (cross-tab on, as by default) whose route answers after 200 ms. */
+function signedInTab() {
+  installBrowser();
+  return setupClient({
+    lifetimeMs: HOUR,
+    crossTab: true,
+    handler: async (call, clock, server) => {
+      await delay(clock, 200);
+      return server.handle(call);
+    },
+  });
+}
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -12,19 +25,7 @@ afterEach(() => {
 // reload asks the client then must be the new account's, never the previous one's.
 describe('a switch listener', () => {
   it("asking the client for its KS and session gets the new account's, not the previous one's", async () => {
-    installBrowser();
-    const clock = new FakeClock();
-    const server = fakeServer(clock, { lifetimeMs: HOUR });
-    const fetch = fakeFetch(clock, async (call) => {
-      await delay(clock, 200);
-      return server.handle(call);
-    });
-    const client = createKsClient({
-      fetch,
-      now: clock.now,
-      monotonic: clock.monotonic,
-      timers: clock.provider,
-    });
+    const { clock, server, client } = signedInTab();
     const first = client.getKs();
     await clock.advance(1_000);
     const aliceKs = await first;
@@ -48,19 +49,7 @@ describe('a switch listener', () => {
 
 describe('a switch listener that clears the client', () => {
   it("leaves it cleared: no `ks` event hands the new account's KS out after the clear", async () => {
-    installBrowser();
-    const clock = new FakeClock();
-    const server = fakeServer(clock, { lifetimeMs: HOUR });
-    const fetch = fakeFetch(clock, async (call) => {
-      await delay(clock, 200);
-      return server.handle(call);
-    });
-    const client = createKsClient({
-      fetch,
-      now: clock.now,
-      monotonic: clock.monotonic,
-      timers: clock.provider,
-    });
+    const { clock, server, client } = signedInTab();
     const first = client.getKs();
     await clock.advance(1_000);
     await first;
