@@ -15,6 +15,20 @@ afterEach(() => {
 /** The next turns of the event loop: Redis answers a command once it is written (setImmediate). */
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** An issuer on `store` with a 100 ms storeTimeoutMs, every event recorded. */
+function issuerOn(store: KsSharedStore) {
+  const events: KsIssuerEvent[] = [];
+  const issuer = createKsIssuer({
+    partnerId: 1,
+    adminSecret: SECRET,
+    store,
+    storeTimeoutMs: 100,
+    now: () => START,
+    onEvent: (event) => events.push(event),
+  });
+  return { issuer, events };
+}
+
 describe('storeTimeoutMs', () => {
   it('starts once the turn of the event loop that called the store is over', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
@@ -31,15 +45,7 @@ describe('storeTimeoutMs', () => {
           .then(() => inner.get(key));
       },
     };
-    const events: KsIssuerEvent[] = [];
-    const issuer = createKsIssuer({
-      partnerId: 1,
-      adminSecret: SECRET,
-      store,
-      storeTimeoutMs: 100,
-      now: () => START,
-      onEvent: (event) => events.push(event),
-    });
+    const { issuer, events } = issuerOn(store);
     await issuer.getKs({ userId: 'alice' });
     expect(events.filter((event) => event.type === 'store-error')).toEqual([]);
     // The issuer did not go on alone: it took the lock, and wrote the KS it minted to the store.
@@ -52,15 +58,7 @@ describe('storeTimeoutMs', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const inner = createMemoryStoreHub(() => START).store();
     const store: KsSharedStore = { ...inner, get: () => new Promise(() => {}) };
-    const events: KsIssuerEvent[] = [];
-    const issuer = createKsIssuer({
-      partnerId: 1,
-      adminSecret: SECRET,
-      store,
-      storeTimeoutMs: 100,
-      now: () => START,
-      onEvent: (event) => events.push(event),
-    });
+    const { issuer, events } = issuerOn(store);
     const pending = issuer.getKs({ userId: 'alice' });
     await turn();
     await vi.advanceTimersByTimeAsync(99);
