@@ -405,7 +405,9 @@ describe('spans', () => {
   it('a mint span nests under the caller’s span, and records each retry', async () => {
     const { issuer } = await appTokenIssuer({
       clientOptions: {
-        // The first attempt gets a 503; the back-off clears the fault.
+        // The first attempt gets a 503; the back-off clears the fault. Jitter fixed mid-range:
+        // a full-jitter draw under 1 ms is no back-off at all, and the fault would stay.
+        random: () => 0.5,
         sleep: async () => {
           emulator.faults.clear();
         },
