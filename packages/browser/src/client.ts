@@ -278,7 +278,8 @@ export function createKsClient({
   const load = (force = same, rejected?: string): Promise<string> =>
     (pending ||= (async () => {
       const gen = generation;
-      // Set here, not in `run`: a lock request that fails before `run` has its own reason.
+      // Set here, not in `run`: what fails before `run` (a claim that cannot be posted)
+      // is no timeout of an earlier request.
       reason = 'ERR_KS_NETWORK';
       const before = session;
       const fresh = () => session !== before && usable();
