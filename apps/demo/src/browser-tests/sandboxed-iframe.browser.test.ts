@@ -15,6 +15,8 @@ import type { TabEvent, TabGlobals } from './ks-tab.js';
  * server's clock is the machine's.
  */
 
+const LOAD = { timeout: 30_000, interval: 20 } as const;
+
 let browser: Browser;
 let server: KsTestServer;
 let context: BrowserContext;
@@ -47,9 +49,10 @@ async function sandboxedFrame(): Promise<Frame> {
     frame.srcdoc = `<!doctype html><script src="${origin}/ks-client.js"></script>`;
     doc.body.append(frame);
   }, server.url);
-  await expect.poll(() => page.frames().length, POLL).toBe(2);
+  // Loading the bundle into the frame is I/O: generous bounds for a loaded machine.
+  await expect.poll(() => page.frames().length, LOAD).toBe(2);
   const frame = page.frames()[1]!;
-  await frame.waitForFunction(() => 'KsBrowser' in globalThis, undefined, POLL);
+  await frame.waitForFunction(() => 'KsBrowser' in globalThis, undefined, LOAD);
   return frame;
 }
 
