@@ -150,7 +150,7 @@ export function createKsClient({
     ['failureBackoff.baseMs', baseMs, maxMs],
     ['requestTimeoutMs', requestTimeoutMs, MAX_DELAY],
   ] as const)
-    if (!(value <= max && (value > 0 || (value === 0 && name === 'jitterRatio'))))
+    if (!(value <= max && (value > 0 || (!value && name === 'jitterRatio'))))
       throw fail('ERR_KS_INVALID_OPTION', name);
   if (!url) throw fail('ERR_KS_INVALID_OPTION', 'url');
 
@@ -161,27 +161,28 @@ export function createKsClient({
   const wakeEvents = ['pageshow', 'online', 'focus', 'visibilitychange'];
 
   let session: KsRouteBody | undefined;
-  let same = false; // the last answer brought nothing newer: ask for `renew=1` next time
+  let same: boolean | undefined; // the last answer brought nothing newer: ask for `renew=1` next time
   // From this tab's own last answer: who it is for ("partnerId,type,userId"), the server's
   // clock minus the wall and the monotonic clocks, and the longest lifetime it has given.
-  let who = '';
-  let off = 0;
-  let moff = 0;
+  let who: string | undefined;
+  // Set before the first session is adopted.
+  let off: number;
+  let moff: number;
   let life = 0;
   let pending: Promise<string> | undefined;
   let request = new AbortController(); // of the request under way (or the last one)
   let timer: unknown;
-  let active = false; // keep a session alive (getKs or refresh was called, no 401/clear since)
-  let stopped = false;
+  let active: boolean | undefined; // keep a session alive (getKs or refresh was called, no 401/clear since)
+  let stopped: boolean | undefined;
   let generation = 0; // bumped by clear/stop: late answers are dropped
   let failures = 0;
   let retryAt = 0;
   let renewAt = 0; // local time of the next proactive renewal (kept after an expiry: the floor holds)
   let lastCheck = now();
-  let reason: KsClientErrorCode = 'ERR_KS_NETWORK'; // why the request under way may fail
+  let reason: KsClientErrorCode; // why the request under way may fail (set by each load)
 
-  const emit = (event: KsEvent) => {
-    for (const listener of listeners)
+  const emit = (event: KsEvent, to: Set<KsListener> = listeners) => {
+    for (const listener of to)
       try {
         listener(event);
       } catch (e) {
@@ -255,7 +256,7 @@ export function createKsClient({
         // tab's estimate of the server's clock is off by up to half a round trip, and
         // Kaltura counts whole seconds).
         id.startsWith(`${partnerOf(s.ks)},`) &&
-        who.startsWith(`${s.partnerId},${s.type},`) &&
+        who!.startsWith(`${s.partnerId},${s.type},`) &&
         s.expiresAt < now() + off + life + 60_000
       )
         return id === who ? adopt(s) : drop();
@@ -277,13 +278,15 @@ export function createKsClient({
   const load = (force = same, rejected?: string): Promise<string> =>
     (pending ||= (async () => {
       const gen = generation;
+      // Set here, not in `run`: what fails before `run` (a claim that cannot be posted)
+      // is no timeout of an earlier request.
+      reason = 'ERR_KS_NETWORK';
       const before = session;
       const fresh = () => session !== before && usable();
       const run = async () => {
         if (gen !== generation) throw 0;
         if (fresh()) return session!.ks;
         request = new AbortController();
-        reason = 'ERR_KS_NETWORK';
         const h = timers.setTimeout(() => {
           reason = 'ERR_KS_TIMEOUT';
           request.abort();
@@ -318,7 +321,7 @@ export function createKsClient({
               status,
               status,
             );
-            const after = Number(res.headers.get('retry-after'));
+            const after = +res.headers.get('retry-after')!;
             if (after > 0) e.retryAfterMs = after * 1000;
             throw e;
           }
@@ -328,6 +331,8 @@ export function createKsClient({
           off = body.serverTime - o / 2;
           moff = body.serverTime - mo / 2;
           adopt(body, true);
+          // A `switch` listener cleared (or stopped) the client: not this call's KS.
+          if (gen !== generation) throw 0;
           return body.ks;
         } finally {
           timers.clearTimeout(h);
@@ -357,7 +362,7 @@ export function createKsClient({
   function check() {
     const n = now();
     // The local clock was turned back: renew now, which measures the clocks again.
-    if (n < lastCheck - 1_000) renewAt = retryAt = n;
+    if (n < lastCheck - 1_000) retryAt = renewAt = n;
     lastCheck = n;
     if (!active || pending) return schedule();
     const due = n >= Math.max(renewAt, retryAt);
@@ -414,16 +419,18 @@ export function createKsClient({
     reportRejected,
     subscribe,
     clear: () => drop(true),
+    // Idempotent: a second call finds nothing left to undo.
     stop() {
-      if (stopped) return;
       stopped = true;
       generation++;
-      request.abort();
-      for (const detach of players) detach();
       timers.clearTimeout(timer);
+      request.abort();
       for (const type of wakeEvents) g.removeEventListener?.(type, wake);
       closeTabs();
       listeners.clear();
+      // Last, each called as a listener is: a player that throws while being detached
+      // stops neither the teardown above nor the other players' detaching.
+      emit(0 as never, players);
     },
     attachPlayer(player) {
       return attach(

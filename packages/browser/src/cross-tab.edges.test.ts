@@ -142,6 +142,63 @@ describe('with Web Locks', () => {
   });
 });
 
+describe('where Web Locks are denied', () => {
+  // Chromium rejects every `navigator.locks.request` with SecurityError in an opaque origin
+  // (a sandboxed iframe, as LMS/LTI player embeds are) or where storage is blocked.
+  const deny = (browser: Browser, name = 'SecurityError') =>
+    vi
+      .spyOn(browser.locks!, 'request')
+      .mockImplementation(() => Promise.reject(new DOMException('denied', name)));
+
+  it('a tab renews without them, and reports nothing', async () => {
+    const { browser, clock, fetch, clients, events } = await twoTabs();
+    const [a, b] = clients;
+    deny(browser);
+    const renewed = a.refresh();
+    await clock.advance(1_000);
+    expect(await renewed).toBe('djJ8MTIzNDV8ks-2');
+    expect(fetch.calls).toHaveLength(3);
+    // The other tab takes it, as from any renewing tab.
+    expect(b.current?.ks).toBe('djJ8MTIzNDV8ks-2');
+    for (const e of events) expect(e.filter((x) => x.type === 'error')).toEqual([]);
+    for (const c of clients) c.stop();
+  });
+
+  it('the tabs still renew once between them, through the election', async () => {
+    const { browser, clock, fetch, clients } = await twoTabs();
+    deny(browser);
+    const both = Promise.all(clients.map((c) => c.refresh()));
+    await clock.advance(2_000);
+    const [ka, kb] = await both;
+    expect(ka).toBe(kb);
+    expect(fetch.calls).toHaveLength(3);
+    for (const c of clients) c.stop();
+  });
+
+  it('right after a request that timed out, a lock request that fails is no timeout: the tab renews', async () => {
+    const { browser, clock, clients, events } = await twoTabs({
+      // The third request (a's first renewal) never answers in time.
+      handler: async (_, n, clock) => {
+        if (n === 3) await delay(clock, 60_000);
+        return { body: fakeBody(clock, n) };
+      },
+    });
+    const [a, b] = clients;
+    const failed = a.refresh().catch((e: unknown) => e);
+    await clock.advance(TIMEOUT + 100);
+    expect(await failed).toMatchObject({ code: 'ERR_KS_TIMEOUT' });
+    deny(browser, 'InvalidStateError');
+    const renewed = a.refresh();
+    await clock.advance(1_000);
+    expect(await renewed).toBe('djJ8MTIzNDV8ks-4');
+    expect(events[0]!.flatMap((e) => (e.type === 'error' ? [e.error.code] : []))).toEqual([
+      'ERR_KS_TIMEOUT',
+    ]);
+    a.stop();
+    b.stop();
+  });
+});
+
 describe('the election without Web Locks', () => {
   it('a claim drawn at random() = 0 still loses to the tab already renewing: one request', async () => {
     const { clock, fetch, clients } = await twoTabs({
@@ -195,6 +252,71 @@ describe('the election without Web Locks', () => {
     await clock.advance(100);
     expect(current()[0]).toBe(current()[1]);
     for (const c of clients) c.stop();
+  });
+
+  it('two tabs renewing at once do not answer each other’s every message: the channel stays quiet', async () => {
+    const { browser, clock, fetch, clients } = await twoTabs({
+      noLocks: true,
+      // Messages take 10 ms: an exchange of answers would run for the whole request.
+      slowChannel: true,
+      random: [() => 0.5, () => 0.5],
+    });
+    const before = browser.hub.log.length;
+    const both = Promise.all(clients.map((c) => c.refresh()));
+    await clock.advance(1_000);
+    await both;
+    expect(fetch.calls).toHaveLength(4);
+    const claims = browser.hub.log.slice(before).filter((m) => (m as { t: string }).t === 'r');
+    // Each tab's claim, and no answer: equal tickets (and 0 to 0, renewing) are not answered.
+    expect(claims).toHaveLength(2);
+    for (const c of clients) c.stop();
+  });
+
+  it('a claim that comes while two tabs renew is answered once by each, and nothing follows', async () => {
+    const { browser, clock, clients, fetch } = await twoTabs({
+      noLocks: true,
+      slowChannel: true,
+      random: [() => 0.5, () => 0.5],
+    });
+    const both = Promise.all(clients.map((c) => c.refresh()));
+    await clock.advance(100); // both renewing (ticket 0), their requests under way
+    const before = browser.hub.log.length;
+    const third = new browser.hub.Channel('kaltura-ks:/kaltura/ks');
+    third.postMessage({ t: 'r', id: 0.7 });
+    await clock.advance(1_000);
+    await both;
+    expect(fetch.calls).toHaveLength(4);
+    const after = browser.hub.log.slice(before).filter((m) => (m as { t: string }).t === 'r');
+    expect(after).toEqual([
+      { t: 'r', id: 0.7 },
+      { t: 'r', id: 0 },
+      { t: 'r', id: 0 },
+    ]);
+    third.close();
+    for (const c of clients) c.stop();
+  });
+
+  it('a claim whose message fails to go after a timed-out request reports its own failure, not a timeout', async () => {
+    const { browser, clock, clients } = await twoTabs({
+      noLocks: true,
+      handler: async (_, n, clock) => {
+        if (n === 3) await delay(clock, 60_000);
+        return { body: fakeBody(clock, n) };
+      },
+    });
+    const [a, b] = clients;
+    const failed = a.refresh().catch((e: unknown) => e);
+    await clock.advance(TIMEOUT + 100);
+    expect(await failed).toMatchObject({ code: 'ERR_KS_TIMEOUT' });
+    const cause = new DOMException('cannot clone', 'DataCloneError');
+    vi.spyOn(browser.hub.Channel.prototype, 'postMessage').mockImplementationOnce(() => {
+      throw cause;
+    });
+    const next = a.refresh().catch((e: unknown) => e);
+    await clock.advance(0);
+    expect(await next).toMatchObject({ code: 'ERR_KS_NETWORK', cause });
+    a.stop();
+    b.stop();
   });
 
   it('a tab that lost waits for the renewing tab its whole request timeout and the election, then renews itself', async () => {

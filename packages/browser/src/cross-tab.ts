@@ -48,8 +48,11 @@ export const connectTabs = (
   const locks = channel && g.navigator?.locks;
   // Our ticket: a claim while electing, 0 while renewing (it beats every claim), else none.
   let ticket: number | undefined;
-  let lost = false;
-  /** Ends the wait under way early (there is at most one: the client renews once at a time). */
+  let lost: boolean | undefined; // set before each election
+  /**
+   * Ends the wait under way early (there is at most one: the client renews once at a time).
+   * Left set when that wait is over: calling it again does nothing.
+   */
   let waiter: (() => void) | undefined;
 
   /** Resolves after `ms`, or as soon as another tab posts a session, or on close. */
@@ -58,7 +61,6 @@ export const connectTabs = (
       if (!channel) return resolve();
       const done = () => {
         timers.clearTimeout(h);
-        waiter = undefined;
         resolve();
       };
       const h = timers.setTimeout(done, ms);
@@ -74,11 +76,12 @@ export const connectTabs = (
         waiter?.();
       } else if (m.t === 'c') forget();
       else if (m.t === 'r') {
-        // The smaller ticket wins. Ours is repeated: a later claimant may have missed it,
-        // and while we renew it is 0, so the claimant waits for our session. (With no
-        // ticket, neither: `m.id < undefined` is false.)
+        // The smaller ticket wins. Ours is repeated to a greater one: a later claimant may
+        // have missed it, and while we renew it is 0, so the claimant waits for our session.
+        // Never to an equal one: two tabs renewing at once (both 0) would answer each
+        // other's every message. (With no ticket, neither: comparing with undefined is false.)
         if (m.id < ticket!) lost = true;
-        else if (ticket !== undefined) post({ t: 'r', id: ticket });
+        else if (ticket! < m.id) post({ t: 'r', id: ticket! });
       }
     };
 
@@ -88,19 +91,32 @@ export const connectTabs = (
    * tab's session is for: a tab that does not know it yet runs at once (it would not trust
    * what another tab's renewal brings).
    */
-  const renew = async (run: () => Promise<string>, who: string, ready: () => boolean) => {
+  const renew = async (
+    run: () => Promise<string>,
+    who: string | undefined,
+    ready: () => boolean,
+  ) => {
     if (who && locks) {
-      // Uncontended: renew at once (`run` resolves with a KS, never ''). Otherwise queue
-      // behind the tab that is renewing.
-      return (
-        (await locks.request(name, { ifAvailable: true }, (lock) => lock && run())) ||
-        locks.request(name, async () => {
-          // The renewing tab posts its KS before letting go of the lock, but the browser
-          // may grant us the lock first: give that message a moment to arrive.
-          if (!ready()) await wait(ELECTION_MS);
-          return run();
-        })
-      );
+      // `run`'s promise once it has started: what a failed lock request cannot lose.
+      let running: Promise<string> | undefined;
+      try {
+        // Uncontended: renew at once (`run` resolves with a KS, never ''). Otherwise queue
+        // behind the tab that is renewing.
+        await ((await locks.request(name, { ifAvailable: true }, (lock) => {
+          // biome-ignore lint/suspicious/noAssignInExpressions: fewer bytes (size.test.ts)
+          return lock && (running = run());
+        })) ||
+          locks.request(name, async () => {
+            // The renewing tab posts its KS before letting go of the lock, but the browser
+            // may grant us the lock first: give that message a moment to arrive.
+            if (!ready()) await wait(ELECTION_MS);
+            // biome-ignore lint/suspicious/noAssignInExpressions: fewer bytes (size.test.ts)
+            return (running = run());
+          }));
+      } catch {}
+      // Web Locks denied before `run` (SecurityError in an opaque origin, a sandboxed
+      // iframe, or with storage blocked): renew without them, as a browser that has none.
+      if (running) return running;
     }
     if (who && channel) {
       lost = false;

@@ -1,8 +1,12 @@
 import type { KalturaPlayer } from '@playkit-js/kaltura-player-js';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createKsClient } from './client.js';
 import type { KalturaPlayerLike, PlayerRequest, PlayerRequestFilter } from './player.js';
-import { FakeClock, fakeFetch, fakeServer, flush } from './test-utils/fakes.js';
+import { FakeClock, fakeFetch, fakeServer, flush, installBrowser } from './test-utils/fakes.js';
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
 
 // Compile-time check: the real player type fits what attachPlayer asks for.
 export const realPlayerFits = (player: KalturaPlayer): KalturaPlayerLike => player;
@@ -135,7 +139,12 @@ const manifest = (ks: string) =>
   `https://cdnapisec.kaltura.com/p/12345/sp/1234500/playManifest/entryId/0_abc/protocol/https/format/applehttp/ks/${ks}/a.m3u8?uiConfId=1`;
 
 async function setup(
-  options: { useHeaderForKs?: boolean; requestFilter?: PlayerRequestFilter } = {},
+  options: {
+    useHeaderForKs?: boolean;
+    requestFilter?: PlayerRequestFilter;
+    /** The client's (default false: a tab on its own). */
+    crossTab?: boolean;
+  } = {},
 ) {
   const clock = new FakeClock();
   const server = fakeServer(clock);
@@ -150,7 +159,7 @@ async function setup(
     now: clock.now,
     monotonic: clock.monotonic,
     timers: clock.provider,
-    crossTab: false,
+    crossTab: options.crossTab ?? false,
   });
   const ks1 = await client.getKs();
   const player = new FakeKalturaPlayer({ ks: ks1, ...options });
@@ -355,5 +364,34 @@ describe('attachPlayer on a player that throws while it is attached', () => {
     expect(() => client.stop()).not.toThrow();
     await clock.advance(48 * 3_600_000);
     expect(fetch.calls).toHaveLength(calls);
+  });
+
+  it('a player that throws while being detached: stop() still tears everything down, detaches the others, then reports', async () => {
+    const browser = installBrowser();
+    const { client, clock, ks1 } = await setup({ crossTab: true });
+    const good = new FakeKalturaPlayer({ ks: ks1 });
+    const broken = new FakeKalturaPlayer({ ks: ks1 });
+    client.attachPlayer(broken);
+    client.attachPlayer(good);
+    // Detaching puts the previous filter back with `configure`: here that throws.
+    broken.configure = (config: object) => {
+      if ('network' in config) throw new Error('player torn down');
+    };
+    const thrown: unknown[] = [];
+    // The client rethrows a player's error in a microtask, where the page reports it.
+    vi.stubGlobal('queueMicrotask', (fn: () => void) => {
+      try {
+        fn();
+      } catch (e) {
+        thrown.push(e);
+      }
+    });
+    expect(clock.pending).toBeGreaterThan(0);
+    expect(() => client.stop()).not.toThrow();
+    expect(clock.pending).toBe(0);
+    expect(browser.window.count).toBe(0);
+    expect(browser.hub.open.size).toBe(0);
+    expect((good.config.network as { requestFilter?: unknown }).requestFilter).toBeUndefined();
+    expect(thrown).toEqual([new Error('player torn down')]);
   });
 });

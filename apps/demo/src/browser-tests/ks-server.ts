@@ -12,7 +12,9 @@ import { bundleKsClient, listen, type SharedClock } from './harness.js';
  *
  * The user is the `test_user` cookie; `POST /login?user=<id>` sets it (signing in as
  * someone else, without signing out first, is allowed); `POST /logout` revokes their KS
- * and clears it.
+ * and clears it. With `crossOrigin`, the route also answers other origins (CORS, any
+ * origin, no credentials) and takes the user from `Authorization: Test <id>`, as an embed
+ * in a sandboxed iframe (an opaque origin, whose requests carry no cookie) would be served.
  */
 
 export const PARTNER = {
@@ -70,6 +72,8 @@ export interface KsServerOptions {
   privileges?: PrivilegesInput;
   /** Scripts served as `/<name>.js`, loaded by a test with `addScriptTag`. */
   scripts?: Record<string, () => Promise<string> | string>;
+  /** Answer other origins too, the user in `Authorization: Test <id>` (see above). */
+  crossOrigin?: boolean;
 }
 
 /**
@@ -78,7 +82,7 @@ export interface KsServerOptions {
  */
 export async function startKsServer(
   clock: Pick<SharedClock, 'now'>,
-  { expiresInSeconds = 60, privileges, scripts = {} }: KsServerOptions = {},
+  { expiresInSeconds = 60, privileges, scripts = {}, crossOrigin = false }: KsServerOptions = {},
 ): Promise<KsTestServer> {
   const [client, emulator] = await Promise.all([
     bundleKsClient(),
@@ -97,7 +101,11 @@ export async function startKsServer(
     expiresInSeconds,
     privileges,
     now: clock.now,
-    getUser: cookieUser,
+    getUser: (req) => {
+      const auth = /^Test ([a-z]{1,20})$/.exec(req.get('authorization') ?? '');
+      return crossOrigin && auth ? { id: auth[1]! } : cookieUser(req);
+    },
+    allowCrossSite: crossOrigin,
     onWarning: () => {},
     onEvent: (event) => events.push(event),
   });
@@ -118,6 +126,13 @@ export async function startKsServer(
     });
   }
   app.use((req, res, next) => {
+    if (crossOrigin && req.path === '/kaltura/ks') {
+      res.set({
+        'Access-Control-Allow-Origin': '*',
+        'Access-Control-Allow-Headers': 'Authorization',
+      });
+      if (req.method === 'OPTIONS') return void res.status(204).end();
+    }
     if (req.path === '/kaltura/ks' && req.method === 'GET') {
       const hit: RouteHit = {
         at: clock.now(),
