@@ -19,6 +19,11 @@ interface FleetRun {
   failed: number;
   /** Issuer events over the fleet's life (including warm-up), by type. */
   events: Record<string, number>;
+  /**
+   * What the latest store errors of each process said (`operation: code message`), each
+   * with how many of those there were: a slow store (`storeTimeoutMs`) or the breaker.
+   */
+  storeErrors: string;
 }
 
 async function stormFleet(
@@ -37,6 +42,9 @@ async function stormFleet(
   const events: Record<string, number> = {};
   for (const s of stats)
     for (const [type, n] of Object.entries(s.events)) events[type] = (events[type] ?? 0) + n;
+  const kinds = new Map<string, number>();
+  for (const error of stats.flatMap((s) => s.storeErrors))
+    kinds.set(error, (kinds.get(error) ?? 0) + 1);
   const counted = await emulatorStats(adminUrl);
   return {
     startSessions: counted['appToken.startSession'] ?? 0,
@@ -44,6 +52,7 @@ async function stormFleet(
     wallMs,
     failed: storms.reduce((sum, s) => sum + s.failed, 0),
     events,
+    storeErrors: [...kinds].map(([kind, n]) => `${kind} (×${n})`).join('; '),
   };
 }
 
@@ -87,6 +96,13 @@ export async function runFleetSuite({
     const withCluster = await stormFleet(clustered, adminUrl, list);
     const without = await stormFleet(alone, adminUrl, list);
     const requests = (processes * list.length).toLocaleString('en-US');
+    const sharing = [
+      ['Redis', withRedis],
+      ['Redis Cluster', withCluster],
+    ] as const;
+    const errorNotes = sharing
+      .filter(([, run]) => run.storeErrors !== '')
+      .map(([name, run]) => `${name}: the latest store errors (10 a process): ${run.storeErrors}`);
     const row = (name: string, run: FleetRun) => ({
       case: name,
       'appToken.startSession': run.startSessions,
@@ -124,6 +140,7 @@ export async function runFleetSuite({
       ],
       notes: [
         'Widget sessions were fetched during warm-up (one per process), so the storms count none.',
+        ...errorNotes,
       ],
     };
   } finally {

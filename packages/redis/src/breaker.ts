@@ -15,20 +15,36 @@ export interface BreakerOptions {
   report: (error: KsError, always?: boolean) => void;
 }
 
+/** A command sent that Redis has not answered yet. */
+interface Unanswered {
+  /**
+   * When its clock started (`performance.now()`): once the turn of the event
+   * loop that sent it was over — node-redis writes a turn's commands to the
+   * socket only then — or, if later, once the command sent before it was
+   * answered (Redis answers in order: until then it waits behind that one, on
+   * that one's clock). `undefined` until the turn is over.
+   */
+  since: number | undefined;
+}
+
 /**
  * Sends commands, or fails them at once while an earlier one has gone
  * unanswered for `failFastAfterMs`: Redis answers a connection's commands in
  * order, so a later one would wait behind it anyway (a circuit breaker whose
- * probe is the command already in flight). Both bounds are judged after the
+ * probe is the command already in flight). A command's clock starts when it
+ * is on its way to Redis, not when it is called: a burst of calls in one busy
+ * turn (a cold storm) is this process's time. Both bounds are judged after the
  * I/O already waiting has been read, so a busy event loop is not taken for a
  * Redis that does not answer.
  */
 export class CommandBreaker implements CommandSender {
   readonly #options: BreakerOptions;
-  /** When each command Redis has not answered yet was sent, oldest first. */
-  readonly #unanswered = new Map<symbol, number>();
+  /** The commands Redis has not answered yet, oldest first. */
+  readonly #unanswered = new Set<Unanswered>();
+  /** Commands sent in this turn of the event loop: their clocks start once it is over. */
+  #unstarted: Unanswered[] = [];
   /** The unanswered command that opened the breaker, if it is open. */
-  #stalled: symbol | undefined;
+  #stalled: Unanswered | undefined;
   /** The timer that checks the oldest unanswered command at its deadline. */
   #watch: ReturnType<typeof setTimeout> | undefined;
   /** While the breaker is open: the timer that drops the connection after `reconnectAfterMs`. */
@@ -48,32 +64,50 @@ export class CommandBreaker implements CommandSender {
       this.#options.report(error);
       return Promise.reject(error);
     }
-    const id = Symbol();
-    this.#unanswered.set(id, performance.now());
+    const command: Unanswered = { since: undefined };
+    this.#unanswered.add(command);
     const answered = () => {
-      this.#unanswered.delete(id);
-      if (this.#stalled === id) {
+      const wasOldest = this.#unanswered.values().next().value === command;
+      this.#unanswered.delete(command);
+      if (wasOldest) {
+        // The next one was waiting behind this one: Redis is on it from now.
+        const next = this.#unanswered.values().next().value;
+        if (next?.since !== undefined) next.since = performance.now();
+      }
+      if (this.#stalled === command) {
         this.#stalled = undefined;
         clearTimeout(this.#reconnect);
         this.#reconnect = undefined;
         this.#watchOldest();
       }
     };
+    let reply: Promise<unknown>;
     try {
-      const reply = this.#options.send(args, key);
-      reply.then(answered, answered);
-      this.#watchOldest();
-      return reply;
+      reply = this.#options.send(args, key);
     } catch (error) {
       answered();
       return Promise.reject(error);
     }
+    reply.then(answered, answered);
+    // Scheduled after `send`, so after node-redis's own write of this turn's commands (a
+    // setImmediate too; they run in order): the clock starts once the command is written.
+    this.#unstarted.push(command);
+    if (this.#unstarted.length === 1) setImmediate(() => this.#startClocks());
+    return reply;
   }
 
   close(): void {
     this.#closed = true;
     clearTimeout(this.#watch);
     clearTimeout(this.#reconnect);
+  }
+
+  /** Starts the clocks of the commands sent in the turn just over, and watches the oldest. */
+  #startClocks(): void {
+    const now = performance.now();
+    for (const command of this.#unstarted) command.since = now;
+    this.#unstarted = [];
+    this.#watchOldest();
   }
 
   /**
@@ -84,15 +118,15 @@ export class CommandBreaker implements CommandSender {
    */
   #watchOldest(): void {
     if (this.#watch !== undefined || this.#stalled !== undefined || this.#closed) return;
-    const oldest = this.#unanswered.entries().next();
-    if (oldest.done) return;
-    const [id, sentAt] = oldest.value;
-    const due = Math.max(0, sentAt + this.#options.failFastAfterMs - performance.now());
+    const oldest: Unanswered | undefined = this.#unanswered.values().next().value;
+    // None, or sent in this turn: #startClocks watches it once the turn is over.
+    if (oldest?.since === undefined) return;
+    const due = Math.max(0, oldest.since + this.#options.failFastAfterMs - performance.now());
     this.#watch = setTimeout(() => {
       setImmediate(() => {
         this.#watch = undefined;
         if (this.#closed) return;
-        if (this.#unanswered.has(id)) this.#open(id);
+        if (this.#unanswered.has(oldest)) this.#open(oldest);
         else this.#watchOldest();
       });
     }, due);
@@ -100,21 +134,21 @@ export class CommandBreaker implements CommandSender {
   }
 
   /**
-   * Opens the breaker on `id`. If it is still open `reconnectAfterMs` later
+   * Opens the breaker on `command`. If it is still open `reconnectAfterMs` later
    * (judged after the I/O waiting to be read, as above), Redis is not going to
    * answer on this connection — the path may have lost the reply, or the
    * server is wedged — while TCP keeps it up: the store drops the connection
    * it owns, which rejects the commands unanswered on it (and so closes the
    * breaker), and connects anew.
    */
-  #open(id: symbol): void {
-    this.#stalled = id;
+  #open(command: Unanswered): void {
+    this.#stalled = command;
     const reconnect = this.#options.reconnect;
     if (reconnect === undefined) return;
     const { failFastAfterMs, reconnectAfterMs } = this.#options;
     this.#reconnect = setTimeout(() => {
       setImmediate(() => {
-        if (this.#closed || this.#stalled !== id) return;
+        if (this.#closed || this.#stalled !== command) return;
         this.#reconnect = undefined;
         this.#options.report(
           new KsError(

@@ -39,6 +39,8 @@ describe('decodeSession', () => {
     ['nothing', null],
     ['a number', 42],
     ['an array of strings', ['{}']],
+    // JSON.parse would read it as its one string: only a string or a Buffer is text.
+    ['an array holding a session', [JSON.stringify(session)]],
     ['text that is not JSON', '{'],
     ['JSON null', 'null'],
     ['a JSON string', '"ks"'],

@@ -328,6 +328,9 @@ describe('connections', () => {
     try {
       own.pause(); // SIGSTOP: the connection stays up, nothing answers
       const stuck = store.get(key('alice'));
+      // Its clock starts once it is on its way: node-redis writes this turn's commands when the
+      // turn is over (a burst of calls in one busy turn is this process's time, not Redis's).
+      await new Promise((resolve) => setImmediate(resolve));
       // Not yet due: later commands still go out.
       vi.advanceTimersByTime(99);
       const queued = store.get(key('carol'));
@@ -379,7 +382,11 @@ describe('connections', () => {
           outcome = error;
         },
       );
+      // Its clock starts once it is on its way: node-redis writes this turn's commands when the
+      // turn is over (a burst of calls in one busy turn is this process's time, not Redis's).
+      await new Promise((resolve) => setImmediate(resolve));
       vi.advanceTimersByTime(100);
+      // The deadline's check runs after the I/O waiting to be read (none: Redis is stopped).
       await new Promise((resolve) => setImmediate(resolve));
       await expect(store.get(key('bob'))).rejects.toMatchObject({ code: 'ERR_KS_TIMEOUT' });
       // Not yet: the breaker has been open for less than reconnectAfterMs.
@@ -427,7 +434,11 @@ describe('connections', () => {
     try {
       own.pause();
       const stuck = store.get(key('alice')).catch((error: unknown) => error);
+      // Its clock starts once it is on its way: node-redis writes this turn's commands when the
+      // turn is over (a burst of calls in one busy turn is this process's time, not Redis's).
+      await new Promise((resolve) => setImmediate(resolve));
       vi.advanceTimersByTime(100);
+      // The deadline's check runs after the I/O waiting to be read (none: Redis is stopped).
       await new Promise((resolve) => setImmediate(resolve));
       await expect(store.get(key('bob'))).rejects.toMatchObject({ code: 'ERR_KS_TIMEOUT' });
       const closing = store.close();
@@ -468,7 +479,11 @@ describe('connections', () => {
       const stuck = store.get(key('alice')).finally(() => {
         settled = true;
       });
+      // Its clock starts once it is on its way: node-redis writes this turn's commands when the
+      // turn is over (a burst of calls in one busy turn is this process's time, not Redis's).
+      await new Promise((resolve) => setImmediate(resolve));
       vi.advanceTimersByTime(100);
+      // The deadline's check runs after the I/O waiting to be read (none: Redis is stopped).
       await new Promise((resolve) => setImmediate(resolve));
       await expect(store.get(key('bob'))).rejects.toMatchObject({ code: 'ERR_KS_TIMEOUT' });
       vi.advanceTimersByTime(10_000);

@@ -61,7 +61,10 @@ export interface RedisStoreOptions {
    * once (`ERR_KS_TIMEOUT`) instead of queueing behind it on the same
    * connection, until Redis answers it or the connection drops (see
    * `reconnectAfterMs`): a Redis that hangs costs the issuer one
-   * `storeTimeoutMs`, not one per request. Default 1000 (the issuer's
+   * `storeTimeoutMs`, not one per request. Counted from when the command is
+   * on its way — once the turn of the event loop that sent it is over, and
+   * not before the command ahead of it is answered — never from the call: a
+   * busy process's own time is not Redis's. Default 1000 (the issuer's
    * default `storeTimeoutMs`).
    */
   failFastAfterMs?: number;
