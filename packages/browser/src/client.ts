@@ -245,7 +245,7 @@ export function createKsClient({
    * (v2 hides the type and the user: the session's own fields stand for them) whose expiry is
    * within the longest lifetime the server has given. Another user's session of the same
    * partner drops ours: the account was switched, and our next request says to whom.
-   * Anything else is dropped and reported. A tab that has no answer of its own yet trusts none.
+   * Anything else is dropped and reported. A tab that holds no session trusts none (below).
    */
   const receive = (s: KsRouteBody) => {
     const id = isSession(s) ? idOf(s) : '';
@@ -270,8 +270,11 @@ export function createKsClient({
     requestTimeoutMs,
     timers,
     random,
-    // A tab that has no answer of its own yet trusts no other tab's session.
-    (s) => who && receive(s),
+    // A tab that holds no session trusts no other tab's: not before its own first answer
+    // (it does not know its user), nor after a clear (here or in another tab), a 401 or
+    // another user's session. What another tab posted before a logout could reach this
+    // tab after it, and be handed to whoever signs in next.
+    (s) => session && receive(s),
     drop,
   );
 
