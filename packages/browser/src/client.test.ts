@@ -737,6 +737,10 @@ describe('options', () => {
     ['refreshAtFraction', { refreshAtFraction: 0 }],
     ['jitterRatio', { jitterRatio: -0.1 }],
     ['jitterRatio', { jitterRatio: 0.9 }],
+    // Not numbers, though `!value` and `value <= max` take them for 0 (plain JS, JSON).
+    ['jitterRatio', { jitterRatio: null as unknown as number }],
+    ['jitterRatio', { jitterRatio: false as unknown as number }],
+    ['jitterRatio', { jitterRatio: '' as unknown as number }],
     ['minRenewIntervalMs', { minRenewIntervalMs: 0 }],
     ['minRemainingMs', { minRemainingMs: Number.NaN }],
     ['checkIntervalMs', { checkIntervalMs: -1 }],

@@ -150,7 +150,7 @@ export function createKsClient({
     ['failureBackoff.baseMs', baseMs, maxMs],
     ['requestTimeoutMs', requestTimeoutMs, MAX_DELAY],
   ] as const)
-    if (!(value <= max && (value > 0 || (!value && name === 'jitterRatio'))))
+    if (!(value <= max && (value > 0 || (value === 0 && name === 'jitterRatio'))))
       throw fail('ERR_KS_INVALID_OPTION', name);
   if (!url) throw fail('ERR_KS_INVALID_OPTION', 'url');
 
