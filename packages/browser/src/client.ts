@@ -149,10 +149,11 @@ export function createKsClient({
     ['failureBackoff.maxMs', maxMs, MAX_DELAY],
     ['failureBackoff.baseMs', baseMs, maxMs],
     ['requestTimeoutMs', requestTimeoutMs, MAX_DELAY],
+    // 1 for a URL, 0 for none.
+    ['url', +!!url, 1],
   ] as const)
-    if (!(value <= max && (value > 0 || (value === 0 && name === 'jitterRatio'))))
+    if (!(value <= max && (value > 0 || (name === 'jitterRatio' && value === 0))))
       throw fail('ERR_KS_INVALID_OPTION', name);
-  if (!url) throw fail('ERR_KS_INVALID_OPTION', 'url');
 
   const g = globalThis as unknown as Window & typeof globalThis;
   const listeners = new Set<KsListener>();
@@ -231,7 +232,8 @@ export function createKsClient({
 
   const drop = (broadcast?: boolean) => {
     generation++;
-    session = undefined;
+    // The request under way is cut short: a call from now on makes its own.
+    session = pending = undefined;
     active = false;
     failures = retryAt = renewAt = 0;
     request.abort();
@@ -357,7 +359,9 @@ export function createKsClient({
         emit({ type: 'error', error: e });
         throw e;
       } finally {
-        pending = undefined;
+        // Unless a clear forgot it (a call since then may have made its own).
+        // biome-ignore lint/suspicious/noAssignInExpressions: fewer bytes (size.test.ts)
+        gen - generation || (pending = undefined);
         schedule();
       }
     })());

@@ -59,12 +59,14 @@ export const connectTabs = (
   const wait = (ms: number) =>
     new Promise<void>((resolve) => {
       if (!channel) return resolve();
-      const done = () => {
-        timers.clearTimeout(h);
-        resolve();
-      };
-      const h = timers.setTimeout(done, ms);
-      waiter = done;
+      const h = timers.setTimeout(
+        // biome-ignore lint/suspicious/noAssignInExpressions: fewer bytes (size.test.ts)
+        (waiter = () => {
+          timers.clearTimeout(h);
+          resolve();
+        }),
+        ms,
+      );
     });
   const post = (m: TabMessage) => channel?.postMessage(m);
 
@@ -120,8 +122,8 @@ export const connectTabs = (
     }
     if (who && channel) {
       lost = false;
-      ticket = random() + 1e-9;
-      post({ t: 'r', id: ticket });
+      // biome-ignore lint/suspicious/noAssignInExpressions: fewer bytes (size.test.ts)
+      post({ t: 'r', id: (ticket = random() + 1e-9) });
       await wait(ELECTION_MS);
       ticket = undefined;
       // Another tab is renewing: wait for its session (or for it to give up).
