@@ -50,8 +50,10 @@ export const connectTabs = (
   let ticket: number | undefined;
   let lost: boolean | undefined; // set before each election
   /**
-   * Ends the wait under way early (there is at most one: the client renews once at a time).
-   * Left set when that wait is over: calling it again does nothing.
+   * Ends the wait under way early (the latest: the client renews once at a time, but a
+   * renewal that a clear cut short may still wait beside the next; its wait ends by its
+   * timer, and then its renewal rejects). Left set when that wait is over: calling it again
+   * does nothing.
    */
   let waiter: (() => void) | undefined;
 
