@@ -721,6 +721,28 @@ describe('subscribe and stop', () => {
     client.stop();
   });
 
+  // Logout, then a sign-in as someone else while the old request is still under way: the
+  // new call is not one that clear() cut short.
+  it('a call made after clear() is not cut short by it: it asks the server', async () => {
+    const { client, clock, server, fetch } = setup({
+      handler: async (call, clock, server) => {
+        await delay(clock, 1_000);
+        return server.handle(call);
+      },
+    });
+    const before = client.getKs();
+    await clock.advance(500);
+    client.clear();
+    server.userId = 'bob';
+    const after = client.getKs();
+    expect((await rejection(before)).code).toBe('ERR_KS_ABORTED');
+    await clock.advance(1_000);
+    expect(await after).toBe('djJ8MTIzNDV8ks-1');
+    expect(client.current?.userId).toBe('bob');
+    expect(fetch.calls).toHaveLength(2);
+    client.stop();
+  });
+
   it('clear() forgets the session and stops renewing', async () => {
     const { client, clock, events } = setup();
     await client.getKs();
@@ -737,6 +759,10 @@ describe('options', () => {
     ['refreshAtFraction', { refreshAtFraction: 0 }],
     ['jitterRatio', { jitterRatio: -0.1 }],
     ['jitterRatio', { jitterRatio: 0.9 }],
+    // Not numbers, though `!value` and `value <= max` take them for 0 (plain JS, JSON).
+    ['jitterRatio', { jitterRatio: null as unknown as number }],
+    ['jitterRatio', { jitterRatio: false as unknown as number }],
+    ['jitterRatio', { jitterRatio: '' as unknown as number }],
     ['minRenewIntervalMs', { minRenewIntervalMs: 0 }],
     ['minRemainingMs', { minRemainingMs: Number.NaN }],
     ['checkIntervalMs', { checkIntervalMs: -1 }],

@@ -149,10 +149,11 @@ export function createKsClient({
     ['failureBackoff.maxMs', maxMs, MAX_DELAY],
     ['failureBackoff.baseMs', baseMs, maxMs],
     ['requestTimeoutMs', requestTimeoutMs, MAX_DELAY],
+    // 1 for a URL, 0 for none.
+    ['url', +!!url, 1],
   ] as const)
-    if (!(value <= max && (value > 0 || (!value && name === 'jitterRatio'))))
+    if (!(value <= max && (value > 0 || (name === 'jitterRatio' && value === 0))))
       throw fail('ERR_KS_INVALID_OPTION', name);
-  if (!url) throw fail('ERR_KS_INVALID_OPTION', 'url');
 
   const g = globalThis as unknown as Window & typeof globalThis;
   const listeners = new Set<KsListener>();
@@ -231,7 +232,8 @@ export function createKsClient({
 
   const drop = (broadcast?: boolean) => {
     generation++;
-    session = undefined;
+    // The request under way is cut short: a call from now on makes its own.
+    session = pending = undefined;
     active = false;
     failures = retryAt = renewAt = 0;
     request.abort();
@@ -245,7 +247,7 @@ export function createKsClient({
    * (v2 hides the type and the user: the session's own fields stand for them) whose expiry is
    * within the longest lifetime the server has given. Another user's session of the same
    * partner drops ours: the account was switched, and our next request says to whom.
-   * Anything else is dropped and reported. A tab that has no answer of its own yet trusts none.
+   * Anything else is dropped and reported. A tab that holds no session trusts none (below).
    */
   const receive = (s: KsRouteBody) => {
     const id = isSession(s) ? idOf(s) : '';
@@ -270,8 +272,11 @@ export function createKsClient({
     requestTimeoutMs,
     timers,
     random,
-    // A tab that has no answer of its own yet trusts no other tab's session.
-    (s) => who && receive(s),
+    // A tab that holds no session trusts no other tab's: not before its own first answer
+    // (it does not know its user), nor after a clear (here or in another tab), a 401 or
+    // another user's session. What another tab posted before a logout could reach this
+    // tab after it, and be handed to whoever signs in next.
+    (s) => session && receive(s),
     drop,
   );
 
@@ -354,7 +359,9 @@ export function createKsClient({
         emit({ type: 'error', error: e });
         throw e;
       } finally {
-        pending = undefined;
+        // Unless a clear forgot it (a call since then may have made its own).
+        // biome-ignore lint/suspicious/noAssignInExpressions: fewer bytes (size.test.ts)
+        gen - generation || (pending = undefined);
         schedule();
       }
     })());

@@ -355,3 +355,41 @@ function fakeBody(clock: FakeClock, n: number) {
     serverTime,
   };
 }
+
+describe('logout in one tab while another tab’s renewal lands', () => {
+  // b's answer (from before the logout) is posted just before a's clear(), and reaches a
+  // after it: a must not take it back, or a later sign-in as bob in a is handed alice's KS.
+  it.each([
+    ['Web Locks', false],
+    ['the election', true],
+  ])(
+    'with %s, the tab that cleared takes no session from another tab: it asks the server',
+    async (_, noLocks) => {
+      const { clock, server, fetch, clients, events, settled } = await twoTabs({
+        noLocks,
+        slowChannel: true,
+      });
+      const [a, b] = clients;
+      const renewed = settled(b.refresh());
+      // b's request (+50 ms of election without locks) answers 500 ms later; its session
+      // reaches a 10 ms after that.
+      await clock.advance(noLocks ? 555 : 505);
+      expect(renewed.done).toBe(true);
+      a.clear();
+      await clock.advance(100);
+      expect(a.current).toBeUndefined();
+      expect(events[0]!.at(-1)).toEqual({ type: 'clear' });
+      expect(b.current).toBeUndefined();
+
+      // Signed in as bob in a: a's next KS is bob's, from the server.
+      server.userId = 'bob';
+      const next = settled(a.getKs());
+      await clock.advance(1_000);
+      expect(next.done).toBe(true);
+      expect(next.value).toBe('djJ8MTIzNDV8ks-3');
+      expect(a.current?.userId).toBe('bob');
+      expect(fetch.calls).toHaveLength(4);
+      for (const c of clients) c.stop();
+    },
+  );
+});
