@@ -23,10 +23,15 @@ let admin: ReturnType<typeof createClient>;
 let emulator: Emulator;
 let kaltura: KalturaClient;
 let workers: IssuerWorker[] = [];
-/** A pair under its own prefix and a short lock TTL, for the kill -9 test. */
+/**
+ * A pair under its own prefix and a short lock TTL, for the kill -9 test. Its lockWaitMs is far
+ * past the TTL and past the taker's mintTimeoutMs (the default 10 s): a taker that waited it out
+ * instead of going on once the lock lapsed fails its mint, however late a loaded machine runs
+ * (at 10 s, the test's bound of half of it was 3.5 s of stalls from the TTL).
+ */
 let holder: IssuerWorker;
 let taker: IssuerWorker;
-const TAKEOVER = { keyPrefix: 'takeover:', lockTtlMs: 1_500, lockWaitMs: 10_000 };
+const TAKEOVER = { keyPrefix: 'takeover:', lockTtlMs: 1_500, lockWaitMs: 60_000 };
 
 function config(worker: Omit<CountingWorkerConfig, 'redisUrl'>): CountingWorkerConfig {
   return { redisUrl: server.url, ...worker };

@@ -255,25 +255,28 @@ describe('timeouts', () => {
   it('a hung request ends at headersTimeoutMs', async () => {
     const client = make({ headersTimeoutMs: 100, retry: false });
     server.route('system', 'getTime', { hang: true });
-    const begun = Date.now();
     const error = await failure(client.system.getTime());
+    // The message names the timer that ended it. No upper wall-clock bound: a loaded machine
+    // runs timers late (a call that hung on would hit the test's timeout).
     expect(error).toMatchObject({
       code: 'ERR_KS_TIMEOUT',
       message: 'system.getTime: no response headers within headersTimeoutMs (100 ms)',
     });
-    expect(Date.now() - begun).toBeLessThan(3000);
   });
 
   it('a hung request with retries ends at requestTimeoutMs', async () => {
-    const client = make({ requestTimeoutMs: 100 });
+    const events: KalturaClientEvent[] = [];
+    const client = make({ requestTimeoutMs: 100, onEvent: (event) => events.push(event) });
     server.route('system', 'getTime', { hang: true });
-    const begun = Date.now();
     const error = await failure(client.system.getTime());
+    // As above: the message names the timer, whatever the machine's load. And it was the whole
+    // call's deadline, not each attempt's: one attempt, never retried past it.
     expect(error).toMatchObject({
       code: 'ERR_KS_TIMEOUT',
       message: 'system.getTime: no answer within requestTimeoutMs (100 ms)',
     });
-    expect(Date.now() - begun).toBeLessThan(1500);
+    expect(events.filter((event) => event.type === 'request')).toHaveLength(1);
+    expect(events.filter((event) => event.type === 'retry')).toEqual([]);
   });
 
   it('a stalled body ends at bodyTimeoutMs', async () => {

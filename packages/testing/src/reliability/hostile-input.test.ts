@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import {
   createKs,
   decodeKs,
@@ -37,8 +36,14 @@ const PARTNER = 5306;
 const SECRET = 'hostile-input-admin-secret-77c1a0';
 const JWT_SECRET = 'hostile-input-jwt-secret-0123456789abcdef';
 const JWT_ISSUER = 'hostile-tests';
-/** A generous bound for one in-process route answer: a hang shows up as a failure, not a timeout. */
-const CALL_BOUND_MS = 1_000;
+/**
+ * The bound on one in-process route answer, against a hang: an answer takes a millisecond or
+ * so, but a loaded machine can stall a process for longer than a tight bound (1 s was). The
+ * tests that use it may run for longer (CALL_TESTS), so a hang fails as "no answer within",
+ * naming the case, rather than as the test's timeout (unless shrinking it takes longer still).
+ */
+const CALL_BOUND_MS = 30_000;
+const CALL_TESTS = { timeout: 120_000 };
 
 /** Strings known to matter: field separators, reserved names, anonymous users, limits. */
 const nasty = fc.constantFrom(
@@ -169,7 +174,7 @@ interface FuzzRequest {
   extra: unknown;
 }
 
-describe('the route’s user and privilege inputs, in process (engine, KS v1)', () => {
+describe('the route’s user and privilege inputs, in process (engine, KS v1)', CALL_TESTS, () => {
   const engine = createKsEngine<FuzzRequest>({
     partnerId: PARTNER,
     adminSecret: SECRET,
@@ -230,7 +235,7 @@ describe('the route’s user and privilege inputs, in process (engine, KS v1)', 
     expect([...outcomes.keys()].sort()).toEqual(
       ['200', '400', '401', '403', 'ERR_KS_INVALID_OPTION'].sort(),
     );
-  }, 60_000);
+  });
 });
 
 describe('the route over HTTP (Express): user and privileges from request headers', () => {
@@ -296,7 +301,7 @@ describe('the route over HTTP (Express): user and privileges from request header
   }, 60_000);
 });
 
-describe('the user from a JWT (jwtUser)', () => {
+describe('the user from a JWT (jwtUser)', CALL_TESTS, () => {
   const rejected: { code: string; message: string }[] = [];
   const getUser = jwtUser({
     secret: JWT_SECRET,
@@ -386,22 +391,26 @@ describe('the user from a JWT (jwtUser)', () => {
 
 describe('decodeKs and verifyKs at their size limits', () => {
   const BOUND_MS = 50;
-  /** The best of three runs: a GC pause or a busy CI machine is not the code's time. */
+  /**
+   * CPU time, not the wall clock (other processes on a loaded machine do not add to it), the
+   * best of three runs (nor does a GC pause).
+   */
   function timed(fn: () => unknown): number {
     let best = Number.POSITIVE_INFINITY;
     for (let i = 0; i < 3; i++) {
-      const started = performance.now();
+      const started = process.cpuUsage();
       try {
         fn();
       } catch (error) {
         if (!(error instanceof KsError)) throw error;
       }
-      best = Math.min(best, performance.now() - started);
+      const { user, system } = process.cpuUsage(started);
+      best = Math.min(best, (user + system) / 1000);
     }
     return best;
   }
 
-  it(`answer within ${BOUND_MS} ms for inputs up to and past MAX_KS_LENGTH`, () => {
+  it(`answer within ${BOUND_MS} ms of CPU time for inputs up to and past MAX_KS_LENGTH`, () => {
     const big = MAX_KS_LENGTH;
     const longest = createKs({
       secret: SECRET,

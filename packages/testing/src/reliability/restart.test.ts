@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KsType, verifyKs } from '@kaltura-ks/core';
+import { type KsError, KsType, verifyKs } from '@kaltura-ks/core';
 import { createKalturaClient, type KalturaClient } from '@kaltura-ks/core/client';
 import { createKsIssuer, type KsIssuer } from '@kaltura-ks/core/issuer';
 import { type Emulator, startEmulator } from '@kaltura-ks/emulator';
@@ -19,7 +19,6 @@ import { addAppTokens, testClock } from './support.js';
 const PARTNER = 5302;
 const ADMIN_SECRET = 'restart-admin-secret-41c7e2a9d0';
 const MINT_TIMEOUT_MS = 300;
-const BOUND_MS = MINT_TIMEOUT_MS + 250;
 const BACKOFF_MS = 1_000;
 
 const clock = testClock();
@@ -83,13 +82,21 @@ describe('Kaltura restarted mid-run (emulator with persistPath, same port)', () 
     const { port } = emulator;
     await emulator.close();
 
-    // Kaltura is down: what is cached is served, a new user fails promptly.
+    // Kaltura is down: what is cached is served, a new user fails promptly — ended by the
+    // refused connection (the client's last attempt) or by mintTimeoutMs, whichever comes first.
+    // Said by the cause, not by a wall-clock bound: the timeout's answer read 307 ms, and a
+    // loaded machine runs that timer later than any bound close to it (550 ms was).
     expect((await issuer.getKs({ userId: 'cached' })).ks).toBe(cached.ks);
-    const started = performance.now();
-    await expect(issuer.getKs({ userId: 'newcomer' })).rejects.toMatchObject({
-      code: 'ERR_KS_UNAVAILABLE',
-    });
-    expect(performance.now() - started).toBeLessThan(BOUND_MS);
+    const refused = await issuer.getKs({ userId: 'newcomer' }).then(
+      () => expect.unreachable('a new user was served while Kaltura was down'),
+      (error: KsError) => error,
+    );
+    expect(refused).toMatchObject({ code: 'ERR_KS_UNAVAILABLE' });
+    expect((refused.cause as KsError).message).toMatch(
+      new RegExp(
+        `connection failed \\(ECONNREFUSED [^)]*\\) \\(after \\d attempts\\)$|within mintTimeoutMs \\(${MINT_TIMEOUT_MS} ms\\)$`,
+      ),
+    );
 
     emulator = await startEmulator({ port, persistPath, now: clock.now });
     expect(emulator.port).toBe(port);

@@ -39,6 +39,11 @@ export interface IssuerFleetOptions<Space extends FleetSpace> {
   hold?: boolean;
   lockTtlMs?: number;
   lockWaitMs?: number;
+  /**
+   * Default 5 s: generous, as a loaded machine needs. A store call that times out makes its
+   * issuer go on alone (by design), which the counts and `reach` these tests check would show
+   * (a revoke answered `reach: 'instance'` once a Redis call took over the 250 ms it was).
+   */
   storeTimeoutMs?: number;
   /** The partner of issuer `i` (default 1). */
   partner?: (i: number) => number;
@@ -112,7 +117,7 @@ export async function issuerFleet<Space extends FleetSpace>(
         onEvent: (e) => log.push(e),
         lockTtlMs: options.lockTtlMs,
         lockWaitMs: options.lockWaitMs ?? 5_000,
-        storeTimeoutMs: options.storeTimeoutMs ?? 250,
+        storeTimeoutMs: options.storeTimeoutMs ?? 5_000,
       }),
     );
   }
