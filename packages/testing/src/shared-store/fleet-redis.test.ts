@@ -43,14 +43,16 @@ async function fleet(size: number, { url, ...options }: FleetOptions = {}) {
 
 describe('a fleet of issuers sharing Redis', () => {
   it("takes over once a crashed holder's lock lapses, well before lockWaitMs", async () => {
-    const f = await fleet(2, { lockTtlMs: 400, lockWaitMs: 8_000 });
+    const f = await fleet(2, { lockTtlMs: 400, lockWaitMs: 60_000 });
     f.hang(true);
     void f.issuers[0]!.getKs({ userId: 'u' }).catch(() => {}); // holds the lock, never answers
     await vi.waitFor(() => expect(f.mints[0]).toBe(1), poll);
     f.hang(false);
     const started = performance.now();
     const taken = await f.issuers[1]!.getKs({ userId: 'u' });
-    expect(performance.now() - started).toBeLessThan(3_000);
+    // Far from the 0.4 s TTL and from lockWaitMs alike: a loaded machine stalls a process for
+    // seconds (3 s of an 8 s lockWaitMs was close).
+    expect(performance.now() - started).toBeLessThan(30_000);
     expect(taken.ks).toBe(f.minted[0]);
     expect(f.mints).toEqual([1, 1]);
   });
