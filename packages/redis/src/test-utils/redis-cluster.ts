@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createClient } from 'redis';
-import { answering, freePort, gone, until } from './redis-server.js';
+import { answering, exitedEarly, freePorts, gone, until } from './redis-server.js';
 
 const run = promisify(execFile);
 
@@ -75,9 +75,24 @@ async function launch(dir: string, port: number, busPort: number): Promise<Child
       '--loglevel',
       'warning',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   return answering(child, port, `cluster node on port ${port}`, 15_000);
+}
+
+/**
+ * Starts one node on `ports` (its port and bus port); when another process took one of them
+ * before the node bound it, on new ones, a few times.
+ */
+async function startNode(dir: string, ports: readonly number[]) {
+  for (let attempt = 0; ; attempt++) {
+    const [port, bus] = attempt === 0 ? ports : await freePorts(2);
+    try {
+      return { port: port!, child: await launch(dir, port!, bus!) };
+    } catch (error) {
+      if (attempt >= 3 || !exitedEarly(error)) throw error;
+    }
+  }
 }
 
 /** Starts 3 masters and 3 replicas, joins them, and waits until every node says the cluster is ok. */
@@ -85,12 +100,14 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'kaltura-ks-cluster-'));
   const nodes: Node[] = [];
   try {
-    const ports = await Promise.all(
-      Array.from({ length: 6 }, async () => [await freePort(), await freePort()] as const),
+    // Twelve different ports (six nodes, each with its bus port), picked together.
+    const ports = await freePorts(12);
+    const started = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) => startNode(dir, ports.slice(2 * i, 2 * i + 2))),
     );
-    const children = await Promise.all(ports.map(([port, bus]) => launch(dir, port, bus)));
-    children.forEach((child, i) => {
-      const port = ports[i]![0];
+    for (const result of started) {
+      if (result.status !== 'fulfilled') continue;
+      const { port, child } = result.value;
       nodes.push({
         port,
         url: `redis://127.0.0.1:${port}`,
@@ -98,7 +115,10 @@ export async function startRedisCluster(): Promise<RedisCluster> {
         child,
         alive: true,
       });
-    });
+    }
+    // Every node that did start is in `nodes`, so the catch below stops it.
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
     try {
       await run(
         'redis-cli',

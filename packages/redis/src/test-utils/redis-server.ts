@@ -20,6 +20,39 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+/**
+ * `count` free TCP ports on loopback, all different: each is held until the last is picked
+ * (ports picked one at a time can come back twice). Another process can still take one before
+ * it is bound: callers try again with new ones.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  try {
+    return await Promise.all(
+      servers.map(async (server) => {
+        server.listen(0, '127.0.0.1');
+        await once(server, 'listening');
+        const address = server.address();
+        if (address === null || typeof address === 'string') throw new Error('no port');
+        return address.port;
+      }),
+    );
+  } finally {
+    await Promise.all(
+      servers.map(async (server) => {
+        if (!server.listening) return;
+        server.close();
+        await once(server, 'close');
+      }),
+    );
+  }
+}
+
+/** Whether a failed start is worth another try on other ports (the server could not bind). */
+export function exitedEarly(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('redis-server exited');
+}
+
 /** Sends PING; true when the server answers PONG. */
 export function ping(port: number, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
@@ -88,7 +121,7 @@ function launch(port: number): ChildProcess {
       '--loglevel',
       'warning',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
 }
 
@@ -107,15 +140,18 @@ export async function answering(
   timeoutMs: number,
 ): Promise<ChildProcess> {
   let failure: Error | undefined;
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
+  // Redis logs to stdout (a port it cannot bind, for one): both are kept for the message.
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    if (output.length < 4096) output += chunk.toString();
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   child.on('error', (error: NodeJS.ErrnoException) => {
     failure = error.code === 'ENOENT' ? new Error(INSTALL_HINT) : error;
   });
   child.on('exit', (code) => {
-    failure ??= new Error(`redis-server exited (code ${code}) before answering: ${stderr.trim()}`);
+    failure ??= new Error(`redis-server exited (code ${code}) before answering: ${output.trim()}`);
   });
   await until(
     async () => {
@@ -149,7 +185,7 @@ export async function startRedisServer(): Promise<RedisServer> {
       child = await up(port);
     } catch (error) {
       // Someone took the port in the meantime: try another, a few times.
-      if (attempt >= 3 || (error instanceof Error && error.message === INSTALL_HINT)) throw error;
+      if (attempt >= 3 || !exitedEarly(error)) throw error;
     }
   }
   let current: ChildProcess = child;
