@@ -69,41 +69,28 @@ describe('a switch listener that clears the client', () => {
   });
 
   // clear() promises that the calls under way reject with ERR_KS_ABORTED (README): the
-  // refresh whose answer brought the switch is one of them.
-  it('rejects the refresh under way with ERR_KS_ABORTED, not the new account’s KS', async () => {
-    const { clock, server, client } = signedInTab();
-    const first = client.getKs();
-    await clock.advance(1_000);
-    await first;
+  // refresh whose answer brought the switch is one of them; stop() the same.
+  it.each(['clear', 'stop'] as const)(
+    'a listener that calls %s() there rejects the refresh under way with ERR_KS_ABORTED, not the new account’s KS',
+    async (method) => {
+      const { clock, server, client } = signedInTab();
+      const first = client.getKs();
+      await clock.advance(1_000);
+      await first;
 
-    client.subscribe((e) => {
-      if (e.type === 'switch') client.clear();
-    });
-    server.userId = 'bob';
-    const renewed = client.refresh().then(
-      (ks) => ({ ks }),
-      (error: unknown) => ({ error }),
-    );
-    await clock.advance(1_000);
-    expect(await renewed).toEqual({ error: expect.objectContaining({ code: 'ERR_KS_ABORTED' }) });
-    client.stop();
-  });
-
-  it('stopping it there rejects the refresh under way too', async () => {
-    const { clock, server, client } = signedInTab();
-    const first = client.getKs();
-    await clock.advance(1_000);
-    await first;
-
-    client.subscribe((e) => {
-      if (e.type === 'switch') client.stop();
-    });
-    server.userId = 'bob';
-    const renewed = client.refresh().then(
-      (ks) => ({ ks }),
-      (error: unknown) => ({ error }),
-    );
-    await clock.advance(1_000);
-    expect(await renewed).toEqual({ error: expect.objectContaining({ code: 'ERR_KS_ABORTED' }) });
-  });
+      client.subscribe((e) => {
+        if (e.type === 'switch') client[method]();
+      });
+      server.userId = 'bob';
+      const renewed = client.refresh().then(
+        (ks) => ({ ks }),
+        (error: unknown) => ({ error }),
+      );
+      await clock.advance(1_000);
+      expect(await renewed).toEqual({
+        error: expect.objectContaining({ code: 'ERR_KS_ABORTED' }),
+      });
+      client.stop();
+    },
+  );
 });

@@ -1,4 +1,4 @@
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Frame, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { lockBarrier, POLL, type SharedClock } from './harness.js';
 
@@ -73,8 +73,11 @@ export async function openTab(
   return page;
 }
 
-/** Starts a `createKsClient(options)` in a tab already on the test page, and asks for a KS. */
-export async function startClient(page: Page, options: object = {}): Promise<void> {
+/**
+ * Starts a `createKsClient(options)` in a tab already on the test page (or a frame with the
+ * bundle loaded), and asks for a KS.
+ */
+export async function startClient(page: Page | Frame, options: object = {}): Promise<void> {
   await page.evaluate((opts) => {
     const g = globalThis as unknown as TabGlobals;
     const client = g.KsBrowser.createKsClient(opts);

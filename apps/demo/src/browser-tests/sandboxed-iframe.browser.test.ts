@@ -2,7 +2,7 @@ import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { launchChromium, POLL } from './harness.js';
 import { type KsTestServer, startKsServer } from './ks-server.js';
-import type { TabEvent, TabGlobals } from './ks-tab.js';
+import { startClient, type TabGlobals } from './ks-tab.js';
 
 /**
  * @kaltura-ks/browser in a sandboxed iframe (`<iframe sandbox="allow-scripts">`, as LMS/LTI
@@ -95,30 +95,11 @@ describe('@kaltura-ks/browser in a sandboxed iframe (opaque origin)', () => {
 
   it('the client gets its KS and renews it there, on its own, and reports no error', async () => {
     const frame = await sandboxedFrame();
-    await frame.evaluate(
-      ({ url }) => {
-        const g = globalThis as unknown as TabGlobals;
-        // Cross-tab on, as by default: the client finds out that it cannot coordinate.
-        const client = g.KsBrowser.createKsClient({
-          url,
-          init: { credentials: 'omit', headers: { Authorization: 'Test alice' } },
-        });
-        const log: TabEvent[] = [];
-        client.subscribe((e) =>
-          log.push(
-            e.type === 'ks'
-              ? { type: 'ks', ks: e.session.ks, userId: e.session.userId, at: Date.now() }
-              : e.type === 'switch'
-                ? { type: 'switch', userId: e.session.userId, at: Date.now() }
-                : e.type === 'error'
-                  ? { type: 'error', code: e.error.code, at: Date.now() }
-                  : { type: 'clear', at: Date.now() },
-          ),
-        );
-        g.ksTest = { client, log };
-      },
-      { url: `${server.url}/kaltura/ks` },
-    );
+    // Cross-tab on, as by default: the client finds out that it cannot coordinate.
+    await startClient(frame, {
+      url: `${server.url}/kaltura/ks`,
+      init: { credentials: 'omit', headers: { Authorization: 'Test alice' } },
+    });
     const call = (method: 'getKs' | 'refresh') =>
       frame.evaluate(
         (m) =>
@@ -129,7 +110,8 @@ describe('@kaltura-ks/browser in a sandboxed iframe (opaque origin)', () => {
         method,
       );
 
-    // The first KS: this tab does not know its user yet, so it renews alone anyway.
+    // The first KS (startClient asked for it: this joins or reads it): this tab does not know
+    // its user yet, so it renews alone anyway.
     const first = await call('getKs');
     expect(first.ks).toMatch(/^djJ8/);
     // Each renewal after it goes through the lock, which is denied: it still reaches the
